@@ -1,0 +1,126 @@
+"""One aioboto3 session for the process; clients built once per service and shared.
+
+Retries use botocore's `adaptive` mode (client-side rate limiting on throttles); timeouts
+are bounded; an optional role is assumed through STS with refreshable credentials. Every
+call is counted in `backupd_aws_api_calls_total{service,operation,outcome}` through
+botocore's event hooks, so no adapter can forget to count.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping
+from contextlib import AsyncExitStack
+from datetime import UTC, datetime
+from typing import Any
+
+import aioboto3
+from aiobotocore.credentials import AioRefreshableCredentials
+from botocore.config import Config
+
+from daemon.config.settings import AwsSettings
+from daemon.obs.metrics import Metrics
+
+SERVICES = ("sqs", "sns", "dynamodb", "backup", "cloudwatch", "ssm", "rds", "s3", "sts")
+THROTTLE_CODES = frozenset({
+    "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
+    "TooManyRequestsException", "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded", "SlowDown", "RequestThrottled", "LimitExceededException",
+})
+
+
+def classify(status: int, code: str | None) -> str:
+    """Bounded outcome label of one call: ok, throttled, client_error, server_error."""
+    if code in THROTTLE_CODES:
+        return "throttled"
+    if status < 300 and not code:
+        return "ok"
+    return "server_error" if status >= 500 else "client_error"
+
+
+class AwsClients:
+    """Clients for every service the daemon uses, opened once and closed on exit."""
+
+    def __init__(self, settings: AwsSettings, region: str, metrics: Metrics) -> None:
+        self._settings = settings
+        self._region = region
+        self._metrics = metrics
+        self._stack = AsyncExitStack()
+        self._clients: dict[str, Any] = {}
+        self._session: aioboto3.Session | None = None
+
+    def config(self) -> Config:
+        s = self._settings
+        return Config(
+            region_name=self._region,
+            retries={"mode": "adaptive", "max_attempts": s.max_attempts},
+            connect_timeout=s.connect_timeout_seconds,
+            read_timeout=s.read_timeout_seconds,
+            max_pool_connections=s.max_pool_connections,
+        )
+
+    async def __aenter__(self) -> AwsClients:
+        self._session = aioboto3.Session(region_name=self._region)
+        if self._settings.assume_role_arn:
+            await self._assume_role()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._stack.aclose()
+        self._clients.clear()
+
+    async def client(self, service: str) -> Any:
+        """The shared client of `service`, created on first use."""
+        if service not in self._clients:
+            assert self._session is not None, "use AwsClients as an async context manager"
+            kwargs: dict[str, Any] = {"config": self.config()}
+            if self._settings.endpoint_url:
+                kwargs["endpoint_url"] = self._settings.endpoint_url
+            client = await self._stack.enter_async_context(
+                self._session.client(service, **kwargs)  # type: ignore[call-overload]
+            )
+            self._instrument(service, client)
+            self._clients[service] = client
+        return self._clients[service]
+
+    def _instrument(self, service: str, client: Any) -> None:
+        metrics = self._metrics
+
+        def after_call(http_response: Any, parsed: Mapping[str, Any], model: Any,
+                       **_: Any) -> None:
+            error = parsed.get("Error", {}) if isinstance(parsed, Mapping) else {}
+            code = error.get("Code") if isinstance(error, Mapping) else None
+            status = getattr(http_response, "status_code", 200)
+            metrics.aws.call(service, model.name, classify(status, code))
+
+        def after_call_error(model: Any, **_: Any) -> None:
+            metrics.aws.call(service, model.name, "network_error")
+
+        client.meta.events.register("after-call.*.*", after_call)
+        client.meta.events.register("after-call-error.*.*", after_call_error)
+
+    async def _assume_role(self) -> None:
+        """Replace the session's credentials with refreshable ones of the configured role."""
+        assert self._session is not None
+        base = self._session
+        role_arn = self._settings.assume_role_arn
+        endpoint = self._settings.endpoint_url
+
+        async def refresh() -> dict[str, str]:
+            async with base.client("sts", endpoint_url=endpoint,
+                                   config=self.config()) as sts:  # type: ignore[call-overload]
+                resp = await sts.assume_role(RoleArn=role_arn,
+                                             RoleSessionName=self._settings.role_session_name)
+            creds = resp["Credentials"]
+            expiry = creds["Expiration"]
+            if isinstance(expiry, datetime):
+                expiry = expiry.astimezone(UTC).isoformat()
+            return {"access_key": creds["AccessKeyId"], "secret_key": creds["SecretAccessKey"],
+                    "token": creds["SessionToken"], "expiry_time": str(expiry)}
+
+        metadata = await refresh()
+        credentials = AioRefreshableCredentials.create_from_metadata(
+            metadata=metadata, refresh_using=refresh, method="sts-assume-role")
+        botocore_session = base._session  # noqa: SLF001 - aioboto3 exposes no setter
+        with contextlib.suppress(AttributeError):
+            botocore_session._credentials = credentials  # noqa: SLF001

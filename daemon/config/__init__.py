@@ -1,0 +1,1 @@
+"""Settings: one typed tree, loaded once in `main()` and passed down."""

@@ -1,0 +1,151 @@
+"""The root Settings tree (pydantic-settings): env prefix BACKUPD_, nesting with `__`.
+
+Sources, strongest first: environment, then the optional YAML file named by
+BACKUPD_CONFIG_FILE, then defaults. Sections of later features live in their own modules
+(`schedules.py`, `tasks.py`, `leader.py`) and are composed here.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+from daemon.config.leader import LeaderSettings
+from daemon.config.schedules import ScheduleSpec, SchedulerSettings
+from daemon.config.tasks import ExportRule, RestoreRule, TaskSettings
+
+ENV_PREFIX = "BACKUPD_"
+CONFIG_FILE_ENV = "BACKUPD_CONFIG_FILE"
+FIFTY_TIB = 50 * 2**40
+
+
+class Section(BaseModel):
+    """A nested settings section: unknown keys are errors, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class AwsSettings(Section):
+    """How the daemon reaches AWS."""
+
+    endpoint_url: str | None = Field(
+        None, description="Send every call here instead of AWS (the local stand-in, or a VPC "
+        "endpoint). botocore's own AWS_ENDPOINT_URL is honoured too.")
+    assume_role_arn: str | None = Field(
+        None, description="Role to assume through STS for every call (cross-account estates).")
+    role_session_name: str = Field("ddb-backupd", description="STS session name when assuming.")
+    max_attempts: int = Field(8, ge=1, le=20, description="botocore adaptive-mode attempts per call.")
+    connect_timeout_seconds: float = Field(5.0, gt=0, description="TCP connect timeout per call.")
+    read_timeout_seconds: float = Field(
+        30.0, gt=20, description="Read timeout; must exceed the SQS long-poll wait (20 s).")
+    max_pool_connections: int = Field(50, ge=1, le=1000, description="HTTP pool size per client.")
+    access_key_id: SecretStr | None = Field(
+        None, description="Static credentials; prefer IRSA / task roles, which need none.")
+    secret_access_key: SecretStr | None = Field(None, description="Static credentials (secret).")
+    session_token: SecretStr | None = Field(None, description="Static credentials (session token).")
+
+
+class QueueSettings(Section):
+    """The SQS consumer."""
+
+    wait_seconds: int = Field(20, ge=0, le=20, description="Long-poll wait per ReceiveMessage.")
+    max_messages: int = Field(10, ge=1, le=10, description="Messages per ReceiveMessage.")
+    concurrency: int = Field(16, ge=1, le=256, description="Messages handled at once.")
+    visibility_timeout_seconds: int = Field(
+        60, ge=10, le=43200, description="Visibility set on receive and extended while in work.")
+    error_backoff_max_seconds: float = Field(
+        30.0, gt=0, description="Ceiling of the backoff after an SQS error.")
+
+
+class HttpSettings(Section):
+    """The HTTP server for /metrics, /healthz, /readyz and /status."""
+
+    host: str = Field("0.0.0.0", description="Listen address.")  # noqa: S104 - a pod serves on all interfaces
+    port: int = Field(9102, ge=0, le=65535, description="Listen port (0 picks a free one).")
+
+
+class CloudWatchSettings(Section):
+    """Publishing of the gauges to CloudWatch."""
+
+    enabled: bool = Field(True, description="Publish gauges with PutMetricData.")
+    namespace: str = Field("BackupMonitoring", min_length=1, max_length=255,
+                           description="CloudWatch namespace (names starting AWS/ are reserved).")
+    interval_seconds: float = Field(60.0, ge=1, description="One PutMetricData batch per interval.")
+
+    @field_validator("namespace")
+    @classmethod
+    def _not_reserved(cls, value: str) -> str:
+        if value.startswith("AWS/"):
+            raise ValueError("namespaces beginning 'AWS/' are reserved by AWS")
+        return value
+
+
+class Settings(BaseSettings):
+    """Everything the daemon can be told. Built once in main() and passed down."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid",
+        case_sensitive=False, validate_default=True,
+    )
+
+    region: str = Field("us-east-1", min_length=1, description="AWS region the daemon watches.")
+    queue_url: str | None = Field(
+        None, description="SQS queue that receives AWS Backup events; unset disables the consumer.")
+    alert_topic_arn: str | None = Field(
+        None, description="SNS topic for threshold and failure alerts; unset logs alerts only.")
+    limit_bytes: Annotated[int, Field(gt=0)] = Field(
+        FIFTY_TIB, description="Concurrent-backup limit in bytes (default 50 TiB).")
+    warning_ratio: float = Field(0.8, gt=0, le=1, description="Warning level as a share of the limit.")
+    critical_ratio: float = Field(0.9, gt=0, le=1, description="Critical level as a share of the limit.")
+    alert_cooldown_seconds: float = Field(
+        300.0, ge=0, description="A threshold level changes at most once per cooldown (hysteresis).")
+    reconcile_seconds: float = Field(
+        300.0, ge=5, description="Interval of the ListBackupJobs reconcile that repairs the tracker.")
+    size_cache_seconds: float = Field(
+        600.0, ge=0, description="TTL of cached DescribeTable sizes for jobs without a size.")
+    shutdown_grace_seconds: float = Field(
+        20.0, ge=1, le=600, description="Budget to drain in-flight work after SIGTERM.")
+    log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level.")
+    dry_run: bool = Field(False, description="Do everything but create and delete backups.")
+    aws: AwsSettings = Field(default_factory=AwsSettings)  # type: ignore[arg-type]
+    queue: QueueSettings = Field(default_factory=QueueSettings)  # type: ignore[arg-type]
+    http: HttpSettings = Field(default_factory=HttpSettings)  # type: ignore[arg-type]
+    cloudwatch: CloudWatchSettings = Field(default_factory=CloudWatchSettings)  # type: ignore[arg-type]
+    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    schedules: list[ScheduleSpec] = Field(default_factory=list, description="Backup schedules.")
+    restores: list[RestoreRule] = Field(default_factory=list, description="Restore rotation rules.")
+    exports: list[ExportRule] = Field(default_factory=list, description="Export rules.")
+    tasks: TaskSettings = Field(default_factory=TaskSettings)
+    leader: LeaderSettings = Field(default_factory=LeaderSettings)
+
+    @field_validator("critical_ratio")
+    @classmethod
+    def _critical_above_warning(cls, value: float, info: object) -> float:
+        data = getattr(info, "data", {})
+        warning = data.get("warning_ratio")
+        if warning is not None and value <= warning:
+            raise ValueError(f"critical_ratio ({value}) must be above warning_ratio ({warning})")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = os.environ.get(CONFIG_FILE_ENV)
+        if path:
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=path))
+        return tuple(sources)

@@ -1,0 +1,18 @@
+"""An alert: what one SNS message says (SNS subjects: printable ASCII, < 100 chars). Built by pure code, published by runtime/alerts.py."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Severity = Literal["info", "warning", "critical"]
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """One alert: a readable subject (≤ 100 chars for SNS), a JSON body, severity and event."""
+
+    severity: Severity
+    event: str
+    subject: str
+    body: dict[str, Any] = field(default_factory=dict)

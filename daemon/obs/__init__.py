@@ -1,0 +1,1 @@
+"""Observability: structlog setup, the metrics facade, the tracker's scrape-time collector."""

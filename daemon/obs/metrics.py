@@ -1,0 +1,127 @@
+"""The one metrics facade: intention-named methods; components never touch Prometheus objects.
+
+Each feature keeps its group of metrics in its own module (`metrics_*.py`); this root owns
+the registry and composes the groups. Tests pass their own CollectorRegistry and read values
+back with `registry.get_sample_value`.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Info, generate_latest
+
+from daemon import __version__
+from daemon.obs.metrics_leader import LeaderMetrics
+from daemon.obs.metrics_scheduler import SchedulerMetrics
+from daemon.obs.metrics_tasks import TaskMetrics
+
+AWS_OUTCOMES = ("ok", "throttled", "client_error", "server_error", "network_error")
+EVENT_KINDS = ("backup_job", "restore_job", "copy_job", "recovery_point", "ignored", "unknown")
+EVENT_OUTCOMES = ("handled", "ignored", "poison", "retry")
+SEVERITIES = ("info", "warning", "critical")
+
+
+class AwsMetrics:
+    """AWS API calls by service, operation and outcome."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._calls = Counter("backupd_aws_api_calls", "AWS API calls made, by outcome.",
+                              ["service", "operation", "outcome"], registry=registry)
+
+    def call(self, service: str, operation: str, outcome: str) -> None:
+        self._calls.labels(service, operation, outcome).inc()
+
+
+class EventMetrics:
+    """The SQS consumer, the decoder, the tracker's finished jobs, reconciles."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._events = Counter("backupd_events", "SQS messages by decoded kind and outcome.",
+                               ["kind", "outcome"], registry=registry)
+        for kind in EVENT_KINDS:
+            for outcome in EVENT_OUTCOMES:
+                self._events.labels(kind, outcome)
+        self._finished = Counter("backupd_backup_jobs_finished",
+                                 "Backup jobs that reached a final state.",
+                                 ["state", "resource_type"], registry=registry)
+        self._reconciles = Counter("backupd_reconciles", "Reconcile passes against ListBackupJobs.",
+                                   ["outcome"], registry=registry)
+        self._repaired = Counter("backupd_reconcile_repairs",
+                                 "Tracker entries a reconcile added, closed or corrected.",
+                                 registry=registry)
+        self._last_reconcile = Gauge("backupd_last_reconcile_timestamp_seconds",
+                                     "Unix time of the last successful reconcile.",
+                                     registry=registry)
+        self._consumer_up = Gauge("backupd_consumer_up",
+                                  "1 while the SQS consumer polls without error.",
+                                  registry=registry)
+        self._in_flight = Gauge("backupd_messages_in_flight", "SQS messages being handled now.",
+                                registry=registry)
+        self._cw_batches = Counter("backupd_cloudwatch_batches", "PutMetricData batches sent.",
+                                   ["outcome"], registry=registry)
+        for outcome in ("ok", "error"):
+            self._reconciles.labels(outcome)
+            self._cw_batches.labels(outcome)
+
+    def message(self, kind: str, outcome: str) -> None:
+        self._events.labels(kind, outcome).inc()
+
+    def job_finished(self, state: str, resource_type: str) -> None:
+        self._finished.labels(state, resource_type).inc()
+
+    def reconciled(self, ok: bool, repairs: int, at_unix: float) -> None:
+        self._reconciles.labels("ok" if ok else "error").inc()
+        if ok:
+            self._repaired.inc(repairs)
+            self._last_reconcile.set(at_unix)
+
+    def consumer_up(self, up: bool) -> None:
+        self._consumer_up.set(1 if up else 0)
+
+    def in_flight(self, count: int) -> None:
+        self._in_flight.set(count)
+
+    def cloudwatch_batch(self, ok: bool) -> None:
+        self._cw_batches.labels("ok" if ok else "error").inc()
+
+
+class AlertMetrics:
+    """Alerts published to SNS, by severity."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._published = Counter("backupd_alerts_published", "Alerts published to SNS.",
+                                  ["severity"], registry=registry)
+        self._failed = Counter("backupd_alerts_failed", "Alerts SNS did not accept (retried).",
+                               ["severity"], registry=registry)
+        self._dropped = Counter("backupd_alerts_dropped",
+                                "Alerts dropped because the outbox was full.", registry=registry)
+        for severity in SEVERITIES:
+            self._published.labels(severity)
+            self._failed.labels(severity)
+
+    def published(self, severity: str) -> None:
+        self._published.labels(severity).inc()
+
+    def failed(self, severity: str) -> None:
+        self._failed.labels(severity).inc()
+
+    def dropped(self) -> None:
+        self._dropped.inc()
+
+
+class Metrics:
+    """Root of the facade: owns the registry and every group of metrics."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry()
+        Info("backupd_build", "Build information.", registry=self.registry).info(
+            {"version": __version__})
+        self.aws = AwsMetrics(self.registry)
+        self.events = EventMetrics(self.registry)
+        self.alerts = AlertMetrics(self.registry)
+        self.scheduler = SchedulerMetrics(self.registry)
+        self.tasks = TaskMetrics(self.registry)
+        self.leader = LeaderMetrics(self.registry)
+
+    def render(self) -> bytes:
+        """The Prometheus text exposition of every metric."""
+        return generate_latest(self.registry)

@@ -1,0 +1,1 @@
+"""Long-running components: each has `run_once(...)` (one pass) and `run(stop)` (loop until stopped)."""

@@ -1,0 +1,31 @@
+"""What every component is built from: passed down from the one composition root (app.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from daemon.aws.session import AwsClients
+from daemon.config.settings import Settings
+from daemon.core.clock import Clock
+from daemon.core.tracker import JobTable
+from daemon.obs.metrics import Metrics
+from daemon.runtime.alerts import AlertOutbox
+from daemon.runtime.bus import CompletionBus
+from daemon.runtime.status import StatusBoard
+from daemon.runtime.supervisor import Component
+
+
+@dataclass
+class AppContext:
+    """Shared services. `leader_components` run only on the leader; `components` everywhere."""
+
+    settings: Settings
+    clock: Clock
+    metrics: Metrics
+    clients: AwsClients
+    tracker: JobTable
+    bus: CompletionBus
+    board: StatusBoard
+    alerts: AlertOutbox
+    components: list[Component] = field(default_factory=list)
+    leader_components: list[Component] = field(default_factory=list)
