@@ -1,12 +1,52 @@
-"""Metrics of the tasks feature (see metrics.py for the facade's rules)."""
+"""Metrics of restores, exports and the task runner (see metrics.py for the facade's rules).
+
+Labels stay bounded: `kind` is restore|export, `outcome` one of OUTCOMES, `rule` a configured
+rule name (the operator bounds those). No table names, no task ids.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+KINDS = ("restore", "export")
+OUTCOMES = ("succeeded", "failed", "cancelled", "skipped")
+# A small table restores in seconds, a large export runs for hours: 10 s .. 6 h.
+DURATION_BUCKETS = (10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 1800.0, 3600.0, 7200.0,
+                    14400.0, 21600.0)
 
 
-class TasksMetrics:
-    """Intention-named methods for the tasks feature's metrics."""
+class TaskMetrics:
+    """Background tasks: running now, finished by outcome, durations, age of restored copies."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
-        self._registry = registry
+        self._running = Gauge("backupd_tasks_running", "Background tasks running now.",
+                              ["kind"], registry=registry)
+        self._queued = Gauge("backupd_tasks_queued", "Background tasks waiting for a slot.",
+                             ["kind"], registry=registry)
+        self._total = Counter("backupd_tasks", "Background tasks finished, by outcome.",
+                              ["kind", "outcome"], registry=registry)
+        self._duration = Histogram("backupd_task_duration_seconds",
+                                   "Wall time of finished background tasks.",
+                                   ["kind", "outcome"], buckets=DURATION_BUCKETS,
+                                   registry=registry)
+        self._copy_age = Gauge("backupd_restored_copy_age_seconds",
+                               "Age of the newest restored copy of a rule (since its backup).",
+                               ["rule"], registry=registry)
+        for kind in KINDS:
+            self._running.labels(kind)
+            self._queued.labels(kind)
+            for outcome in OUTCOMES:
+                self._total.labels(kind, outcome)
+
+    def running(self, kind: str, count: int) -> None:
+        self._running.labels(kind).set(count)
+
+    def queued(self, kind: str, count: int) -> None:
+        self._queued.labels(kind).set(count)
+
+    def finished(self, kind: str, outcome: str, seconds: float) -> None:
+        self._total.labels(kind, outcome).inc()
+        self._duration.labels(kind, outcome).observe(max(0.0, seconds))
+
+    def restored_copy_age(self, rule: str, seconds: float) -> None:
+        self._copy_age.labels(rule).set(max(0.0, seconds))
