@@ -1,18 +1,70 @@
-"""`ddb-backupd check-config` (not built yet)."""
+"""`ddb-backupd check-config`: the effective configuration as JSON (secrets masked), or every error.
+
+Exit 0 with the JSON on stdout; exit 2 with one line per error on stderr, each naming the
+field and the environment variable (or config-file key) that set it. Never a traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from datetime import UTC, datetime
+from typing import Any
+
+from daemon.config.load import ConfigError, load_settings
+from daemon.config.settings import Settings
 
 
 def add_parser(parser: argparse.ArgumentParser) -> None:
-    """Declare this command's arguments."""
-    del parser
+    parser.add_argument("--now", help="Reference time for next runs (ISO 8601; default now).")
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the command; return the process exit code."""
-    del args
-    print("not built yet", file=sys.stderr)
-    return 3
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print_errors(exc)
+        return 2
+    now = _parse_now(args.now)
+    if now is None:
+        print(f"--now: not an ISO 8601 time: {args.now!r}", file=sys.stderr)
+        return 2
+    print(json.dumps(effective(settings, now), indent=2, sort_keys=True, default=str))
+    return 0
+
+
+def print_errors(exc: ConfigError) -> None:
+    print(f"invalid configuration: {len(exc.errors)} error(s)", file=sys.stderr)
+    for line in exc.errors:
+        print(f"  - {line}", file=sys.stderr)
+
+
+def effective(settings: Settings, now: datetime) -> dict[str, Any]:
+    """The configuration as JSON with secrets masked, plus the next run of every schedule."""
+    out: dict[str, Any] = settings.model_dump(mode="json")
+    out["next_runs"] = next_runs(settings, now)
+    return out
+
+
+def next_runs(settings: Settings, now: datetime) -> dict[str, str | None]:
+    """Next run of each schedule, from the scheduler's pure schedule maths."""
+    try:
+        from daemon.core.schedule import next_run  # noqa: PLC0415 - optional until it lands
+    except ImportError:
+        return {}
+    runs: dict[str, str | None] = {}
+    for spec in settings.schedules:
+        at = next_run(spec, now)
+        runs[spec.name] = at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if at else None
+    return runs
+
+
+def _parse_now(text: str | None) -> datetime | None:
+    if not text:
+        return datetime.now(UTC)
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

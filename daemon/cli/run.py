@@ -1,18 +1,29 @@
-"""`ddb-backupd run` (not built yet)."""
+"""`ddb-backupd run`: the daemon. Exit 0 after a graceful stop, 2 on invalid configuration."""
 
 from __future__ import annotations
 
 import argparse
-import sys
+import asyncio
+
+from daemon.cli.check_config import print_errors
+from daemon.config.load import ConfigError, load_settings
 
 
 def add_parser(parser: argparse.ArgumentParser) -> None:
-    """Declare this command's arguments."""
-    del parser
+    parser.add_argument("--dry-run", action="store_true",
+                        help="Do everything but create and delete backups.")
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the command; return the process exit code."""
-    del args
-    print("not built yet", file=sys.stderr)
-    return 3
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print_errors(exc)
+        return 2
+    if args.dry_run:
+        settings = settings.model_copy(update={"dry_run": True})
+    from daemon.app import run_daemon  # noqa: PLC0415 - keeps light commands light
+    from daemon.obs.logging import configure_logging  # noqa: PLC0415
+
+    configure_logging(settings.log_level)
+    return asyncio.run(run_daemon(settings))

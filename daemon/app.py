@@ -1,0 +1,109 @@
+"""The one composition root: builds every service once and passes it down, then runs them.
+
+Nothing else reads the environment or builds clients. Order of a run: settings are already
+loaded (cli/run.py) -> logging -> AWS clients -> tracker rebuilt from AWS (reconcile) ->
+components supervised under one TaskGroup until SIGTERM/SIGINT -> phased shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Awaitable, Callable
+
+import structlog
+
+from daemon.aws.session import AwsClients
+from daemon.config.settings import Settings
+from daemon.core.clock import Clock, SystemClock
+from daemon.core.tracker import JobTable
+from daemon.obs.collector import TrackerCollector
+from daemon.obs.metrics import Metrics
+from daemon.runtime.alerts import AlertOutbox
+from daemon.runtime.bus import CompletionBus
+from daemon.runtime.cloudwatch import CloudWatchPublisher
+from daemon.runtime.consumer import Consumer
+from daemon.runtime.context import AppContext
+from daemon.runtime.http import HttpServer
+from daemon.runtime.pipeline import Pipeline
+from daemon.runtime.reconciler import Reconciler
+from daemon.runtime.sizes import SizeResolver
+from daemon.runtime.status import StatusBoard
+from daemon.runtime.supervisor import Component, supervise
+
+log = structlog.get_logger(__name__)
+
+
+def build_context(settings: Settings, clients: AwsClients, metrics: Metrics,
+                  clock: Clock) -> AppContext:
+    """Shared services every component is built from."""
+    ctx = AppContext(
+        settings=settings, clock=clock, metrics=metrics, clients=clients,
+        tracker=JobTable(), bus=CompletionBus(), board=StatusBoard(),
+        alerts=AlertOutbox(settings.alert_topic_arn, metrics, clients),
+    )
+    ctx.board.set_health("config", True)
+    return ctx
+
+
+def wire(ctx: AppContext) -> Pipeline:
+    """Build and register every component. Each feature adds itself at its marked place."""
+    sizes = SizeResolver(ctx)
+    pipeline = Pipeline(ctx, sizes)
+    collector = TrackerCollector(ctx.tracker, pipeline.thresholds_view, ctx.settings.limit_bytes)
+    ctx.metrics.registry.register(collector)
+    ctx.components.append(HttpServer(ctx))
+    # --- event pipeline (leader only: consumes SQS, reconciles, publishes, alerts) ---
+    if ctx.settings.queue_url:
+        ctx.leader_components.append(Consumer(ctx, pipeline))
+    else:
+        ctx.board.set_health("consumer", True, "no queue_url configured: consumer disabled")
+    ctx.leader_components.append(Reconciler(ctx, pipeline))
+    ctx.leader_components.append(ctx.alerts)
+    if ctx.settings.cloudwatch.enabled:
+        ctx.leader_components.append(CloudWatchPublisher(ctx))
+    # --- scheduler and retention ---
+    # --- restores and exports ---
+    return pipeline
+
+
+async def run_daemon(settings: Settings, *, metrics: Metrics | None = None,
+                     clock: Clock | None = None, stop: asyncio.Event | None = None,
+                     on_ready: Callable[[AppContext], Awaitable[None]] | None = None) -> int:
+    """Run until stopped; return the exit code. `stop` lets tests and the demo end it."""
+    metrics = metrics or Metrics()
+    stop = stop or asyncio.Event()
+    _install_signal_handlers(stop)
+    async with AwsClients(settings.aws, settings.region, metrics) as clients:
+        ctx = build_context(settings, clients, metrics, clock or SystemClock())
+        wire(ctx)
+        components: list[Component] = [*ctx.components, *ctx.leader_components]
+        # --- leader election (wraps ctx.leader_components) ---
+        log.info("daemon.starting", region=settings.region, queue_url=settings.queue_url,
+                 components=[c.name for c in components])
+        runner = asyncio.create_task(supervise(components, stop), name="supervisor")
+        if on_ready is not None:
+            await on_ready(ctx)
+        await runner
+        await ctx.bus.drain()
+        log.info("daemon.stopped", tracked_running_jobs=ctx.tracker.running_jobs_total(),
+                 alerts_pending=ctx.alerts.pending())
+    return 0
+
+
+def _install_signal_handlers(stop: asyncio.Event) -> None:
+    """First SIGTERM/SIGINT asks for a graceful stop; a second one exits at once."""
+    loop = asyncio.get_running_loop()
+
+    def on_signal(signum: int) -> None:
+        if stop.is_set():
+            log.warning("daemon.forced_exit", signal=signal.Signals(signum).name)
+            raise SystemExit(1)
+        log.info("daemon.stopping", signal=signal.Signals(signum).name)
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, on_signal, sig)
+        except (NotImplementedError, RuntimeError):  # not the main thread (tests, demo)
+            pass

@@ -1,0 +1,61 @@
+"""Scrape-time export of the state we hold (the job tracker): a custom Prometheus collector.
+
+Totals are kept incrementally by the tracker; a scrape only reads them (O(groups), never
+O(jobs)). Groups seen once keep reporting 0 after they empty, so series do not vanish.
+A follower replica exports no job gauges (`enabled` returns False) so `sum()` never counts
+a job twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from daemon.core.tracker import JobTable
+
+LABELS = ["vault", "resource_type", "region"]
+
+
+class TrackerCollector(Collector):
+    """backupd_backup_jobs_running, backupd_backup_running_bytes, limit and threshold level."""
+
+    def __init__(self, tracker: JobTable, level: Callable[[], int], limit_bytes: int,
+                 enabled: Callable[[], bool] = lambda: True) -> None:
+        self._tracker = tracker
+        self._level = level
+        self._limit = limit_bytes
+        self._seen: set[tuple[str, str, str]] = set()
+        self.enabled = enabled
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        # Describe without reading state, so registering the collector is cheap.
+        yield from self._families()
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        jobs, size, limit, level = self._families()
+        if self.enabled():
+            totals = self._tracker.totals()
+            self._seen.update(totals)
+            for key in sorted(self._seen):
+                group = totals.get(key)
+                jobs.add_metric(list(key), group.jobs if group else 0)
+                size.add_metric(list(key), group.bytes if group else 0)
+            limit.add_metric([], self._limit)
+            level.add_metric([], self._level())
+        yield from (jobs, size, limit, level)
+
+    @staticmethod
+    def _families() -> tuple[GaugeMetricFamily, ...]:
+        return (
+            GaugeMetricFamily("backupd_backup_jobs_running",
+                              "Backup jobs running now (CREATED, PENDING, RUNNING, ABORTING).",
+                              labels=LABELS),
+            GaugeMetricFamily("backupd_backup_running_bytes",
+                              "Bytes being backed up now by running jobs.", labels=LABELS),
+            GaugeMetricFamily("backupd_backup_limit_bytes",
+                              "Configured concurrent-backup limit in bytes."),
+            GaugeMetricFamily("backupd_threshold_level",
+                              "Threshold level of running bytes: 0 ok, 1 warning, 2 critical."),
+        )

@@ -1,0 +1,107 @@
+"""One message through the pipeline: decode -> tracker -> sizes -> thresholds -> alerts -> bus.
+
+The decisions are the pure core's (decode, JobTable.apply, thresholds); this module only
+sequences them, looks up missing sizes, and writes the one canonical log line per message.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import structlog
+
+from daemon.core.errors import DecodeError
+from daemon.core.events import FAILED_STATES, OPEN_STATES, JobEvent, decode
+from daemon.core.thresholds import ThresholdState, evaluate, failure_alert, level_alert
+from daemon.core.tracker import Transition
+from daemon.runtime.bus import BackupCompleted
+from daemon.runtime.context import AppContext
+from daemon.runtime.sizes import SizeResolver
+
+log = structlog.get_logger(__name__)
+Outcome = Literal["handled", "ignored", "poison", "retry"]
+
+
+class Pipeline:
+    """Applies decoded events to the tracker and acts on what changed."""
+
+    def __init__(self, ctx: AppContext, sizes: SizeResolver) -> None:
+        self._ctx = ctx
+        self._sizes = sizes
+        self.thresholds = ThresholdState()
+
+    def thresholds_view(self) -> int:
+        """The current level (0 ok, 1 warning, 2 critical), read at scrape time."""
+        return self.thresholds.level
+
+    async def handle(self, body: str, *, receive_count: int = 1) -> Outcome:
+        """Handle one SQS message body; the outcome decides whether it is deleted."""
+        events = self._ctx.metrics.events
+        try:
+            event = decode(body)
+        except DecodeError as exc:
+            events.message("unknown", "poison")
+            log.warning("message.rejected", reason=str(exc), receive_count=receive_count,
+                        outcome="poison")
+            return "poison"
+        if event.kind == "ignored":
+            events.message("ignored", "ignored")
+            log.info("message.ignored", reason=event.reason, outcome="ignored")
+            return "ignored"
+        try:
+            await self.apply(event, origin="event")
+        except Exception as exc:
+            events.message(event.kind, "retry")
+            log.exception("message.failed", job_id=event.job_id, error=str(exc), outcome="retry")
+            return "retry"
+        events.message(event.kind, "handled")
+        return "handled"
+
+    async def apply(self, event: JobEvent, *, origin: str) -> int:
+        """Apply one event; returns 1 if the tracker changed, else 0."""
+        tracker = self._ctx.tracker
+        transition = tracker.apply(event)
+        with structlog.contextvars.bound_contextvars(
+                job_id=event.job_id, resource_arn=event.resource_arn, vault=event.vault):
+            if transition is None:
+                log.info("message.handled", kind=event.kind, state=event.state,
+                         change="none", origin=origin)
+                return 0
+            if (event.kind == "backup_job" and event.state in OPEN_STATES
+                    and not event.size_bytes and event.job_id):
+                size = await self._sizes.size_of(event.resource_arn)
+                if size:
+                    tracker.set_size(event.job_id, size)
+            log.info("job.state_changed", kind=event.kind, state=event.state,
+                     previous_state=transition.previous_state, size_bytes=event.size_bytes,
+                     origin=origin)
+            self._after(event, transition)
+        self._check_thresholds()
+        return 1
+
+    def _after(self, event: JobEvent, transition: Transition) -> None:
+        if not transition.finished:
+            return
+        job = transition.job
+        if event.kind == "backup_job":
+            self._ctx.metrics.events.job_finished(job.state, job.resource_type or "unknown")
+        if job.state in FAILED_STATES:
+            self._ctx.alerts.submit(failure_alert(event))
+        elif job.state == "COMPLETED" and event.kind == "backup_job" and event.recovery_point_arn:
+            self._ctx.bus.publish(BackupCompleted(
+                recovery_point_arn=event.recovery_point_arn,
+                resource_arn=event.resource_arn or "", resource_type=event.resource_type or "",
+                created=event.creation_date or event.time, origin="event", vault=event.vault,
+                job_id=event.job_id, region=event.region, size_bytes=job.size_bytes))
+
+    def _check_thresholds(self) -> None:
+        s = self._ctx.settings
+        total = self._ctx.tracker.running_bytes_total()
+        self.thresholds, change = evaluate(
+            self.thresholds, total, limit=s.limit_bytes, warning_ratio=s.warning_ratio,
+            critical_ratio=s.critical_ratio, cooldown_seconds=s.alert_cooldown_seconds,
+            now=self._ctx.clock.now())
+        if change is not None:
+            log.warning("threshold.level_changed", level=self.thresholds.level,
+                        running_bytes=total, limit_bytes=s.limit_bytes)
+            self._ctx.alerts.submit(level_alert(change, total=total, limit=s.limit_bytes))
