@@ -8,6 +8,7 @@ components supervised under one TaskGroup until SIGTERM/SIGINT -> phased shutdow
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 from collections.abc import Awaitable, Callable
 
@@ -25,6 +26,7 @@ from daemon.runtime.cloudwatch import CloudWatchPublisher
 from daemon.runtime.consumer import Consumer
 from daemon.runtime.context import AppContext
 from daemon.runtime.http import HttpServer
+from daemon.runtime.leader import LeaderGate
 from daemon.runtime.pipeline import Pipeline
 from daemon.runtime.reconciler import Reconciler
 from daemon.runtime.sizes import SizeResolver
@@ -50,7 +52,8 @@ def wire(ctx: AppContext) -> Pipeline:
     """Build and register every component. Each feature adds itself at its marked place."""
     sizes = SizeResolver(ctx)
     pipeline = Pipeline(ctx, sizes)
-    collector = TrackerCollector(ctx.tracker, pipeline.thresholds_view, ctx.settings.limit_bytes)
+    collector = TrackerCollector(ctx.tracker, pipeline.thresholds_view, ctx.settings.limit_bytes,
+                                 enabled=ctx.is_leader)
     ctx.metrics.registry.register(collector)
     ctx.components.append(HttpServer(ctx))
     # --- event pipeline (leader only: consumes SQS, reconciles, publishes, alerts) ---
@@ -77,8 +80,13 @@ async def run_daemon(settings: Settings, *, metrics: Metrics | None = None,
     async with AwsClients(settings.aws, settings.region, metrics) as clients:
         ctx = build_context(settings, clients, metrics, clock or SystemClock())
         wire(ctx)
-        components: list[Component] = [*ctx.components, *ctx.leader_components]
         # --- leader election (wraps ctx.leader_components) ---
+        reconciler = next((c for c in ctx.leader_components if isinstance(c, Reconciler)), None)
+        gate = LeaderGate.build(settings.leader, clients, metrics.leader, ctx.board,
+                                ctx.leader_components,
+                                on_acquire=reconciler.run_once if reconciler else None)
+        ctx.is_leader = gate.is_leader
+        components: list[Component] = [*ctx.components, gate]
         log.info("daemon.starting", region=settings.region, queue_url=settings.queue_url,
                  components=[c.name for c in components])
         runner = asyncio.create_task(supervise(components, stop), name="supervisor")
@@ -103,7 +111,6 @@ def _install_signal_handlers(stop: asyncio.Event) -> None:
         stop.set()
 
     for sig in (signal.SIGTERM, signal.SIGINT):
-        try:
+        # Not possible outside the main thread (tests, the demo's embedded daemon): they stop it.
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, on_signal, sig)
-        except (NotImplementedError, RuntimeError):  # not the main thread (tests, demo)
-            pass

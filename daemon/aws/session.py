@@ -121,6 +121,6 @@ class AwsClients:
         metadata = await refresh()
         credentials = AioRefreshableCredentials.create_from_metadata(
             metadata=metadata, refresh_using=refresh, method="sts-assume-role")
-        botocore_session = base._session  # noqa: SLF001 - aioboto3 exposes no setter
+        botocore_session = base._session
         with contextlib.suppress(AttributeError):
-            botocore_session._credentials = credentials  # noqa: SLF001
+            botocore_session._credentials = credentials

@@ -19,7 +19,7 @@ from pydantic_settings import (
 )
 
 from daemon.config.leader import LeaderSettings
-from daemon.config.schedules import ScheduleSpec, SchedulerSettings
+from daemon.config.schedules import SchedulerSettings, ScheduleSpec
 from daemon.config.tasks import ExportRule, RestoreRule, TaskSettings
 
 ENV_PREFIX = "BACKUPD_"
@@ -141,8 +141,8 @@ class Settings(BaseSettings):
         settings_cls: type[BaseSettings],
         init_settings: PydanticBaseSettingsSource,
         env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,  # noqa: ARG003 - no .env files: env and YAML only
+        file_secret_settings: PydanticBaseSettingsSource,  # noqa: ARG003
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         path = os.environ.get(CONFIG_FILE_ENV)

@@ -1,4 +1,7 @@
-"""An alert: what one SNS message says (SNS subjects: printable ASCII, < 100 chars). Built by pure code, published by runtime/alerts.py."""
+"""An alert: what one SNS message says. Built by pure code, published by runtime/alerts.py.
+
+SNS subjects must be printable ASCII and under 100 characters.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The error taxonomy that drives behaviour: transient (retry later), permanent (give up), poison."""
+"""The error taxonomy that drives behaviour: transient (retry), permanent (give up), poison."""
 
 
 class BackupdError(Exception):

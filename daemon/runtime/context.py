@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from daemon.aws.session import AwsClients
@@ -29,3 +30,5 @@ class AppContext:
     alerts: AlertOutbox
     components: list[Component] = field(default_factory=list)
     leader_components: list[Component] = field(default_factory=list)
+    # True while this replica leads (set by the leader gate): followers export no job gauges.
+    is_leader: Callable[[], bool] = field(default=lambda: True)

@@ -43,7 +43,7 @@ class HttpServer:
         cfg = self._ctx.settings.http
         site = web.TCPSite(runner, cfg.host, cfg.port, shutdown_timeout=1.0)
         await site.start()
-        server = site._server  # noqa: SLF001 - aiohttp keeps the bound socket here
+        server = site._server
         sockets = getattr(server, "sockets", None) or []
         self.port = sockets[0].getsockname()[1] if sockets else cfg.port
         log.info("http.listening", host=cfg.host, port=self.port)
