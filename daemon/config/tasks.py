@@ -1,27 +1,212 @@
-"""Settings of restores, exports and the background task runner (owned by that feature)."""
+"""Settings of restores (rotation rules), exports and the background task runner.
+
+Every check that can be made before the daemon runs is made here, on the field it concerns,
+so `check-config` lists each problem field by field: a restore rule that could produce an
+invalid table name, an export rule missing the role RDS needs, an unparsable schedule.
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from daemon.core.naming import NamingError, check_rule, compile_pattern
+
+RULE_NAME = r"^[A-Za-z0-9_.\-]{1,64}$"
+SSM_NAME = r"^[A-Za-z0-9_.\-/{}]{1,2048}$"
+HOUR = 3600.0
 
 
-class TaskSettings(BaseModel):
-    """Task-runner knobs."""
+class Section(BaseModel):
+    """Unknown keys are errors: a typo must not silently disable a rule's option."""
 
-    model_config = ConfigDict(extra="forbid")
-
-
-class RestoreRule(BaseModel):
-    """One restore rotation rule."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, serialize_by_alias=True)
 
 
-class ExportRule(BaseModel):
-    """One export rule."""
+class TaskSettings(Section):
+    """The task runner that runs restores and exports in the background."""
 
-    model_config = ConfigDict(extra="forbid")
+    restore_concurrency: int = Field(
+        5, ge=1, le=50, description="Restores running at once. DynamoDB allows about 50 "
+        "concurrent restores per account, shared with everyone else in it: stay well below.")
+    export_concurrency: int = Field(
+        4, ge=1, le=300, description="Exports running at once. RDS allows 5 concurrent snapshot "
+        "exports per account, DynamoDB 300.")
+    queue_limit: int = Field(
+        1000, ge=1, description="Tasks waiting for a slot; beyond it new triggers are dropped "
+        "(and found again by the next rescan).")
+    poll_initial_seconds: float = Field(
+        5.0, gt=0, description="First wait between status polls of a restore or export.")
+    poll_max_seconds: float = Field(
+        60.0, gt=0, description="Ceiling of the growing wait between status polls.")
+    restore_timeout_seconds: float = Field(
+        6 * HOUR, gt=0, description="A restore not ACTIVE by then fails (large tables take hours).")
+    export_timeout_seconds: float = Field(
+        24 * HOUR, gt=0,
+        description="An export not finished by then is alerted on and left to AWS.")
+    rescan_seconds: float = Field(
+        300.0, ge=5, description="How often in-flight restores and exports are rediscovered "
+        "from AWS (tags, export lists): work a restart or a lost task left behind.")
+    recent_limit: int = Field(50, ge=0, le=1000, description="Finished tasks kept on /status.")
+    restore_role_arn: str | None = Field(
+        None, description="IAM role AWS Backup assumes for StartRestoreJob (AWS Backup recovery "
+        "points); rules may override it.")
 
-    name: str
+
+class RestoreValidation(Section):
+    """Reads made on a restored table before the SSM parameter is moved to it."""
+
+    min_items: int | None = Field(
+        None, ge=0, description="Fail the restore unless the table holds at least this many items.")
+    sample_reads: int = Field(
+        0, ge=0, le=1000, description="Items to scan and read back by key (consistent reads).")
+
+
+class TableSettings(Section):
+    """Overrides passed to the restore (billing, throughput, encryption of the new table)."""
+
+    billing_mode: Literal["PAY_PER_REQUEST", "PROVISIONED"] | None = Field(
+        None, description="Billing mode of the restored table (default: the backup's).")
+    read_capacity_units: int | None = Field(None, ge=1, description="With PROVISIONED.")
+    write_capacity_units: int | None = Field(None, ge=1, validate_default=True,
+                                             description="With PROVISIONED.")
+    sse: Literal["aws-owned", "kms"] | None = Field(
+        None,
+        description="Encryption: an AWS owned key, or KMS (kms_key_id or the AWS managed key).")
+    kms_key_id: str | None = Field(None, description="KMS key of the restored table, with sse=kms.")
+
+    @field_validator("write_capacity_units", mode="after")
+    @classmethod
+    def _capacity_needs_provisioned(cls, value: int | None, info: ValidationInfo) -> int | None:
+        mode = info.data.get("billing_mode")
+        read = info.data.get("read_capacity_units")
+        if mode == "PROVISIONED" and (value is None or read is None):
+            raise ValueError("billing_mode PROVISIONED needs read_capacity_units and "
+                             "write_capacity_units")
+        if mode != "PROVISIONED" and (value is not None or read is not None):
+            raise ValueError("capacity units apply only with billing_mode PROVISIONED")
+        return value
+
+    @field_validator("kms_key_id", mode="after")
+    @classmethod
+    def _key_needs_kms(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and info.data.get("sse") != "kms":
+            raise ValueError("kms_key_id applies only with sse: kms")
+        return value
+
+
+class RestoreRule(Section):
+    """One rotation rule: a completed backup of a matching table becomes a restored copy."""
+
+    name: str = Field(pattern=RULE_NAME,
+                      description="Rule name: tagged on its copies, a metric label.")
+    source_pattern: str = Field(
+        description="Regular expression (Go/RE2 syntax) on the source table name, e.g. "
+        "'(?i)-production$'.")
+    replacement: str = Field(
+        description="Go ReplaceAllString template ($0, $1, ${name}, $$); the backup's UTC time "
+        "is appended as -YYYYMMDD-HH-mm-ss.")
+    ssm_parameter: str | None = Field(
+        None, pattern=SSM_NAME, description="SSM parameter set (Overwrite) to the new table's ARN; "
+        "'{table}' is replaced with the source table name.")
+    keep_last: int = Field(2, ge=1, description="Restored copies kept per source table.")
+    validation: RestoreValidation | None = Field(
+        None, alias="validate", description="Checks before the SSM parameter moves.")
+    table_settings: TableSettings | None = Field(None, description="Overrides for the restore.")
+    iam_role_arn: str | None = Field(
+        None, description="Role for StartRestoreJob; default tasks.restore_role_arn.")
+
+    @field_validator("source_pattern", mode="after")
+    @classmethod
+    def _pattern_compiles(cls, value: str) -> str:
+        try:
+            compile_pattern(value)
+        except NamingError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("replacement", mode="after")
+    @classmethod
+    def _names_are_valid(cls, value: str, info: ValidationInfo) -> str:
+        pattern = info.data.get("source_pattern")
+        if pattern is None:  # the pattern's own error is already reported
+            return value
+        problems = check_rule(pattern, value)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return value
+
+
+class ExportRule(Section):
+    """One export rule: DynamoDB table exports or RDS snapshot exports to S3."""
+
+    name: str = Field(pattern=RULE_NAME, description="Rule name: in markers, a metric label.")
+    kind: Literal["dynamodb", "rds"] = Field("dynamodb", description="What is exported.")
+    source_pattern: str = Field(
+        description="Regular expression on the table name (dynamodb) or the DB instance / "
+        "cluster identifier (rds).")
+    on_backup: bool = Field(True, description="Export when a matching backup completes.")
+    schedule: str | None = Field(
+        None, validate_default=True,
+        description="Also export on a schedule: cron(...) or rate(...) as for backups.")
+    bucket: str = Field(min_length=3, max_length=63, description="Destination S3 bucket.")
+    prefix: str = Field("exports", max_length=512,
+                        description="Key prefix; objects go to <prefix>/<name>/<YYYY>/<MM>/<DD>/.")
+    bucket_owner: str | None = Field(
+        None, pattern=r"^[0-9]{12}$", description="Account owning the bucket (dynamodb).")
+    kms_key_id: str | None = Field(
+        None, validate_default=True,
+        description="KMS key for the exported objects (required for rds).")
+    format: Literal["DYNAMODB_JSON", "ION"] = Field("DYNAMODB_JSON", description="dynamodb only.")
+    export_type: Literal["full", "incremental"] = Field(
+        "full", description="dynamodb: full table, or the changes since the previous export.")
+    incremental_view: Literal["NEW_IMAGE", "NEW_AND_OLD_IMAGES"] = Field(
+        "NEW_AND_OLD_IMAGES", description="dynamodb incremental: what each change holds.")
+    incremental_window_seconds: float = Field(
+        24 * HOUR, ge=900, le=24 * HOUR, description="Window of the first incremental export "
+        "(later ones continue from the previous); AWS allows 15 min to 24 h.")
+    iam_role_arn: str | None = Field(
+        None, validate_default=True, description="Role RDS assumes to write to S3 (rds).")
+    export_only: list[str] = Field(
+        default_factory=list,
+        description="rds: databases, schemas or tables to export (ExportOnly).")
+    delete_source_on_success: bool = Field(
+        False, description="Delete the source recovery point after the export COMPLETED; never on "
+        "failure (its own retention stays the failsafe).")
+
+    @field_validator("source_pattern", mode="after")
+    @classmethod
+    def _pattern_compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {exc}") from None
+        return value
+
+    @field_validator("schedule", mode="after")
+    @classmethod
+    def _schedule_parses(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None and not info.data.get("on_backup"):
+            raise ValueError("the rule never runs: set on_backup true or a schedule")
+        return value
+
+    @field_validator("prefix", mode="after")
+    @classmethod
+    def _strip_slashes(cls, value: str) -> str:
+        return value.strip("/")
+
+    @field_validator("iam_role_arn", mode="after")
+    @classmethod
+    def _rds_needs_role(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("kind") == "rds" and not value:
+            raise ValueError("rds exports need iam_role_arn (the role RDS assumes to write to S3)")
+        return value
+
+    @field_validator("kms_key_id", mode="after")
+    @classmethod
+    def _rds_needs_key(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("kind") == "rds" and not value:
+            raise ValueError("rds exports need kms_key_id (StartExportTask requires a KMS key)")
+        return value
