@@ -53,7 +53,7 @@ def wire(ctx: AppContext) -> Pipeline:
     sizes = SizeResolver(ctx)
     pipeline = Pipeline(ctx, sizes)
     collector = TrackerCollector(ctx.tracker, pipeline.thresholds_view, ctx.settings.limit_bytes,
-                                 enabled=ctx.is_leader)
+                                 enabled=lambda: ctx.is_leader())  # noqa: PLW0108 - late-bound: the leader gate replaces ctx.is_leader
     ctx.metrics.registry.register(collector)
     ctx.components.append(HttpServer(ctx))
     # --- event pipeline (leader only: consumes SQS, reconciles, publishes, alerts) ---
