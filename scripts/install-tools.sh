@@ -17,6 +17,9 @@
 #   .tools/wheelhouse    wheels of the runtime dependencies ([project] dependencies of
 #                        pyproject.toml), so the image check installs the built wheel into a
 #                        clean venv with --no-index, in seconds. Refreshed when they change.
+#   .tools/python        a copy of the project's Python 3.12 (stdlib only), made only when
+#                        the original is not reachable by other users (pyenv under a 0700
+#                        /root): the image check runs the daemon as an unprivileged UID.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -102,6 +105,36 @@ install_wheelhouse() {
     printf '%s' "$reqs" > "$house/.requirements"
 }
 
+install_runtime_python() {
+    "$PYTHON" - "$TOOLS/python" <<'PY'
+"""Copy sys.base_prefix (minus site-packages and tests) where an unprivileged user can read it."""
+import os, shutil, stat, sys
+from pathlib import Path
+
+base, dest = Path(sys.base_prefix).resolve(), Path(sys.argv[1])
+def reachable(path: Path) -> bool:
+    return all(p.stat().st_mode & stat.S_IXOTH for p in [path, *path.parents])
+stamp = dest / ".source"
+if reachable(base):
+    shutil.rmtree(dest, ignore_errors=True)   # the original will do
+    sys.exit(0)
+if stamp.exists() and stamp.read_text() == str(base):
+    sys.exit(0)
+print(f"install-tools: readable copy of {base} in {dest}", file=sys.stderr)
+shutil.rmtree(dest, ignore_errors=True)
+skip = {"site-packages", "test", "idlelib", "tkinter", "turtledemo", "lib2to3", "ensurepip"}
+shutil.copytree(base, dest, symlinks=True,
+                ignore=lambda d, names: [n for n in names if n in skip and "python3" in d])
+(dest / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}" / "site-packages").mkdir()
+for root, dirs, files in os.walk(dest):
+    for name in dirs + files:
+        p = Path(root, name)
+        if not p.is_symlink():
+            p.chmod(p.stat().st_mode | stat.S_IROTH | (stat.S_IXOTH if p.is_dir() or p.stat().st_mode & stat.S_IXUSR else 0))
+stamp.write_text(str(base))
+PY
+}
+
 install_prometheus() {
     if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then
         log "prometheus and promtool (apt-get: Debian package prometheus)"
@@ -121,5 +154,6 @@ install_prometheus() {
 install_helm
 install_python_tools
 install_wheelhouse
+install_runtime_python
 install_prometheus
 log "ready in $BIN: $(ls "$BIN" | tr '\n' ' ')"
