@@ -1,0 +1,141 @@
+"""In-process access to moto's backends: the one place the fake touches moto's internals.
+
+The fake lives in the same process as moto's server, so it reads vaults and tables and
+delivers SQS/SNS messages through moto's backend objects directly (as an EventBridge target
+would), not over HTTP. Backends are looked up on every call, never cached: `POST
+/moto-api/reset` replaces them.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from typing import Any
+
+from moto.backup.models import backup_backends
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.dynamodb.models import dynamodb_backends
+from moto.dynamodb.models.table import Backup, RestoredTable
+from moto.sns.models import sns_backends
+from moto.sqs.models import sqs_backends
+
+from daemon.standin import arns
+
+ACCOUNT = DEFAULT_ACCOUNT_ID
+
+
+class MotoBridge:
+    """Reads and writes moto's state for the fake; also holds table size overrides.
+
+    moto reports `TableSizeBytes: 0` for every table; real DynamoDB reports a size. The bridge
+    answers with a configured size, else the sum of the items' sizes, so both the fake's job
+    sizes and `DescribeTable` (patched by the server) tell the same, non-zero story.
+    """
+
+    def __init__(self, account: str = ACCOUNT) -> None:
+        self.account = account
+        self._sizes: dict[tuple[str, str], int] = {}
+        self._lock = threading.Lock()
+
+    # -- vaults -------------------------------------------------------------------------
+    def vault_arn(self, region: str, name: str) -> str | None:
+        """ARN of the vault `name` created with moto's CreateBackupVault, or None."""
+        vault = backup_backends[self.account][region].vaults.get(name)
+        return None if vault is None else str(vault.backup_vault_arn)
+
+    def tag_recovery_point(self, region: str, arn: str, tags: dict[str, str]) -> None:
+        """Tags live in moto's Backup tagger, so ListTags/TagResource work unchanged."""
+        if tags:
+            backend = backup_backends[self.account][region]
+            backend.tagger.tag_resource(arn, [{"Key": k, "Value": v} for k, v in tags.items()])
+
+    def untag_all(self, region: str, arn: str) -> None:
+        backup_backends[self.account][region].tagger.delete_all_tags_for_resource(arn)
+
+    # -- tables -------------------------------------------------------------------------
+    def _table(self, region: str, name: str) -> Any:
+        return dynamodb_backends[self.account][region].tables.get(name)
+
+    def table_exists(self, region: str, name: str) -> bool:
+        return self._table(region, name) is not None
+
+    def set_table_size(self, region: str, name: str, size_bytes: int | None) -> None:
+        """Make `TableSizeBytes` (and default job sizes) report `size_bytes` for a table."""
+        with self._lock:
+            if size_bytes is None:
+                self._sizes.pop((region, name), None)
+            else:
+                self._sizes[(region, name)] = size_bytes
+
+    def table_size_bytes(self, region: str, name: str) -> int | None:
+        """Configured size, else the items' size; None when the table does not exist."""
+        with self._lock:
+            if (region, name) in self._sizes:
+                return self._sizes[(region, name)]
+        table = self._table(region, name)
+        if table is None:
+            return None
+        return int(sum(item.size() for item in list(table.all_items())))
+
+    def clear_sizes(self) -> None:
+        with self._lock:
+            self._sizes.clear()
+
+    def snapshot_table(self, region: str, name: str) -> Any:
+        """A moto `Backup` object (a deep copy of schema and items) of the table, unregistered."""
+        table = self._table(region, name)
+        return None if table is None else Backup(self.account, region, f"awsbackup-{name}", table)
+
+    def register_native_backup(self, region: str, snapshot: Any) -> str:
+        """Put a snapshot into moto's DynamoDB backups; its ARN then works with native APIs."""
+        backend = dynamodb_backends[self.account][region]
+        backend.backups[snapshot.arn] = snapshot
+        return str(snapshot.arn)
+
+    def drop_native_backup(self, region: str, arn: str) -> None:
+        dynamodb_backends[self.account][region].backups.pop(arn, None)
+
+    def restore_table(self, region: str, snapshot: Any, target: str, source_arn: str) -> str:
+        """Create table `target` from a snapshot (key schema and items); returns its ARN."""
+        backend = dynamodb_backends[self.account][region]
+        if target in backend.tables:
+            raise ValueError(f"Table already exists: {target}")
+        table = RestoredTable(  # type: ignore[abstract]
+            target, account_id=self.account, region=region, backup=copy.copy(snapshot))
+        table.source_backup_arn = source_arn
+        backend.tables[target] = table
+        return str(table.table_arn)
+
+    # -- messaging ----------------------------------------------------------------------
+    def send_to_queue(self, queue_url: str, body: str, region: str) -> None:
+        """Deliver one message to a queue given by URL (name is its last path segment)."""
+        region = _queue_region(queue_url) or region
+        name = queue_url.rstrip("/").rsplit("/", 1)[-1]
+        sqs_backends[self.account][region].send_message(name, body)
+
+    def queue_exists(self, queue_url: str, region: str) -> bool:
+        name = queue_url.rstrip("/").rsplit("/", 1)[-1]
+        return name in sqs_backends[self.account][_queue_region(queue_url) or region].queues
+
+    def publish(self, topic_arn: str, message: str, subject: str | None,
+                attributes: dict[str, str]) -> None:
+        """Publish through moto's SNS, so subscribed queues receive the notification."""
+        region = arns.parts(topic_arn)[1]
+        sns_backends[self.account][region].publish(
+            message, arn=topic_arn, subject=subject,
+            message_attributes={k: {"DataType": "String", "StringValue": v}
+                                for k, v in attributes.items()},
+        )
+
+    def topic_exists(self, topic_arn: str) -> bool:
+        region = arns.parts(topic_arn)[1]
+        return bool(region) and topic_arn in sns_backends[self.account][region].topics
+
+
+def _queue_region(queue_url: str) -> str | None:
+    """`us-east-1` of `https://sqs.us-east-1.amazonaws.com/...`; None for moto's local URLs."""
+    host = queue_url.split("://", 1)[-1].split("/", 1)[0]
+    labels = host.split(".")
+    if len(labels) >= 3 and labels[0] == "sqs":
+        return labels[1]
+    return None
