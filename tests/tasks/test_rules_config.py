@@ -1,0 +1,66 @@
+"""Restore and export rules are checked at load time, each problem on its own field."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from daemon.config.settings import Settings
+from daemon.config.tasks import ExportRule, RestoreRule
+
+
+def errors(model: type, data: dict) -> dict[str, str]:
+    with pytest.raises(ValidationError) as info:
+        model.model_validate(data)
+    return {".".join(str(p) for p in e["loc"]): e["msg"] for e in info.value.errors()}
+
+
+def test_the_designs_example_rule_loads_from_the_environment(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BACKUPD_RESTORES", '[{"name":"staging","source_pattern":"(?i)-production$",'
+                       '"replacement":"-staging","ssm_parameter":"/staging/orders-table-arn",'
+                       '"keep_last":2,"validate":{"min_items":1,"sample_reads":3}}]')
+    [rule] = Settings().restores
+    assert (rule.keep_last, rule.ssm_parameter) == (2, "/staging/orders-table-arn")
+    assert rule.validation is not None
+    assert rule.validation.sample_reads == 3
+
+
+def test_a_rule_that_can_produce_an_invalid_name_is_rejected_on_its_field() -> None:
+    found = errors(RestoreRule, {"name": "r", "source_pattern": "(.*)-prod",
+                                 "replacement": "$1x/qa"})
+    assert set(found) == {"replacement"}
+    assert "${1}x" in found["replacement"]
+    assert "'/'" in found["replacement"]
+
+
+def test_an_invalid_pattern_is_reported_once_on_source_pattern() -> None:
+    found = errors(RestoreRule, {"name": "r", "source_pattern": "(", "replacement": "x"})
+    assert set(found) == {"source_pattern"}
+
+
+def test_table_settings_are_consistent() -> None:
+    found = errors(RestoreRule, {"name": "r", "source_pattern": "x", "replacement": "y",
+                                 "table_settings": {"billing_mode": "PROVISIONED"}})
+    assert set(found) == {"table_settings.write_capacity_units"}
+    found = errors(RestoreRule, {"name": "r", "source_pattern": "x", "replacement": "y",
+                                 "table_settings": {"kms_key_id": "k"}})
+    assert set(found) == {"table_settings.kms_key_id"}
+
+
+def test_rds_export_rules_need_a_role_and_a_key() -> None:
+    found = errors(ExportRule, {"name": "e", "kind": "rds", "source_pattern": ".*",
+                                "bucket": "bkt"})
+    assert set(found) == {"iam_role_arn", "kms_key_id"}
+
+
+def test_an_export_rule_that_never_runs_is_rejected() -> None:
+    found = errors(ExportRule, {"name": "e", "source_pattern": ".*", "bucket": "bkt",
+                                "on_backup": False})
+    assert set(found) == {"schedule"}
+
+
+def test_unknown_keys_are_errors_not_silently_ignored() -> None:
+    found = errors(RestoreRule, {"name": "r", "source_pattern": "x", "replacement": "y",
+                                 "keep": 3})
+    assert set(found) == {"keep"}
