@@ -1,0 +1,77 @@
+"""Schedules in the settings: validated field by field, as check-config lists them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from daemon.config.schedules import SchedulerSettings, ScheduleSpec
+from daemon.config.settings import Settings
+
+VALID = {"name": "daily", "expression": "cron(0 5 * * ? *)", "tables": ["orders-*"]}
+
+
+def errors(**overrides: Any) -> dict[str, str]:
+    with pytest.raises(ValidationError) as caught:
+        ScheduleSpec(**{**VALID, **overrides})
+    return {".".join(map(str, e["loc"])): e["msg"] for e in caught.value.errors()}
+
+
+def test_a_minimal_schedule_gets_safe_defaults() -> None:
+    spec = ScheduleSpec(**VALID)
+    assert (spec.timezone, spec.engine, spec.enabled, spec.start_window_minutes) == (
+        "UTC", "dynamodb", True, 60)
+    assert not spec.retention.has_rules()
+    assert spec.selector().selects("orders-eu")
+
+
+def test_an_invalid_expression_is_reported_on_the_expression_field() -> None:
+    found = errors(expression="cron(0 5 * * * *)")
+    assert list(found) == ["expression"]
+    assert "must be '?'" in found["expression"]
+
+
+def test_an_unknown_time_zone_is_reported_on_the_timezone_field() -> None:
+    assert "unknown time zone" in errors(timezone="Mars/Olympus")["timezone"]
+
+
+@pytest.mark.parametrize("name", ["has space", "-lead", "trail-", "double--dash", "x/y", ""])
+def test_schedule_names_must_fit_in_backup_names(name: str) -> None:
+    assert "name" in errors(name=name)
+
+
+def test_a_schedule_must_choose_its_tables() -> None:
+    found = errors(tables=[])
+    assert any("tables" in message for message in found.values())
+
+
+def test_the_aws_backup_engine_needs_a_vault_a_role_and_a_60_minute_window() -> None:
+    found = " ".join(errors(engine="aws-backup").values())
+    assert "backup_vault" in found
+    assert "iam_role_arn" in found
+    short = errors(engine="aws-backup", backup_vault="v", iam_role_arn="arn:aws:iam::1:role/r",
+                   start_window_minutes=30)
+    assert "at least 60" in " ".join(short.values())
+
+
+def test_an_invalid_regex_is_reported_on_its_field() -> None:
+    assert "regular expression" in errors(table_regex="(unclosed")["table_regex"]
+
+
+def test_unknown_keys_are_errors_not_silently_ignored() -> None:
+    assert "retention.keep_forever" in errors(retention={"keep_forever": 1})
+
+
+def test_schedules_load_from_the_environment_as_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BACKUPD_SCHEDULES", '[{"name": "demo", "expression": "rate(1 minute)", '
+                       '"tables": ["*"], "retention": {"keep_last": 2}}]')
+    monkeypatch.setenv("BACKUPD_SCHEDULER__TICK_SECONDS", "2")
+    settings = Settings()
+    assert settings.schedules[0].retention.keep_last == 2
+    assert settings.scheduler.tick_seconds == 2
+
+
+def test_scheduler_defaults_leave_admission_at_the_critical_level() -> None:
+    assert SchedulerSettings().admission_ratio is None
