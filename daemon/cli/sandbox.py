@@ -29,7 +29,7 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Serve the stand-in until a signal; return the process exit code."""
     try:
-        from daemon.standin import StandIn  # noqa: PLC0415 - moto is an optional extra
+        from daemon.standin.server import StandIn  # noqa: PLC0415 - moto is an optional extra
     except ImportError as exc:
         print(f"sandbox needs the stand-in extra (pip install 'ddb-backupd[standin]'): {exc}",
               file=sys.stderr)
