@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from daemon.core.naming import NamingError, check_rule, compile_pattern
+from daemon.core.schedule import ScheduleError, parse_expression
 
 RULE_NAME = r"^[A-Za-z0-9_.\-]{1,64}$"
 SSM_NAME = r"^[A-Za-z0-9_.\-/{}]{1,2048}$"
@@ -148,6 +149,7 @@ class ExportRule(Section):
         description="Regular expression on the table name (dynamodb) or the DB instance / "
         "cluster identifier (rds).")
     on_backup: bool = Field(True, description="Export when a matching backup completes.")
+    timezone: str = Field("UTC", description="IANA time zone of a cron() schedule.")
     schedule: str | None = Field(
         None, validate_default=True,
         description="Also export on a schedule: cron(...) or rate(...) as for backups.")
@@ -190,6 +192,11 @@ class ExportRule(Section):
     def _schedule_parses(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None and not info.data.get("on_backup"):
             raise ValueError("the rule never runs: set on_backup true or a schedule")
+        if value is not None:
+            try:
+                parse_expression(value, info.data.get("timezone") or "UTC")
+            except ScheduleError as exc:
+                raise ValueError(str(exc)) from None
         return value
 
     @field_validator("prefix", mode="after")

@@ -64,3 +64,12 @@ def test_unknown_keys_are_errors_not_silently_ignored() -> None:
     found = errors(RestoreRule, {"name": "r", "source_pattern": "x", "replacement": "y",
                                  "keep": 3})
     assert set(found) == {"keep"}
+
+
+def test_an_export_schedule_uses_the_backup_schedule_syntax() -> None:
+    rule = ExportRule.model_validate({"name": "e", "source_pattern": ".*", "bucket": "bkt",
+                                      "schedule": "cron(0 5 * * ? *)", "on_backup": False})
+    assert rule.schedule == "cron(0 5 * * ? *)"
+    found = errors(ExportRule, {"name": "e", "source_pattern": ".*", "bucket": "bkt",
+                                "schedule": "cron(nonsense)"})
+    assert set(found) == {"schedule"}
