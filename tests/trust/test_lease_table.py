@@ -1,0 +1,83 @@
+"""The DynamoDB lease adapter over HTTP: conditional writes decide who holds the lease."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from daemon.aws.lease import LeaseTable
+from daemon.aws.session import AwsClients
+from daemon.core.errors import PermanentError
+from daemon.core.lease import LeaseRecord
+
+pytestmark = pytest.mark.e2e
+NOW = datetime(2026, 1, 1, 12, tzinfo=UTC)
+
+
+def rec(holder: str, version: str, transitions: int = 0) -> LeaseRecord:
+    return LeaseRecord(holder, version, 15.0, NOW, NOW, transitions)
+
+
+async def table(clients: AwsClients, name: str = "lease-t") -> LeaseTable:
+    t = LeaseTable(clients, name, "ddb-backupd")
+    await t.ensure(create=True)
+    return t
+
+
+async def test_a_missing_table_is_an_error_naming_it(clients: AwsClients) -> None:
+    with pytest.raises(PermanentError, match=r"'no-such-lease-table'.*CREATE_TABLE"):
+        await LeaseTable(clients, "no-such-lease-table", "x").ensure(create=False)
+
+
+async def test_the_table_is_created_only_when_configured(clients: AwsClients) -> None:
+    await LeaseTable(clients, "made-here", "x").ensure(create=True)
+    await LeaseTable(clients, "made-here", "x").ensure(create=False)  # exists now: no error
+
+
+async def test_a_table_with_another_key_is_refused(clients: AwsClients) -> None:
+    ddb = await clients.client("dynamodb")
+    await ddb.create_table(TableName="wrong-key", BillingMode="PAY_PER_REQUEST",
+                           KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                           AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+    with pytest.raises(PermanentError, match="partition key 'lease'"):
+        await LeaseTable(clients, "wrong-key", "x").ensure(create=False)
+
+
+async def test_a_record_round_trips(clients: AwsClients) -> None:
+    t = await table(clients)
+    assert await t.read() is None
+    assert await t.put(rec("a", "v1", 3), None)
+    assert await t.read() == rec("a", "v1", 3)
+
+
+async def test_only_one_of_two_creators_wins(clients: AwsClients) -> None:
+    t = await table(clients)
+    assert await t.put(rec("a", "v1"), None)
+    assert not await t.put(rec("b", "v2"), None)
+    assert (await t.read()) == rec("a", "v1")
+
+
+async def test_a_takeover_must_name_the_version_it_saw(clients: AwsClients) -> None:
+    t = await table(clients)
+    await t.put(rec("a", "v1"), None)
+    assert not await t.put(rec("b", "v2"), "stale")
+    assert await t.put(rec("b", "v2"), "v1")
+    assert (await t.read()) == rec("b", "v2")
+
+
+async def test_a_renewal_fails_once_the_lease_changed_hands(clients: AwsClients) -> None:
+    t = await table(clients)
+    await t.put(rec("a", "v1"), None)
+    assert await t.renew(rec("a", "v2"), "v1")
+    await t.put(rec("b", "v3"), "v2")
+    assert not await t.renew(rec("a", "v4"), "v2")
+
+
+async def test_release_deletes_only_our_own_write(clients: AwsClients) -> None:
+    t = await table(clients)
+    await t.put(rec("a", "v1"), None)
+    assert not await t.release("b", "v1")
+    assert not await t.release("a", "v0")
+    assert await t.release("a", "v1")
+    assert await t.read() is None
