@@ -1,0 +1,201 @@
+"""Observability as code: Prometheus rules (promtool), the Grafana dashboard, CloudWatch alarms.
+
+Every dashboard query is run against a real Prometheus in test_prometheus_e2e.py; here the
+files are checked for shape and for naming only metrics the daemon exports.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import yaml
+
+from daemon.config.settings import FIFTY_TIB, CloudWatchSettings, Settings
+from daemon.core.tracker import JobTable
+from daemon.runtime.cloudwatch import datums
+from tests.deploy.shapes import resolve, shape_errors
+from tests.deploy.tools import ROOT, run, tool
+
+RULES = ROOT / "config/prometheus/rules.yaml"
+RULES_TEST = ROOT / "config/prometheus/rules.test.yaml"
+DASHBOARD = ROOT / "config/grafana/ddb-backupd.json"
+ALARMS = ROOT / "config/cloudwatch/alarms.json"
+
+# What the daemon exports (families; counters add _total, histograms _bucket/_sum/_count).
+EXPORTED = {
+    "backupd_backup_jobs_running", "backupd_backup_running_bytes", "backupd_backup_limit_bytes",
+    "backupd_threshold_level", "backupd_backup_jobs_finished_total", "backupd_events_total",
+    "backupd_aws_api_calls_total", "backupd_alerts_published_total", "backupd_consumer_up",
+    "backupd_last_reconcile_timestamp_seconds", "backupd_build_info", "backupd_leader",
+    "backupd_scheduled_backups_total", "backupd_retention_deletions_total",
+    "backupd_schedule_next_run_timestamp_seconds",
+    "backupd_schedule_last_success_timestamp_seconds",
+    "backupd_schedule_expected_interval_seconds", "backupd_schedule_missed_slots_total",
+    "backupd_backups_deferred_total", "backupd_admission_queue_length", "backupd_tasks_running",
+    "backupd_task_duration_seconds_bucket", "backupd_tasks_total",
+    "backupd_restored_copy_age_seconds",
+}
+METRIC = re.compile(r"\bbackupd_[a-z_]+\b")
+
+
+def alerting_rules() -> list[dict[str, Any]]:
+    groups = yaml.safe_load(RULES.read_text())["groups"]
+    return [rule for group in groups for rule in group["rules"] if "alert" in rule]
+
+
+def dashboard_panels() -> list[dict[str, Any]]:
+    return [p for p in json.loads(DASHBOARD.read_text())["panels"] if p["type"] != "row"]
+
+
+def dashboard_exprs() -> list[str]:
+    return [t["expr"] for p in dashboard_panels() for t in p["targets"]]
+
+
+# --- Prometheus rules -------------------------------------------------------------------
+
+def test_promtool_accepts_the_rules() -> None:
+    proc = run([tool("promtool"), "check", "rules", str(RULES)])
+    assert "SUCCESS" in proc.stdout
+
+
+def test_promtool_unit_tests_of_the_rules_pass() -> None:
+    proc = run([tool("promtool"), "test", "rules", str(RULES_TEST)])
+    assert "SUCCESS" in proc.stdout
+
+
+def test_every_alert_is_unit_tested_firing() -> None:
+    cases = yaml.safe_load(RULES_TEST.read_text())["tests"]
+    fired = {case["alertname"] for test in cases for case in test.get("alert_rule_test", [])
+             if case.get("exp_alerts")}
+    assert {rule["alert"] for rule in alerting_rules()} <= fired
+
+
+@pytest.mark.parametrize("rule", alerting_rules(), ids=lambda r: r["alert"])
+def test_alert_has_a_severity_and_says_what_to_do(rule: dict[str, Any]) -> None:
+    assert rule["labels"]["severity"] in {"info", "warning", "critical"}
+    assert rule["annotations"]["summary"]
+    assert len(rule["annotations"]["description"]) > 40
+
+
+@pytest.mark.parametrize("needed", [
+    r"backupd_threshold_level\) == 1", r"backupd_threshold_level\) == 2",
+    "backupd_backup_jobs_finished_total", "backupd_schedule_missed_slots_total",
+    r"2 \* max by \(job, schedule\) \(backupd_schedule_expected_interval_seconds\)",
+    "backupd_consumer_up", "aws_sqs_approximate_number_of_messages_visible_maximum",
+    r'up\{job="ddb-backupd"\} == 0',
+])
+def test_rules_cover_what_the_issue_asks_for(needed: str) -> None:
+    assert any(re.search(needed, rule["expr"]) for rule in alerting_rules()), needed
+
+
+def test_rules_and_dashboard_name_only_exported_metrics() -> None:
+    used = {m for text in [RULES.read_text(), *dashboard_exprs()] for m in METRIC.findall(text)}
+    assert used <= EXPORTED, f"not exported by the daemon: {sorted(used - EXPORTED)}"
+
+
+# --- Grafana dashboard ------------------------------------------------------------------
+
+def test_dashboard_panels_have_unique_ids_and_do_not_overlap() -> None:
+    panels = json.loads(DASHBOARD.read_text())["panels"]
+    ids = [p["id"] for p in panels]
+    assert len(ids) == len(set(ids))
+    cells: set[tuple[int, int]] = set()
+    for p in panels:
+        g = p["gridPos"]
+        assert g["x"] + g["w"] <= 24, p["title"]
+        mine = {(x, y) for x in range(g["x"], g["x"] + g["w"])
+                for y in range(g["y"], g["y"] + g["h"])}
+        assert not mine & cells, f"{p['title']} overlaps another panel"
+        cells |= mine
+
+
+def test_dashboard_queries_go_through_the_datasource_variable() -> None:
+    for panel in dashboard_panels():
+        assert panel["datasource"]["uid"] == "${datasource}", panel["title"]
+        assert panel["targets"], panel["title"]
+        for target in panel["targets"]:
+            assert target["datasource"]["uid"] == "${datasource}"
+            assert '{job=~"$job"' in target["expr"], target["expr"]
+
+
+@pytest.mark.parametrize("needed", [
+    r"sum by \(vault, resource_type\) \(backupd_backup_jobs_running",
+    r"backupd_backup_jobs_finished_total", r"backupd_schedule_last_success_timestamp_seconds",
+    r"backupd_tasks_running", r"backupd_task_duration_seconds_bucket",
+    r'backupd_aws_api_calls_total\{job=~"\$job", outcome!="ok"\}',
+])
+def test_dashboard_shows_what_the_issue_asks_for(needed: str) -> None:
+    assert re.search(needed, "\n".join(dashboard_exprs())), needed
+
+
+def test_dashboard_plots_running_bytes_against_the_limit_and_both_levels() -> None:
+    def plots_all(panel: dict[str, Any]) -> bool:
+        exprs = " ".join(t["expr"] for t in panel["targets"])
+        return all(part in exprs for part in (
+            "sum(backupd_backup_running_bytes", "max(backupd_backup_limit_bytes",
+            "* $warning_ratio", "* $critical_ratio"))
+    assert any(plots_all(p) for p in dashboard_panels() if p["type"] == "timeseries")
+
+
+# --- CloudWatch alarms ------------------------------------------------------------------
+
+def alarm_template() -> dict[str, Any]:
+    return json.loads(ALARMS.read_text())
+
+
+def resolved_alarms() -> dict[str, dict[str, Any]]:
+    template = alarm_template()
+    params = {k: v.get("Default") for k, v in template["Parameters"].items()}
+    params["AlarmTopicArn"] = "arn:aws:sns:us-east-1:123456789012:backup-alerts"
+    conditions = {"HasTopic": True}
+    return {name: resolve(res["Properties"], params, conditions)
+            for name, res in template["Resources"].items()
+            if res["Type"] == "AWS::CloudWatch::Alarm"}
+
+
+@pytest.mark.parametrize("name", sorted(resolved_alarms()))
+def test_alarm_properties_are_a_valid_put_metric_alarm_request(name: str) -> None:
+    props = resolved_alarms()[name]
+    props["Threshold"] = float(props["Threshold"])
+    assert shape_errors("cloudwatch", "PutMetricAlarm", props) is None
+
+
+def test_alarms_watch_the_series_the_daemon_publishes() -> None:
+    published = {(d["MetricName"], tuple(x["Name"] for x in d["Dimensions"]))
+                 for d in datums(JobTable(), datetime.now(UTC))}
+    namespace = CloudWatchSettings.model_fields["namespace"].default
+    template = alarm_template()
+    assert template["Parameters"]["Namespace"]["Default"] == namespace
+    ours = [a for a in resolved_alarms().values() if a["Namespace"] == namespace]
+    assert {a["MetricName"] for a in ours} == {"ConcurrentBackupBytes", "RunningBackupJobs"}
+    for alarm in ours:  # the account-wide series: no dimensions, no metric math
+        assert (alarm["MetricName"], ()) in published
+        assert "Dimensions" not in alarm
+
+
+def test_alarm_thresholds_default_to_the_daemons_levels() -> None:
+    fields = Settings.model_fields
+    params = alarm_template()["Parameters"]
+    limit = fields["limit_bytes"].default
+    assert limit == FIFTY_TIB
+    assert params["WarningBytes"]["Default"] == int(limit * fields["warning_ratio"].default)
+    assert params["CriticalBytes"]["Default"] == int(limit * fields["critical_ratio"].default)
+
+
+def test_a_silent_daemon_and_a_filling_dead_letter_queue_raise_alarms() -> None:
+    alarms = resolved_alarms()
+    assert alarms["DaemonSilent"]["TreatMissingData"] == "breaching"
+    dlq = alarms["DeadLetterQueueNotEmpty"]
+    assert (dlq["Namespace"], dlq["MetricName"]) == ("AWS/SQS", "ApproximateNumberOfMessagesVisible")
+
+
+def test_every_json_and_yaml_file_under_config_parses() -> None:
+    for path in (ROOT / "config").rglob("*"):
+        if path.suffix == ".json":
+            json.loads(path.read_text())
+        elif path.suffix in {".yaml", ".yml"}:
+            list(yaml.safe_load_all(path.read_text()))
