@@ -8,7 +8,6 @@ botocore's event hooks, so no adapter can forget to count.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Mapping
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime
@@ -60,7 +59,14 @@ class AwsClients:
         )
 
     async def __aenter__(self) -> AwsClients:
-        self._session = aioboto3.Session(region_name=self._region)
+        s = self._settings
+        self._session = aioboto3.Session(
+            region_name=self._region,
+            aws_access_key_id=s.access_key_id.get_secret_value() if s.access_key_id else None,
+            aws_secret_access_key=(s.secret_access_key.get_secret_value()
+                                   if s.secret_access_key else None),
+            aws_session_token=s.session_token.get_secret_value() if s.session_token else None,
+        )
         if self._settings.assume_role_arn:
             await self._assume_role()
         return self
@@ -121,6 +127,5 @@ class AwsClients:
         metadata = await refresh()
         credentials = AioRefreshableCredentials.create_from_metadata(
             metadata=metadata, refresh_using=refresh, method="sts-assume-role")
-        botocore_session = base._session
-        with contextlib.suppress(AttributeError):
-            botocore_session._credentials = credentials
+        # aioboto3 exposes no setter for refreshable credentials: the well-trodden way in.
+        base._session._credentials = credentials  # type: ignore[attr-defined]

@@ -6,6 +6,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 
 from daemon import __version__
 
@@ -33,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load(module: str) -> object:
+def _load(module: str) -> ModuleType:
     return importlib.import_module(f"daemon.cli.{module}")
 
 
@@ -43,9 +44,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "_module", None):
         parser.print_help(sys.stderr)
         return 2
-    command = _load(args._module)  # noqa: SLF001 - argparse namespace attribute
+    command = _load(args._module)
     try:
-        code: int = command.run(args)  # type: ignore[attr-defined]
+        code: int = command.run(args)
     except KeyboardInterrupt:
         return 130
     return code

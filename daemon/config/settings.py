@@ -115,10 +115,10 @@ class Settings(BaseSettings):
         20.0, ge=1, le=600, description="Budget to drain in-flight work after SIGTERM.")
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level.")
     dry_run: bool = Field(False, description="Do everything but create and delete backups.")
-    aws: AwsSettings = Field(default_factory=AwsSettings)  # type: ignore[arg-type]
-    queue: QueueSettings = Field(default_factory=QueueSettings)  # type: ignore[arg-type]
-    http: HttpSettings = Field(default_factory=HttpSettings)  # type: ignore[arg-type]
-    cloudwatch: CloudWatchSettings = Field(default_factory=CloudWatchSettings)  # type: ignore[arg-type]
+    aws: AwsSettings = Field(default_factory=AwsSettings)
+    queue: QueueSettings = Field(default_factory=QueueSettings)
+    http: HttpSettings = Field(default_factory=HttpSettings)
+    cloudwatch: CloudWatchSettings = Field(default_factory=CloudWatchSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     schedules: list[ScheduleSpec] = Field(default_factory=list, description="Backup schedules.")
     restores: list[RestoreRule] = Field(default_factory=list, description="Restore rotation rules.")

@@ -10,7 +10,7 @@ longer than one call.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -38,9 +38,9 @@ def datums(tracker: JobTable, now: datetime) -> list[dict[str, Any]]:
 
 
 def _datum(name: str, value: float, unit: str, now: datetime,
-           dims: list[Mapping[str, str]]) -> dict[str, Any]:
+           dims: Sequence[Mapping[str, str]]) -> dict[str, Any]:
     return {"MetricName": name, "Value": float(value), "Unit": unit, "Timestamp": now,
-            "Dimensions": dims}
+            "Dimensions": list(dims)}
 
 
 def chunks(items: list[dict[str, Any]], size: int = MAX_DATUMS) -> Iterator[list[dict[str, Any]]]:

@@ -86,7 +86,7 @@ class Pipeline:
         if event.kind == "backup_job":
             self._ctx.metrics.events.job_finished(job.state, job.resource_type or "unknown")
         if job.state in FAILED_STATES:
-            self._ctx.alerts.submit(failure_alert(event))
+            self._ctx.alerts.submit(failure_alert(event, job))
         elif job.state == "COMPLETED" and event.kind == "backup_job" and event.recovery_point_arn:
             self._ctx.bus.publish(BackupCompleted(
                 recovery_point_arn=event.recovery_point_arn,

@@ -9,7 +9,7 @@ one and their true final state applied (a COMPLETED event we never got).
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -23,17 +23,20 @@ log = structlog.get_logger(__name__)
 LOOKBACK = timedelta(days=7)  # AWS keeps open jobs listed; bound the scan anyway
 
 
-def job_event(job: dict[str, Any], region: str) -> JobEvent:
-    """A DescribeBackupJob / ListBackupJobs entry as the event the pipeline understands."""
+def job_event(job: dict[str, Any], region: str, seen_at: datetime) -> JobEvent:
+    """A DescribeBackupJob / ListBackupJobs entry as the event the pipeline understands.
+
+    Its `time` is when the listing was taken: the tracker orders same-state updates by it.
+    """
     size = job.get("BackupSizeInBytes")
-    created = job.get("CreationDate") or datetime.now(UTC)
+    created = job.get("CreationDate") or seen_at
     return JobEvent(
         kind="backup_job", job_id=job["BackupJobId"], state=job.get("State"),
         resource_arn=job.get("ResourceArn"), resource_type=job.get("ResourceType"),
         vault=job.get("BackupVaultName"), region=region, account=job.get("AccountId"),
         size_bytes=int(size) if size else None,
-        time=job.get("CompletionDate") or created, recovery_point_arn=job.get("RecoveryPointArn"),
-        creation_date=created, status_message=job.get("StatusMessage"), source="eventbridge",
+        time=seen_at, recovery_point_arn=job.get("RecoveryPointArn"),
+        creation_date=created, status_message=job.get("StatusMessage"), source="api",
     )
 
 
@@ -70,8 +73,9 @@ class Reconciler:
         """One reconcile pass; returns the number of repairs made."""
         backup = await self._ctx.clients.client("backup")
         now = self._ctx.clock.now()
-        listed = [job_event(j, self._ctx.settings.region) async for j in self._list_open(backup, now)]
-        plan = self._ctx.tracker.diff(listed)
+        region = self._ctx.settings.region
+        listed = [job_event(j, region, now) async for j in self._list_open(backup, now)]
+        plan = self._ctx.tracker.diff(listed, region=region)
         repairs = 0
         for event in plan.upserts:
             repairs += await self._pipeline.apply(event, origin="reconcile")
@@ -97,5 +101,6 @@ class Reconciler:
         except backup.exceptions.ResourceNotFoundException:
             log.warning("reconcile.job_unknown", job_id=job_id)
             return 0
-        return await self._pipeline.apply(job_event(job, self._ctx.settings.region),
+        seen_at = self._ctx.clock.now()
+        return await self._pipeline.apply(job_event(job, self._ctx.settings.region, seen_at),
                                           origin="reconcile")

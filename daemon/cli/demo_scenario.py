@@ -1,0 +1,213 @@
+"""The demo's story: resources on the stand-in, a wave of backup jobs, live lines, a summary."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+
+from daemon.app import run_daemon
+from daemon.config.settings import Settings
+from daemon.obs.metrics import Metrics
+from daemon.runtime.context import AppContext
+from daemon.standin import StandIn
+
+GIB = 2**30
+LEVELS = {0: "ok", 1: "WARNING", 2: "CRITICAL"}
+TABLES = ["orders-production", "customers-production", "payments-production", "sessions",
+          "inventory", "audit-log", "carts", "catalog"]
+
+
+@dataclass(frozen=True, slots=True)
+class Wave:
+    """One backup job AWS Backup starts at `at` seconds into the demo."""
+
+    at: float
+    table: str
+    duration: float
+    final_state: str = "COMPLETED"
+
+
+# Table sizes (DescribeTable's TableSizeBytes): what a running job is counted at until AWS
+# reports the backup's own size at completion, as for real DynamoDB jobs.
+SIZES_GIB = {"orders-production": 14, "customers-production": 14, "payments-production": 14,
+             "sessions": 14, "inventory": 14, "audit-log": 12, "carts": 10, "catalog": 25}
+
+# The story: 70 GiB running, +12 crosses 80 % (warning), +10 crosses 90 % (critical); a
+# failure and completions bring it back down; a second wave warns again, aborts, and clears.
+WAVES = [
+    *(Wave(1, t, 30) for t in TABLES[:4]),
+    Wave(1, "inventory", 15, "FAILED"),
+    Wave(6, "audit-log", 20),
+    Wave(11, "carts", 10),
+    Wave(34, "orders-production", 16),
+    Wave(35, "customers-production", 16),
+    Wave(36, "catalog", 12, "ABORTED"),
+    Wave(37, "payments-production", 16),
+    Wave(39, "audit-log", 14),
+    Wave(41, "carts", 10),
+]
+
+
+@dataclass
+class Scenario:
+    """Everything the demo creates on the stand-in and what it saw happen."""
+
+    standin: StandIn
+    limit_gib: int = 100
+    tables: list[str] = field(default_factory=lambda: list(TABLES))
+    queue_url: str = ""
+    inbox_url: str = ""
+    topic_arn: str = ""
+    vault: str = "demo-vault"
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    peak_level: int = 0
+    peak_bytes: int = 0
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, region_name=self.standin.region,
+                            endpoint_url=self.standin.endpoint_url,
+                            aws_access_key_id="testing",
+                            aws_secret_access_key="testing")  # noqa: S106 - the stand-in's dummy
+
+    def setup(self) -> None:
+        """Tables with items, event queue + DLQ, alert topic + inbox, vault, event rule."""
+        ddb, sqs, sns = self.client("dynamodb"), self.client("sqs"), self.client("sns")
+        for name in self.tables:
+            ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
+                             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                             AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                             Tags=[{"Key": "backup", "Value": "daily"}])
+            for i in range(20):
+                ddb.put_item(TableName=name, Item={"pk": {"S": f"{name}#{i}"},
+                                                   "n": {"N": str(i)}})
+        dlq = sqs.create_queue(QueueName="backup-events-dlq")["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])
+        redrive = {"deadLetterTargetArn": dlq_arn["Attributes"]["QueueArn"], "maxReceiveCount": "3"}
+        self.queue_url = sqs.create_queue(QueueName="backup-events", Attributes={
+            "RedrivePolicy": json.dumps(redrive)})["QueueUrl"]
+        self.inbox_url = sqs.create_queue(QueueName="alerts-inbox")["QueueUrl"]
+        inbox_arn = sqs.get_queue_attributes(QueueUrl=self.inbox_url, AttributeNames=["QueueArn"])
+        self.topic_arn = sns.create_topic(Name="backup-alerts")["TopicArn"]
+        sns.subscribe(TopicArn=self.topic_arn, Protocol="sqs",
+                      Endpoint=inbox_arn["Attributes"]["QueueArn"])
+        self.client("backup").create_backup_vault(BackupVaultName=self.vault)
+        for name, gib in SIZES_GIB.items():
+            self.standin.backup.set_table_size(name, gib * GIB)
+        self.standin.backup.set_event_target(self.queue_url)
+
+    def table_arn(self, table: str) -> str:
+        fake = self.standin.backup
+        return f"arn:aws:dynamodb:{fake.region}:{fake.account}:table/{table}"
+
+    async def play(self, settings: Settings, *, seconds: float | None) -> int:
+        """Run the daemon against the stand-in while the story plays; print, then summarise."""
+        stop = asyncio.Event()
+        metrics = Metrics()
+        helpers: list[asyncio.Task[None]] = []
+        started = time.monotonic()
+
+        async def on_ready(ctx: AppContext) -> None:
+            helpers.append(asyncio.create_task(self._waves(started, stop)))
+            helpers.append(asyncio.create_task(self._live(ctx, started, stop)))
+            if seconds is not None:
+                helpers.append(asyncio.create_task(_stop_after(seconds, stop)))
+
+        code = await run_daemon(settings, metrics=metrics, stop=stop, on_ready=on_ready)
+        for task in helpers:
+            task.cancel()
+        await asyncio.gather(*helpers, return_exceptions=True)
+        await asyncio.to_thread(self._drain_inbox)
+        self._summary(metrics, time.monotonic() - started)
+        return code
+
+    async def _waves(self, started: float, stop: asyncio.Event) -> None:
+        for wave in WAVES:
+            delay = wave.at - (time.monotonic() - started)
+            if delay > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), delay)
+            if stop.is_set():
+                return
+            self.standin.backup.inject_job(
+                self.table_arn(wave.table), self.vault, state="CREATED",
+                size_bytes=SIZES_GIB[wave.table] * GIB, duration=wave.duration,
+                final_state=wave.final_state)
+            ending = "" if wave.final_state == "COMPLETED" else f" - will end {wave.final_state}"
+            print(f"[t+{time.monotonic() - started:4.0f}s] AWS Backup starts a job: {wave.table} "
+                  f"({SIZES_GIB[wave.table]} GiB){ending}", flush=True)
+
+    async def _live(self, ctx: AppContext, started: float, stop: asyncio.Event) -> None:
+        port = next((getattr(c, "port", None) for c in ctx.components if c.name == "http"), None)
+        while port is None and not stop.is_set():
+            await asyncio.sleep(0.1)
+            port = next((getattr(c, "port", None) for c in ctx.components if c.name == "http"), None)
+        print(f"metrics: http://127.0.0.1:{port}/metrics   status: http://127.0.0.1:{port}/status",
+              flush=True)
+        while not stop.is_set():
+            await asyncio.to_thread(self._drain_inbox, started)
+            tracker = ctx.tracker
+            running = tracker.running_bytes_total()
+            level = ctx.metrics.registry.get_sample_value("backupd_threshold_level") or 0
+            self.peak_level = max(self.peak_level, int(level))
+            self.peak_bytes = max(self.peak_bytes, running)
+            kinds = Counter(a.get("severity", "?") for a in self.alerts)
+            print(f"[t+{time.monotonic() - started:4.0f}s] running jobs {tracker.running_jobs_total():2d}"
+                  f" | {running / GIB:6.1f} GiB of {self.limit_gib} GiB"
+                  f" ({100 * running / (self.limit_gib * GIB):3.0f} %) | level {LEVELS[int(level)]:8s}"
+                  f" | alerts received {len(self.alerts)} {dict(kinds) or ''}", flush=True)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 3.0)
+
+    def _drain_inbox(self, started: float | None = None) -> None:
+        """Read the alerts SNS delivered to the inbox queue (as an on-call's pager would)."""
+        sqs = self.client("sqs")
+        while True:
+            got = sqs.receive_message(QueueUrl=self.inbox_url, MaxNumberOfMessages=10,
+                                      WaitTimeSeconds=0).get("Messages", [])
+            if not got:
+                return
+            for m in got:
+                envelope = json.loads(m["Body"])
+                body = json.loads(envelope.get("Message", "{}"))
+                self.alerts.append(body)
+                when = f"t+{time.monotonic() - started:4.0f}s" if started else "end"
+                print(f"[{when}] ALERT via SNS [{body.get('severity')}] {envelope.get('Subject')}",
+                      flush=True)
+                sqs.delete_message(QueueUrl=self.inbox_url, ReceiptHandle=m["ReceiptHandle"])
+
+    def _summary(self, metrics: Metrics, elapsed: float) -> None:
+        value = metrics.registry.get_sample_value
+        finished = {s: int(value("backupd_backup_jobs_finished_total",
+                                 {"state": s, "resource_type": "DynamoDB"}) or 0)
+                    for s in ("COMPLETED", "FAILED", "ABORTED")}
+        events = int(sum(value("backupd_events_total", {"kind": k, "outcome": "handled"}) or 0
+                         for k in ("backup_job", "restore_job", "copy_job", "recovery_point")))
+        kinds = Counter(a.get("event", "?") for a in self.alerts)
+        print(f"\nsummary after {elapsed:.0f} s: {events} events handled; jobs finished {finished};"
+              f" peak {self.peak_bytes / GIB:.1f} GiB ({LEVELS[self.peak_level]});"
+              f" alerts received {len(self.alerts)} {dict(kinds)}", flush=True)
+
+
+async def _stop_after(seconds: float, stop: asyncio.Event) -> None:
+    await asyncio.sleep(seconds)
+    stop.set()
+
+
+def demo_settings(scenario: Scenario, *, port: int) -> Settings:
+    """The daemon's configuration for the demo: short intervals and a small limit."""
+    return Settings(
+        region=scenario.standin.region, queue_url=scenario.queue_url,
+        alert_topic_arn=scenario.topic_arn, limit_bytes=scenario.limit_gib * GIB,
+        alert_cooldown_seconds=4, reconcile_seconds=15, shutdown_grace_seconds=5,
+        aws={"endpoint_url": scenario.standin.endpoint_url},
+        queue={"wait_seconds": 1},
+        http={"host": "127.0.0.1", "port": port},
+        cloudwatch={"interval_seconds": 10},
+    )
