@@ -1,12 +1,264 @@
-"""The job tracker: job id -> state of every running AWS Backup job (pure, no I/O).
+"""The job tracker: job id -> state of every open AWS Backup job (pure, no I/O).
 
-In-memory only: lost on restart by design and rebuilt from AWS (ListBackupJobs) at start.
-Interface (being built): JobTable.apply(event) -> Transition | None, set_size, totals,
-running_bytes_total, running_jobs_total, open_jobs, get, diff(listed) for reconciles.
+A synchronous state machine in the spirit of velero's backup_tracker. Applying events is
+idempotent and order-tolerant, so SQS's at-least-once, unordered delivery cannot skew it:
+
+- states rank CREATED < PENDING < RUNNING < ABORTING < terminal; a terminal state is final
+  (a late RUNNING after COMPLETED changes nothing), and finished job ids are remembered
+  (the last `finished_memory`) so a late duplicate cannot resurrect them;
+- between events of equal rank the later event time wins (then the state name, so the
+  result never depends on arrival order); the size follows its own precedence (rank, time,
+  then the larger size), so a size-less event never erases one;
+- vault, resource and region are filled from whichever event has them (AWS never changes
+  them during a job; CREATED events simply lack them).
+
+Running totals per (vault, resource type, region) are kept incrementally, O(1) per event,
+counting only open `backup_job`s. In-memory only: lost on restart by design and rebuilt from
+AWS (ListBackupJobs, see `diff`) at start.
 """
 
 from __future__ import annotations
 
+import sys
+from collections import deque
+from collections.abc import Iterable
+from copy import copy
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import NamedTuple
+
+from daemon.core.events import JobEvent
+
+RANK = {"CREATED": 0, "PENDING": 1, "RUNNING": 2, "ABORTING": 3, "COMPLETING": 3, "FAILING": 3,
+        "COMPLETED": 4, "FAILED": 4, "ABORTED": 4, "EXPIRED": 4, "PARTIAL": 4}
+FINAL = 4
+TRACKED_KINDS = frozenset({"backup_job", "restore_job", "copy_job"})
+UNKNOWN = "unknown"  # a group label for what no event has said yet (CloudWatch needs a value)
+NO_SIZE = -1  # size rank of "no size" and of a set_size() estimate: any event's size beats it
+_NEVER = datetime.min.replace(tzinfo=UTC)
+GroupKey = tuple[str, str, str]
+
+
+@dataclass(slots=True)
+class TrackedJob:
+    """One job as the tracker knows it. `size_rank`/`size_time` say which event set the size."""
+
+    job_id: str
+    kind: str
+    state: str
+    resource_arn: str | None
+    resource_type: str | None
+    vault: str | None
+    region: str | None
+    size_bytes: int | None
+    started: datetime
+    updated: datetime
+    size_rank: int = NO_SIZE
+    size_time: datetime = _NEVER
+
+    @property
+    def group(self) -> GroupKey:
+        """The (vault, resource type, region) this job counts toward."""
+        return (self.vault or UNKNOWN, self.resource_type or UNKNOWN, self.region or UNKNOWN)
+
+
+class Totals(NamedTuple):
+    """Open backup jobs and their bytes in one group."""
+
+    jobs: int
+    bytes: int
+
+
+class Transition(NamedTuple):
+    """What one event changed: the job after it, and where its state came from.
+
+    `new`: the first event of this job; `finished`: it just entered a terminal state.
+    """
+
+    job: TrackedJob
+    previous_state: str | None
+    state: str
+    new: bool
+    finished: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcilePlan:
+    """Listed open jobs the table lacks or is behind on, and open jobs AWS no longer lists."""
+
+    upserts: list[JobEvent]
+    vanished: list[str]
+
 
 class JobTable:
-    """Job id -> tracked job, with totals per (vault, resource type, region) kept incrementally."""
+    """Job id -> tracked open job, with totals per (vault, resource type, region)."""
+
+    def __init__(self, finished_memory: int = 100_000) -> None:
+        self._open: dict[str, TrackedJob] = {}
+        self._finished: dict[str, str] = {}
+        self._finished_order: deque[str] = deque()
+        self._finished_memory = finished_memory
+        self._groups: dict[GroupKey, list[int]] = {}  # key -> [jobs, bytes]
+        self._jobs = 0
+        self._bytes = 0
+
+    def apply(self, event: JobEvent) -> Transition | None:
+        """Apply one event; None when it changes nothing (duplicate, stale, not a job)."""
+        job_id, state = event.job_id, event.state
+        rank = RANK.get(state) if state is not None else None
+        if job_id is None or rank is None or event.kind not in TRACKED_KINDS:
+            return None
+        if job_id in self._finished:
+            return None
+        job = self._open.get(job_id)
+        if job is None:
+            return self._start(event, job_id, rank)
+        return self._advance(job, event, rank) if job.kind == event.kind else None
+
+    def _advance(self, job: TrackedJob, event: JobEvent, rank: int) -> Transition | None:
+        """Fold an event into an open job; finish it, or move it between groups, as needed."""
+        previous, size, group = job.state, job.size_bytes, job.group
+        changed = _merge(job, event, rank)
+        counted = job.kind == "backup_job"
+        if RANK[job.state] == FINAL:
+            del self._open[job.job_id]
+            self._remember(job.job_id, job.state)
+            if counted:
+                self._add(group, -1, -(size or 0))
+            return Transition(job, previous, job.state, False, True)
+        if not changed:
+            return None
+        if counted and (job.size_bytes != size or job.group != group):
+            self._add(group, -1, -(size or 0))
+            self._add(job.group, 1, job.size_bytes or 0)
+        return Transition(job, previous, job.state, False, False)
+
+    def set_size(self, job_id: str, size: int) -> bool:
+        """Give an open job a size learned elsewhere (DescribeTable), unless an event gave one."""
+        job = self._open.get(job_id)
+        if job is None or job.size_rank != NO_SIZE or size < 0 or size == job.size_bytes:
+            return False
+        if job.kind == "backup_job":
+            self._add(job.group, 0, size - (job.size_bytes or 0))
+        job.size_bytes = size
+        return True
+
+    def get(self, job_id: str) -> TrackedJob | None:
+        """The open job with this id, else None (finished jobs are not kept whole)."""
+        return self._open.get(job_id)
+
+    def finished_state(self, job_id: str) -> str | None:
+        """The terminal state of a remembered finished job, else None."""
+        return self._finished.get(job_id)
+
+    def open_jobs(self, kind: str | None = None) -> list[TrackedJob]:
+        """Every open job, or those of one kind."""
+        return [j for j in self._open.values() if kind is None or j.kind == kind]
+
+    def totals(self) -> dict[GroupKey, Totals]:
+        """Open backup jobs and bytes per group (groups that emptied stay, at zero)."""
+        return {key: Totals(jobs, size) for key, (jobs, size) in self._groups.items()}
+
+    def running_jobs_total(self) -> int:
+        """Open backup jobs, all groups."""
+        return self._jobs
+
+    def running_bytes_total(self) -> int:
+        """Bytes of open backup jobs, all groups (a job of unknown size counts 0)."""
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._open)
+
+    def diff(self, listed_open: Iterable[JobEvent], *, region: str | None = None) -> ReconcilePlan:
+        """Compare with a ListBackupJobs snapshot of open backup jobs (as JobEvents).
+
+        Listed jobs that applying would change become upserts; open backup jobs of `region`
+        (any region when None) that the listing lacks are `vanished`: describe them and apply
+        what AWS says (a COMPLETED event we never received).
+        """
+        upserts, seen = [], set()
+        for event in listed_open:
+            if event.job_id is None or event.kind != "backup_job":
+                continue
+            seen.add(event.job_id)
+            if self._would_change(event):
+                upserts.append(event)
+        vanished = [job.job_id for job in self._open.values()
+                    if job.kind == "backup_job" and job.job_id not in seen
+                    and (region is None or job.region in (None, region))]
+        return ReconcilePlan(upserts, vanished)
+
+    def _would_change(self, event: JobEvent) -> bool:
+        rank = RANK.get(event.state or "")
+        if event.job_id is None or rank is None or event.job_id in self._finished:
+            return False
+        job = self._open.get(event.job_id)
+        if job is None:
+            return True
+        return job.kind == event.kind and _merge(copy(job), event, rank)
+
+    def _start(self, event: JobEvent, job_id: str, rank: int) -> Transition:
+        time = _aware(event.time)
+        size = event.size_bytes
+        # positional: keyword calls cost several times more, and this runs once per job
+        job = TrackedJob(
+            job_id, event.kind, sys.intern(event.state or ""), _intern(event.resource_arn),
+            _intern(event.resource_type), _intern(event.vault), _intern(event.region), size,
+            _aware(event.creation_date) if event.creation_date else time, time,
+            NO_SIZE if size is None else rank, _NEVER if size is None else time)
+        if rank == FINAL:
+            self._remember(job_id, job.state)
+            return Transition(job, None, job.state, True, True)
+        self._open[job_id] = job
+        if job.kind == "backup_job":
+            self._add(job.group, 1, size or 0)
+        return Transition(job, None, job.state, True, False)
+
+    def _remember(self, job_id: str, state: str) -> None:
+        self._finished[job_id] = state
+        self._finished_order.append(job_id)
+        if len(self._finished_order) > self._finished_memory:
+            self._finished.pop(self._finished_order.popleft(), None)
+
+    def _add(self, key: GroupKey, jobs: int, size: int) -> None:
+        group = self._groups.get(key)
+        if group is None:
+            group = self._groups[key] = [0, 0]
+        group[0] += jobs
+        group[1] += size
+        self._jobs += jobs
+        self._bytes += size
+
+
+def _merge(job: TrackedJob, event: JobEvent, rank: int) -> bool:
+    """Fold one event into a job, each field by its own precedence; True if a field changed."""
+    time = _aware(event.time)
+    changed = False
+    state = event.state or ""
+    if RANK[job.state] < FINAL and (rank, time, state) > (RANK[job.state], job.updated, job.state):
+        changed = state != job.state
+        job.state, job.updated = sys.intern(state), time
+    size = event.size_bytes
+    if size is not None and (rank, time, size) > (job.size_rank, job.size_time, job.size_bytes or 0):
+        changed = changed or size != job.size_bytes
+        job.size_bytes, job.size_rank, job.size_time = size, rank, time
+    if job.vault is None and event.vault is not None:
+        job.vault, changed = sys.intern(event.vault), True
+    if job.resource_type is None and event.resource_type is not None:
+        job.resource_type, changed = sys.intern(event.resource_type), True
+    if job.region is None and event.region is not None:
+        job.region, changed = sys.intern(event.region), True
+    if job.resource_arn is None and event.resource_arn is not None:
+        job.resource_arn, changed = sys.intern(event.resource_arn), True
+    job.started = min(job.started, _aware(event.creation_date or time))
+    return changed
+
+
+def _intern(value: str | None) -> str | None:
+    """Share the one copy of strings repeated across jobs (vaults, types, regions, ARNs)."""
+    return None if value is None else sys.intern(value)
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
