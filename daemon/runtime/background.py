@@ -1,0 +1,18 @@
+"""Wiring of the background-task feature: the runner and the services that feed it.
+
+`build_tasks(ctx)` is what the composition root calls; every component it returns runs on
+the leader only (restores and exports must not run twice across replicas).
+"""
+
+from __future__ import annotations
+
+from daemon.runtime.context import AppContext
+from daemon.runtime.restores import RestoreService
+from daemon.runtime.supervisor import Component
+from daemon.runtime.tasks import TaskRunner
+
+
+def build_tasks(ctx: AppContext) -> list[Component]:
+    """The task runner plus the restore and export services (which subscribe to the bus)."""
+    runner = TaskRunner(ctx)
+    return [runner, RestoreService(ctx, runner)]

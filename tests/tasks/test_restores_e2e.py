@@ -1,0 +1,145 @@
+"""Restore rotation end to end over HTTP against the stand-in: native and AWS Backup restores,
+de-duplication, rotation, and a restart in the middle of each (finished, not repeated)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiohttp
+import pytest
+
+from daemon.runtime.bus import BackupCompleted
+from tests.fixtures.standin import boto3_client
+from tests.tasks.conftest import halt, settings_with, wait_until
+
+pytestmark = pytest.mark.e2e
+SSM = "/staging/orders-table-arn"
+AT = datetime(2026, 11, 24, 5, 0, 7, tzinfo=UTC)
+TARGET = "orders-staging-20261124-05-00-07"
+ITEMS = [{"pk": f"order-{i}", "total": i} for i in range(5)]
+
+
+def rule(**extra: Any) -> dict[str, Any]:
+    return {"name": "staging", "source_pattern": "(?i)-production$", "replacement": "-staging",
+            "ssm_parameter": SSM, "keep_last": 2,
+            "validate": {"min_items": 5, "sample_reads": 3}, **extra}
+
+
+def completed(backup_arn: str, table_arn: str, at: datetime = AT) -> BackupCompleted:
+    return BackupCompleted(recovery_point_arn=backup_arn, resource_arn=table_arn,
+                           resource_type="DynamoDB", created=at, origin="scheduler")
+
+
+def tags_of(ddb: Any, name: str) -> dict[str, str]:
+    arn = ddb.describe_table(TableName=name)["Table"]["TableArn"]
+    pages = ddb.get_paginator("list_tags_of_resource").paginate(ResourceArn=arn)
+    return {t["Key"]: t["Value"] for page in pages for t in page["Tags"]}
+
+
+@pytest.fixture
+def orders(make_table: Any, fresh_standin: Any) -> dict[str, Any]:
+    """orders-production with items and one native backup of it."""
+    table = make_table("orders-production", items=ITEMS)
+    ddb = boto3_client(fresh_standin, "dynamodb")
+    backup = ddb.create_backup(TableName=table.name, BackupName="backup-1")["BackupDetails"]
+    return {"table": table, "backup": backup["BackupArn"], "ddb": ddb,
+            "ssm": boto3_client(fresh_standin, "ssm")}
+
+
+async def test_a_native_backup_becomes_a_validated_staging_table_and_moves_ssm(
+        daemon: Any, orders: dict[str, Any]) -> None:
+    instance = await daemon(settings_with(restores=[rule()]))
+    instance.ctx.bus.publish(completed(orders["backup"], orders["table"].arn))
+    await instance.settle()
+
+    ddb = orders["ddb"]
+    table = ddb.describe_table(TableName=TARGET)["Table"]
+    assert orders["ssm"].get_parameter(Name=SSM)["Parameter"]["Value"] == table["TableArn"]
+    assert ddb.scan(TableName=TARGET, Select="COUNT")["Count"] == len(ITEMS)
+    tags = tags_of(ddb, TARGET)
+    assert (tags["backupd:state"], tags["backupd:rule"], tags["backupd:source-backup"]) == (
+        "done", "staging", orders["backup"])
+    assert instance.tasks_total("restore", "succeeded") == 1
+    async with aiohttp.ClientSession() as http, \
+            http.get(f"http://127.0.0.1:{instance.http.port}/status") as resp:
+        status = await resp.json()
+    [recent] = status["tasks"]["recent"]
+    assert (recent["kind"], recent["state"], recent["phase"], recent["target"]) == (
+        "restore", "succeeded", "rotating", TARGET)
+
+
+async def test_the_same_backup_completing_twice_restores_once(
+        daemon: Any, orders: dict[str, Any]) -> None:
+    """Events are at-least-once: the second one finds the tagged copy and skips."""
+    instance = await daemon(settings_with(restores=[rule()]))
+    event = completed(orders["backup"], orders["table"].arn)
+    instance.ctx.bus.publish(event)
+    await instance.settle()
+    instance.ctx.bus.publish(event)
+    await instance.settle()
+    restarted = await daemon(settings_with(restores=[rule()]))
+    restarted.ctx.bus.publish(event)
+    await restarted.settle()
+    assert instance.calls("RestoreTableFromBackup") + restarted.calls(
+        "RestoreTableFromBackup") == 1
+    assert instance.tasks_total("restore", "skipped") + restarted.tasks_total(
+        "restore", "skipped") == 2
+
+
+async def test_rotation_keeps_the_newest_copies_and_never_a_foreign_table(
+        daemon: Any, orders: dict[str, Any], make_table: Any) -> None:
+    foreign = make_table("orders-staging-20261101-05-00-00")
+    instance = await daemon(settings_with(restores=[rule(validate=None)]))
+    names = []
+    first = datetime.now(UTC).replace(microsecond=0) - timedelta(days=3)
+    for day in range(3):
+        backup = orders["ddb"].create_backup(
+            TableName="orders-production", BackupName=f"backup-{day}")["BackupDetails"]["BackupArn"]
+        at = first + timedelta(days=day)
+        names.append(f"orders-staging-{at:%Y%m%d-%H-%M-%S}")
+        instance.ctx.bus.publish(completed(backup, orders["table"].arn, at))
+        await instance.settle()
+    left = set(orders["ddb"].list_tables()["TableNames"])
+    assert names[0] not in left
+    assert {names[1], names[2], foreign.name} <= left
+    value = orders["ssm"].get_parameter(Name=SSM)["Parameter"]["Value"]
+    assert value.endswith(f"table/{names[2]}")
+    age = instance.ctx.metrics.registry.get_sample_value(
+        "backupd_restored_copy_age_seconds", {"rule": "staging"})
+    assert age is not None
+    assert 86400 <= age < 2 * 86400  # the newest copy's backup is a day old
+
+
+async def test_a_restore_interrupted_in_the_middle_is_finished_after_a_restart(
+        daemon: Any, orders: dict[str, Any]) -> None:
+    first = await daemon(settings_with(restores=[rule()]))
+    hit = first.interrupt_at("waiting_active")
+    first.ctx.bus.publish(completed(orders["backup"], orders["table"].arn))
+    await first.settle()
+    assert hit.is_set()
+    await halt(first)
+    assert tags_of(orders["ddb"], TARGET)["backupd:state"] == "restoring"
+    with pytest.raises(orders["ssm"].exceptions.ParameterNotFound):
+        orders["ssm"].get_parameter(Name=SSM)
+
+    second = await daemon(settings_with(restores=[rule()]))
+    await wait_until(lambda: second.tasks_total("restore", "succeeded"))
+    assert tags_of(orders["ddb"], TARGET)["backupd:state"] == "done"
+    assert orders["ssm"].get_parameter(Name=SSM)["Parameter"]["Value"].endswith(TARGET)
+    assert first.calls("RestoreTableFromBackup") == 1
+    assert second.calls("RestoreTableFromBackup") == 0
+
+
+async def test_a_failed_validation_keeps_the_ssm_parameter_and_alerts(
+        daemon: Any, orders: dict[str, Any]) -> None:
+    instance = await daemon(settings_with(restores=[rule(validate={"min_items": 50})]))
+    instance.ctx.bus.publish(completed(orders["backup"], orders["table"].arn))
+    await instance.settle()
+    assert instance.tasks_total("restore", "failed") == 1
+    assert tags_of(orders["ddb"], TARGET)["backupd:state"] == "failed"
+    with pytest.raises(orders["ssm"].exceptions.ParameterNotFound):
+        orders["ssm"].get_parameter(Name=SSM)
+    alert = await wait_until(lambda: list(instance.ctx.alerts.sent))
+    assert alert[0].event == "restore_failed"
+    assert "fewer than min_items 50" in alert[0].body["error"]
