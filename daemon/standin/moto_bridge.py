@@ -52,6 +52,12 @@ class MotoBridge:
     def untag_all(self, region: str, arn: str) -> None:
         backup_backends[self.account][region].tagger.delete_all_tags_for_resource(arn)
 
+    def count_recovery_point(self, region: str, vault_name: str, delta: int) -> None:
+        """Keep moto's `NumberOfRecoveryPoints` of the vault in step with the fake."""
+        vault = backup_backends[self.account][region].vaults.get(vault_name)
+        if vault is not None:
+            vault.num_of_recovery_points = max(0, vault.num_of_recovery_points + delta)
+
     # -- tables -------------------------------------------------------------------------
     def _table(self, region: str, name: str) -> Any:
         return dynamodb_backends[self.account][region].tables.get(name)
@@ -75,7 +81,12 @@ class MotoBridge:
         table = self._table(region, name)
         if table is None:
             return None
-        return int(sum(item.size() for item in list(table.all_items())))
+        for _ in range(3):  # moto's item dicts may change under a concurrent write: retry
+            try:
+                return int(sum(item.size() for item in table.all_items()))
+            except RuntimeError:
+                continue
+        return 0
 
     def clear_sizes(self) -> None:
         with self._lock:
@@ -123,7 +134,7 @@ class MotoBridge:
         region = arns.parts(topic_arn)[1]
         sns_backends[self.account][region].publish(
             message, arn=topic_arn, subject=subject,
-            message_attributes={k: {"DataType": "String", "StringValue": v}
+            message_attributes={k: {"Type": "String", "Value": v}
                                 for k, v in attributes.items()},
         )
 

@@ -48,6 +48,7 @@ class RecoveryPoints:
         if snapshot is not None:
             st.snapshots[arn] = snapshot
         self._bridge.tag_recovery_point(region, arn, job.recovery_point_tags)
+        self._bridge.count_recovery_point(region, job.vault_name, +1)
         return rp
 
     def get(self, arn: str) -> RecoveryPoint | None:
@@ -82,11 +83,13 @@ class RecoveryPoints:
         """DeleteRecoveryPoint: gone from the vault, its moto backup and tags too."""
         rp = self._find(req)
         with self._store.lock:
-            self._store.recovery_points.pop(rp.arn, None)
+            if self._store.recovery_points.pop(rp.arn, None) is None:
+                raise not_found(f"Recovery point {rp.arn} not found.")
             self._store.snapshots.pop(rp.arn, None)
         if arns.is_native_dynamodb_backup(rp.arn):
             self._bridge.drop_native_backup(rp.region, rp.arn)
         self._bridge.untag_all(rp.region, rp.arn)
+        self._bridge.count_recovery_point(rp.region, rp.vault_name, -1)
 
     def _find(self, req: ApiRequest) -> RecoveryPoint:
         vault, arn = req.labels["backupVaultName"], req.labels["recoveryPointArn"]

@@ -13,10 +13,17 @@ import pytest
 ROLE = "arn:aws:iam::123456789012:role/service-role/AWSBackupDefaultServiceRole"
 
 
+@pytest.fixture(scope="session")
+def aio_session() -> aioboto3.Session:
+    """One aioboto3 session for the suite: it caches botocore's service models."""
+    return aioboto3.Session()
+
+
 @pytest.fixture
-async def aws(aws_env: dict[str, str]) -> AsyncIterator[dict[str, Any]]:
+async def aws(aws_env: dict[str, str], aio_session: aioboto3.Session
+              ) -> AsyncIterator[dict[str, Any]]:
     """aioboto3 clients (backup, dynamodb, sqs, sns) built from the stand-in's env alone."""
-    session = aioboto3.Session()
+    session = aio_session
     async with (session.client("backup") as backup, session.client("dynamodb") as dynamodb,
                 session.client("sqs") as sqs, session.client("sns") as sns):
         yield {"backup": backup, "dynamodb": dynamodb, "sqs": sqs, "sns": sns}

@@ -1,0 +1,100 @@
+"""The stand-in as a server: one port for moto and the fake, reset, quiet, and `sandbox`."""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import subprocess
+import sys
+import urllib.request
+
+import boto3
+import pytest
+
+from daemon.standin import StandIn, client_env
+
+pytestmark = pytest.mark.e2e
+
+
+def test_client_env_names_dummy_credentials_region_and_endpoint():
+    before = dict(os.environ)
+    env = client_env("http://127.0.0.1:4566", "eu-west-1")
+    assert env["AWS_ENDPOINT_URL"] == "http://127.0.0.1:4566"
+    assert env["AWS_DEFAULT_REGION"] == env["AWS_REGION"] == "eu-west-1"
+    assert env["AWS_ACCESS_KEY_ID"] == env["AWS_SECRET_ACCESS_KEY"] == "testing"
+    assert dict(os.environ) == before
+
+
+async def test_unfaked_backup_calls_go_to_moto(aws, make_vault):
+    vault = make_vault()
+    described = await aws["backup"].describe_backup_vault(BackupVaultName=vault.name)
+    assert described["BackupVaultArn"] == vault.arn
+    plans = await aws["backup"].list_backup_plans()
+    assert plans["BackupPlansList"] == []
+
+
+async def test_describe_table_reports_a_table_size(aws, make_table):
+    sized = make_table(size_bytes=123_456)
+    measured = make_table(items=[{"pk": "a", "v": "x" * 100}])
+    empty = make_table()
+
+    async def size(name):
+        return (await aws["dynamodb"].describe_table(TableName=name))["Table"]["TableSizeBytes"]
+
+    assert await size(sized.name) == 123_456
+    assert await size(measured.name) > 100
+    assert await size(empty.name) == 0
+
+
+def test_moto_reset_also_resets_the_fake(fresh_standin, make_vault, make_table, backup_fake):
+    vault, table = make_vault(), make_table()
+    backup_fake.inject_job(table.arn, vault.name, state="COMPLETED")
+    request = urllib.request.Request(f"{fresh_standin.endpoint_url}/moto-api/reset",
+                                     method="POST", data=b"")
+    with urllib.request.urlopen(request) as resp:
+        assert resp.status == 200
+    assert backup_fake.jobs() == []
+    backup = boto3.client("backup", **_boto_kwargs(fresh_standin))
+    dynamodb = boto3.client("dynamodb", **_boto_kwargs(fresh_standin))
+    assert backup.list_backup_jobs()["BackupJobs"] == []
+    assert dynamodb.list_tables()["TableNames"] == []
+
+
+def test_requests_are_served_quietly(fresh_standin, capfd):
+    client = boto3.client("backup", **_boto_kwargs(fresh_standin))
+    client.list_backup_jobs()
+    client.list_backup_vaults()
+    out, err = capfd.readouterr()
+    assert (out, err) == ("", "")
+
+
+def test_two_stand_ins_listen_on_their_own_ports():
+    with StandIn() as one, StandIn() as two:
+        assert one.endpoint_url != two.endpoint_url
+        assert boto3.client("backup", **_boto_kwargs(two)).list_backup_jobs()["BackupJobs"] \
+            == []
+
+
+@pytest.mark.slow
+def test_sandbox_prints_its_endpoint_first_and_exits_0_on_sigterm():
+    with subprocess.Popen([sys.executable, "-m", "daemon", "sandbox"], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True) as proc:
+        try:
+            ready, _, _ = select.select([proc.stdout], [], [], 60)
+            assert ready, "sandbox printed nothing"
+            url = proc.stdout.readline().strip()
+            assert url.startswith("http://127.0.0.1:")
+            client = boto3.client("backup", endpoint_url=url, region_name="us-east-1",
+                                  aws_access_key_id="testing", aws_secret_access_key="testing")
+            assert client.list_backup_jobs()["BackupJobs"] == []
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=30) == 0
+            assert f"export AWS_ENDPOINT_URL={url}" in proc.stdout.read()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+
+def _boto_kwargs(standin: StandIn) -> dict[str, str]:
+    return {"endpoint_url": standin.endpoint_url, "region_name": standin.region,
+            "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
