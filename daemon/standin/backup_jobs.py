@@ -107,7 +107,9 @@ class BackupJobs:
             created_by=body.get("CreatedBy"), idempotency_token=body.get("IdempotencyToken"),
             resource_name=arns.resource_name(resource),
         )
-        if not (st.config.native_dynamodb_arns and table is not None):
+        native = (st.config.native_dynamodb_arns and table is not None) or \
+            job.resource_type in {"RDS", "Aurora"}  # their ARN is the snapshot's, made at the end
+        if not native:
             job.recovery_point_arn = arns.recovery_point_arn(region, st.account,
                                                              str(uuid.uuid4()))
         st.jobs[job.job_id] = job

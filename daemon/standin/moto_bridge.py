@@ -117,6 +117,31 @@ class MotoBridge:
         backend.tables[target] = table
         return str(table.table_arn)
 
+    # -- RDS ------------------------------------------------------------------------------
+    def rds_snapshot(self, region: str, resource_arn: str, job_id: str) -> str | None:
+        """Snapshot an RDS instance or Aurora cluster as AWS Backup does, if moto has it.
+
+        AWS Backup names them `awsbackup:job-<id>`; the snapshot ARN is the recovery point
+        ARN, and `StartExportTask` accepts it. None when moto has no such database.
+        """
+        from moto.rds.models import rds_backends  # noqa: PLC0415 - heavy; only RDS jobs need it
+
+        _, _, _, resource = arns.parts(resource_arn)
+        kind, _, ident = resource.partition(":")
+        backend = rds_backends[self.account][region]
+        snap_id = f"awsbackup:job-{job_id.lower()}"
+        try:
+            if kind == "db" and ident in backend.databases:
+                snap = backend.create_db_snapshot(ident, snap_id, snapshot_type="awsbackup")
+                return str(snap.db_snapshot_arn)
+            if kind == "cluster" and ident in backend.clusters:
+                csnap = backend.create_db_cluster_snapshot(ident, snap_id,
+                                                           snapshot_type="awsbackup")
+                return str(csnap.db_cluster_snapshot_arn)
+        except Exception:  # quota or clash: fall back to AWS Backup's ARN form
+            return None
+        return None
+
     # -- messaging ----------------------------------------------------------------------
     def send_to_queue(self, queue_url: str, body: str, region: str) -> None:
         """Deliver one message to a queue given by URL (name is its last path segment)."""

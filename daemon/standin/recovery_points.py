@@ -32,6 +32,8 @@ class RecoveryPoints:
         table = arns.dynamodb_table_name(job.resource_arn)
         snapshot = self._bridge.snapshot_table(region, table) if table else None
         arn = job.recovery_point_arn
+        if job.resource_type in {"RDS", "Aurora"}:
+            arn = self._bridge.rds_snapshot(region, job.resource_arn, job.job_id) or arn
         if arn is None and snapshot is not None:
             arn = self._bridge.register_native_backup(region, snapshot)
         if arn is None:  # a native-ARN job whose table vanished: fall back to AWS Backup's form

@@ -147,3 +147,20 @@ async def test_native_dynamodb_arns_are_real_dynamodb_backups(
     assert (await aws["dynamodb"].scan(TableName="copy"))["Count"] == 2
     tags = await aws["backup"].list_tags(ResourceArn=arn)
     assert tags["Tags"] == {}
+
+
+async def test_an_rds_job_leaves_an_exportable_snapshot(aws_env, aio_session, make_vault,
+                                                        backup_fake):
+    vault = make_vault()
+    async with aio_session.client("rds") as rds:
+        db = await rds.create_db_instance(DBInstanceIdentifier="pg", Engine="postgres",
+                                          DBInstanceClass="db.t3.micro", AllocatedStorage=20,
+                                          MasterUsername="admin", MasterUserPassword="secret123")
+        job = backup_fake.inject_job(db["DBInstance"]["DBInstanceArn"], vault.name,
+                                     state="COMPLETED")
+        arn = backup_fake.job(job.job_id).recovery_point_arn
+        assert arn.startswith("arn:aws:rds:us-east-1:123456789012:snapshot:awsbackup:job-")
+        task = await rds.start_export_task(
+            ExportTaskIdentifier="exp-1", SourceArn=arn, S3BucketName="exports",
+            IamRoleArn="arn:aws:iam::123456789012:role/export", KmsKeyId="key")
+        assert task["SourceArn"] == arn
