@@ -70,40 +70,38 @@ def _start_restore(f: BackupFake, r: ApiRequest) -> dict[str, Any]:
 
 # (method, path pattern, handler); labels are named groups, matched on the raw path.
 _SEG = r"[^/]+"
+_NOTE = rf"^/backup-vaults/(?P<backupVaultName>{_SEG})/notification-configuration"
 _RP = rf"^/backup-vaults/(?P<backupVaultName>{_SEG})/recovery-points/(?P<recoveryPointArn>{_SEG})"
-ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
-    (m, re.compile(p + r"/?$"), h) for m, p, h in (
-        ("PUT", r"^/backup-jobs", _start_backup),
-        ("GET", r"^/backup-jobs", _list_backups),
-        ("GET", rf"^/backup-jobs/(?P<backupJobId>{_SEG})", _describe_backup),
-        ("POST", rf"^/backup-jobs/(?P<backupJobId>{_SEG})", _stop_backup),
+ROUTES: list[tuple[str, re.Pattern[str], str, Handler]] = [
+    (m, re.compile(p + r"/?$"), op, h) for m, p, op, h in (
+        ("PUT", r"^/backup-jobs", "StartBackupJob", _start_backup),
+        ("GET", r"^/backup-jobs", "ListBackupJobs", _list_backups),
+        ("GET", rf"^/backup-jobs/(?P<backupJobId>{_SEG})", "DescribeBackupJob",
+         _describe_backup),
+        ("POST", rf"^/backup-jobs/(?P<backupJobId>{_SEG})", "StopBackupJob", _stop_backup),
         ("GET", rf"^/backup-vaults/(?P<backupVaultName>{_SEG})/recovery-points",
-         lambda f, r: f.points.list_by_vault(r)),
-        ("GET", _RP, lambda f, r: f.points.describe(r)),
-        ("DELETE", _RP, lambda f, r: f.points.delete(r)),
+         "ListRecoveryPointsByBackupVault", lambda f, r: f.points.list_by_vault(r)),
+        ("GET", _RP, "DescribeRecoveryPoint", lambda f, r: f.points.describe(r)),
+        ("DELETE", _RP, "DeleteRecoveryPoint", lambda f, r: f.points.delete(r)),
         ("GET", rf"^/resources/(?P<resourceArn>{_SEG})/recovery-points",
-         lambda f, r: f.points.list_by_resource(r)),
-        ("PUT", r"^/restore-jobs", _start_restore),
-        ("GET", r"^/restore-jobs", lambda f, r: f.restores.list(r)),
-        ("GET", rf"^/restore-jobs/(?P<restoreJobId>{_SEG})",
+         "ListRecoveryPointsByResource", lambda f, r: f.points.list_by_resource(r)),
+        ("PUT", r"^/restore-jobs", "StartRestoreJob", _start_restore),
+        ("GET", r"^/restore-jobs", "ListRestoreJobs", lambda f, r: f.restores.list(r)),
+        ("GET", rf"^/restore-jobs/(?P<restoreJobId>{_SEG})", "DescribeRestoreJob",
          lambda f, r: f.restores.describe(r.labels["restoreJobId"])),
-        ("PUT", rf"^/backup-vaults/(?P<backupVaultName>{_SEG})/notification-configuration",
-         lambda f, r: f.notifications.put(r)),
-        ("GET", rf"^/backup-vaults/(?P<backupVaultName>{_SEG})/notification-configuration",
-         lambda f, r: f.notifications.get(r)),
-        ("DELETE", rf"^/backup-vaults/(?P<backupVaultName>{_SEG})/notification-configuration",
+        ("PUT", _NOTE, "PutBackupVaultNotifications", lambda f, r: f.notifications.put(r)),
+        ("GET", _NOTE, "GetBackupVaultNotifications", lambda f, r: f.notifications.get(r)),
+        ("DELETE", _NOTE, "DeleteBackupVaultNotifications",
          lambda f, r: f.notifications.delete(r)),
     )
 ]
 
-
-def match(method: str, raw_path: str) -> tuple[Handler, dict[str, str]] | None:
-    """The fake's handler for a request, or None when moto should answer it."""
-    for route_method, pattern, handler in ROUTES:
+def match(method: str, raw_path: str) -> tuple[str, Handler, dict[str, str]] | None:
+    """(operation, handler, labels) of a faked request, or None when moto should answer."""
+    for route_method, pattern, operation, handler in ROUTES:
         if route_method == method and (m := pattern.match(raw_path)):
-            return handler, {k: decode_label(v) for k, v in m.groupdict().items()}
+            return operation, handler, {k: decode_label(v) for k, v in m.groupdict().items()}
     return None
-
 
 def handle(fake: BackupFake, handler: Handler, *, method: str, raw_path: str,
            labels: dict[str, str], raw_query: str, raw_body: bytes,

@@ -26,7 +26,9 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from daemon.standin import api
+from daemon.standin.auth import authorize
 from daemon.standin.backup_fake import BackupFake
+from daemon.standin.protocol import BackupApiError, error_response
 from daemon.standin.store import FakeConfig
 
 StartResponse = Callable[..., Any]
@@ -66,13 +68,20 @@ class StandInApp:
             self.fake.reset()
         service, region = _scope(environ.get("HTTP_AUTHORIZATION", ""))
         if service == "backup":
-            raw_path, _, raw_query = _raw_uri(environ).partition("?")
+            raw_uri = _raw_uri(environ)
+            raw_path, _, raw_query = raw_uri.partition("?")
             hit = api.match(method, raw_path)
             if hit is not None:
+                operation, handler, labels = hit
                 body = _read_body(environ)
-                resp = api.handle(self.fake, hit[0], method=method, raw_path=raw_path,
-                                  labels=hit[1], raw_query=raw_query, raw_body=body,
-                                  region=region or self.fake.region)
+                try:
+                    authorize(environ, operation, raw_uri, body, self.fake.account)
+                except BackupApiError as err:
+                    resp = error_response(err)
+                else:
+                    resp = api.handle(self.fake, handler, method=method, raw_path=raw_path,
+                                      labels=labels, raw_query=raw_query, raw_body=body,
+                                      region=region or self.fake.region)
                 headers = [*resp.headers, ("Content-Length", str(len(resp.body)))]
                 start_response(f"{resp.status} {_REASONS.get(resp.status, 'OK')}", headers)
                 return [resp.body]
@@ -107,7 +116,8 @@ class StandInApp:
         return [body]
 
 
-_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 500: "Internal Server Error"}
+_REASONS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
+            500: "Internal Server Error"}
 
 
 def _scope(auth: str) -> tuple[str | None, str | None]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import select
 import signal
@@ -11,6 +13,8 @@ import urllib.request
 
 import boto3
 import pytest
+from moto import settings
+from moto.core.authorization import ActionAuthenticatorMixin
 
 from daemon.standin import StandIn, client_env
 
@@ -98,3 +102,40 @@ def test_sandbox_prints_its_endpoint_first_and_exits_0_on_sigterm():
 def _boto_kwargs(standin: StandIn) -> dict[str, str]:
     return {"endpoint_url": standin.endpoint_url, "region_name": standin.region,
             "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+@contextlib.contextmanager
+def _enforcing():
+    """moto's IAM enforcement on for a block (process-wide, so restored afterwards)."""
+    saved = settings.INITIAL_NO_AUTH_ACTION_COUNT, ActionAuthenticatorMixin.request_count
+    settings.INITIAL_NO_AUTH_ACTION_COUNT, ActionAuthenticatorMixin.request_count = 0, 0
+    try:
+        yield
+    finally:
+        settings.INITIAL_NO_AUTH_ACTION_COUNT, ActionAuthenticatorMixin.request_count = saved
+
+
+def test_faked_operations_obey_iam_policies(fresh_standin, make_vault, make_table):
+    vault, table = make_vault(), make_table()
+    iam = boto3.client("iam", **_boto_kwargs(fresh_standin))
+    iam.create_user(UserName="daemon")
+    iam.put_user_policy(UserName="daemon", PolicyName="list-only", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": ["backup:ListBackupJobs",
+                                                  "backup:ListRecoveryPointsByResource"], "Resource": "*"}],
+    }))
+    key = iam.create_access_key(UserName="daemon")["AccessKey"]
+    client = boto3.client("backup", endpoint_url=fresh_standin.endpoint_url,
+                          region_name="us-east-1", aws_access_key_id=key["AccessKeyId"],
+                          aws_secret_access_key=key["SecretAccessKey"])
+    with _enforcing():
+        assert client.list_backup_jobs(ByState="RUNNING")["BackupJobs"] == []
+        assert client.list_recovery_points_by_resource(  # an encoded ARN label, signed
+            ResourceArn=table.arn)["RecoveryPoints"] == []
+        with pytest.raises(client.exceptions.ClientError) as denied:
+            client.start_backup_job(BackupVaultName=vault.name, ResourceArn=table.arn,
+                                    IamRoleArn="arn:aws:iam::123456789012:role/r")
+    error = denied.value.response["Error"]
+    assert error["Code"] == "AccessDeniedException"
+    assert "backup:StartBackupJob" in error["Message"]
+    assert denied.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
