@@ -1,0 +1,40 @@
+"""One gate for the scheduler's control-plane calls: a rate limit and a concurrency limit.
+
+AWS's control-plane quotas (CreateBackup, ListBackups, StartBackupJob, DescribeTable...)
+are a few to tens of calls per second per account; botocore's adaptive retries soften a
+throttle but do not prevent a 10 000-table burst. Every call of the scheduler, discovery
+and retention goes through one `Throttle`, so together they stay under the configured rate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiolimiter import AsyncLimiter
+from botocore.exceptions import ClientError
+
+
+class Throttle:
+    """`await throttle.call(fn, **kwargs)`: waits for a rate token and a free slot."""
+
+    def __init__(self, calls_per_second: float, concurrency: int) -> None:
+        if calls_per_second >= 1:
+            self._limiter = AsyncLimiter(calls_per_second, 1)
+        else:  # aiolimiter's bucket must hold one whole call
+            self._limiter = AsyncLimiter(1, 1 / calls_per_second)
+        self._slots = asyncio.Semaphore(concurrency)
+
+    async def call(self, fn: Callable[..., Awaitable[Any]], **kwargs: Any) -> Any:
+        async with self._slots:
+            await self._limiter.acquire()
+            return await fn(**kwargs)
+
+
+def error_code(exc: BaseException) -> str | None:
+    """AWS's error code of a botocore ClientError, else None."""
+    if isinstance(exc, ClientError):
+        code = exc.response.get("Error", {}).get("Code")
+        return str(code) if code else None
+    return None
