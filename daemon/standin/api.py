@@ -7,6 +7,7 @@ arrives with its `/` encoded and must stay one segment.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 from typing import Any
@@ -26,6 +27,7 @@ from daemon.standin.protocol import (
 )
 from daemon.standin.store import utcnow
 
+log = logging.getLogger(__name__)
 Handler = Callable[[BackupFake, ApiRequest], dict[str, Any] | None]
 
 
@@ -113,6 +115,10 @@ def handle(fake: BackupFake, handler: Handler, *, method: str, raw_path: str,
         return json_response(handler(fake, req))
     except BackupApiError as err:
         return error_response(err)
+    except Exception as exc:  # a bug in the fake: answer like AWS's 5xx, keep the traceback
+        log.exception("standin: %s %s failed", method, raw_path)
+        return error_response(BackupApiError("ServiceUnavailableException",
+                                             f"stand-in failure: {exc!r}", 500))
 
 
 __all__ = ["ROUTES", "handle", "match"]

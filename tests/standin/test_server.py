@@ -10,11 +10,13 @@ import signal
 import subprocess
 import sys
 import urllib.request
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
 from moto import settings
 from moto.core.authorization import ActionAuthenticatorMixin
+from moto.dynamodb.models import dynamodb_backends
 
 from daemon.standin import StandIn, client_env
 
@@ -139,3 +141,14 @@ def test_faked_operations_obey_iam_policies(fresh_standin, make_vault, make_tabl
     assert error["Code"] == "AccessDeniedException"
     assert "backup:StartBackupJob" in error["Message"]
     assert denied.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+
+
+async def test_pitr_latest_restorable_time_follows_the_clock(aws, make_table):
+    """moto freezes it when PITR is enabled; the stand-in keeps it at 'now', as AWS does."""
+    table = make_table(pitr=True)
+    frozen = dynamodb_backends["123456789012"]["us-east-1"].tables[table.name]
+    frozen.continuous_backups["PointInTimeRecoveryDescription"]["LatestRestorableDateTime"] = 0
+    before = datetime.now(UTC)
+    backups = await aws["dynamodb"].describe_continuous_backups(TableName=table.name)
+    pitr = backups["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
+    assert pitr["LatestRestorableDateTime"] >= before - timedelta(seconds=1)
