@@ -60,7 +60,7 @@ class QueueSettings(Section):
     max_messages: int = Field(10, ge=1, le=10, description="Messages per ReceiveMessage.")
     concurrency: int = Field(16, ge=1, le=256, description="Messages handled at once.")
     visibility_timeout_seconds: int = Field(
-        60, ge=10, le=43200, description="Visibility set on receive and extended while in work.")
+        60, ge=2, le=43200, description="Visibility set on receive and extended while in work.")
     error_backoff_max_seconds: float = Field(
         30.0, gt=0, description="Ceiling of the backoff after an SQS error.")
 

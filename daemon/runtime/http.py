@@ -38,10 +38,11 @@ class HttpServer:
         ])
 
     async def run(self, stop: asyncio.Event) -> None:
-        runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+        runner = web.AppRunner(self.app, access_log=None, handle_signals=False,
+                               shutdown_timeout=1.0)
         await runner.setup()
         cfg = self._ctx.settings.http
-        site = web.TCPSite(runner, cfg.host, cfg.port, shutdown_timeout=1.0)
+        site = web.TCPSite(runner, cfg.host, cfg.port)
         await site.start()
         server = site._server
         sockets = getattr(server, "sockets", None) or []

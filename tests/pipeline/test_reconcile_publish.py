@@ -1,0 +1,131 @@
+"""Reconciler, CloudWatch publisher and SNS alerts over HTTP against the stand-in."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+
+from daemon.core.alerts import Alert
+from daemon.runtime.cloudwatch import CloudWatchPublisher, chunks, datums
+from daemon.runtime.reconciler import Reconciler
+from tests.pipeline.helpers import backup_event, context, settings
+
+pytestmark = pytest.mark.e2e
+GIB = 2**30
+
+
+def client(env: dict[str, str], service: str) -> Any:
+    return boto3.client(service, region_name="us-east-1", endpoint_url=env["AWS_ENDPOINT_URL"])
+
+
+async def wait_for(predicate: Callable[[], bool], seconds: float = 5.0) -> None:
+    for _ in range(int(seconds / 0.05)):
+        if predicate():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not reached in time")
+
+
+async def test_reconcile_rebuilds_the_tracker_from_aws_after_a_restart(
+        aws_env: dict[str, str], backup_fake: Any, make_table: Callable[..., Any],
+        make_vault: Callable[..., Any]) -> None:
+    vault = make_vault()
+    tables = [make_table(size_bytes=(i + 1) * GIB) for i in range(3)]
+    jobs = [backup_fake.inject_job(t.arn, vault.name, state="RUNNING", duration=float("inf"))
+            for t in tables]
+    async with context(settings()) as (ctx, pipeline):
+        reconciler = Reconciler(ctx, pipeline)
+        assert ctx.tracker.running_jobs_total() == 0  # a restarted daemon knows nothing
+        assert ctx.board.ready() is False
+        repairs = await reconciler.run_once()
+        assert repairs == 3
+        assert ctx.tracker.running_jobs_total() == 3
+        assert ctx.tracker.running_bytes_total() == 6 * GIB
+        assert ctx.tracker.totals()[(vault.name, "DynamoDB", "us-east-1")] == (3, 6 * GIB)
+        assert await reconciler.run_once() == 0, "a second pass over the same truth is a no-op"
+        # A COMPLETED event that never arrived: the listing no longer has the job.
+        backup_fake.finish(jobs[0].job_id, "COMPLETED")
+        backup_fake.finish(jobs[1].job_id, "FAILED", status_message="Access denied")
+        assert await reconciler.run_once() == 2
+        assert ctx.tracker.running_jobs_total() == 1
+        assert ctx.tracker.running_bytes_total() == 3 * GIB
+        value = ctx.metrics.registry.get_sample_value
+        assert value("backupd_backup_jobs_finished_total",
+                     {"state": "FAILED", "resource_type": "DynamoDB"}) == 1
+        assert ctx.alerts.pending() == 1, "the failed job raises an alert"
+        assert value("backupd_last_reconcile_timestamp_seconds") > 0
+
+
+async def test_cloudwatch_gets_one_batch_with_dimensions_and_an_account_total(
+        aws_env: dict[str, str]) -> None:
+    async with context(settings()) as (ctx, pipeline):
+        for i, vault in enumerate(["ops", "ops", "archive"]):
+            await pipeline.handle(backup_event(f"j{i}", "RUNNING", size=(i + 1) * 10, vault=vault))
+        publisher = CloudWatchPublisher(ctx)
+        assert await publisher.run_once() is True
+        assert publisher.calls == 1
+    cw = client(aws_env, "cloudwatch")
+    listed = cw.list_metrics(Namespace="BackupMonitoring")["Metrics"]
+    names = {(m["MetricName"], tuple(sorted(d["Name"] for d in m["Dimensions"]))) for m in listed}
+    assert ("ConcurrentBackupBytes", ()) in names
+    assert ("RunningBackupJobs", ("BackupType", "Region", "VaultName")) in names
+    stats = cw.get_metric_data(MetricDataQueries=[{
+        "Id": "total", "MetricStat": {"Metric": {"Namespace": "BackupMonitoring",
+                                                 "MetricName": "ConcurrentBackupBytes"},
+                                      "Period": 60, "Stat": "Maximum"}}],
+        StartTime=datetime.now(UTC) - timedelta(minutes=5),
+        EndTime=datetime.now(UTC) + timedelta(minutes=5))
+    assert stats["MetricDataResults"][0]["Values"] == [60.0]
+
+
+def test_datums_are_split_into_calls_of_at_most_1000() -> None:
+    items = [{"MetricName": "x", "Value": float(i)} for i in range(2501)]
+    sizes = [len(part) for part in chunks(items)]
+    assert sizes == [1000, 1000, 501]
+
+
+async def test_datums_follow_the_tracker_totals(aws_env: dict[str, str]) -> None:
+    async with context(settings()) as (ctx, pipeline):
+        await pipeline.handle(backup_event("a", "RUNNING", size=7))
+        got = datums(ctx.tracker, ctx.clock.now())
+    by_dims = {(d["MetricName"], len(d["Dimensions"])): d["Value"] for d in got}
+    assert by_dims == {("ConcurrentBackupBytes", 3): 7.0, ("RunningBackupJobs", 3): 1.0,
+                       ("ConcurrentBackupBytes", 0): 7.0, ("RunningBackupJobs", 0): 1.0}
+
+
+async def test_failed_job_publishes_one_sns_alert_with_attributes(
+        aws_env: dict[str, str], make_queue: Callable[..., str],
+        make_topic: Callable[..., str]) -> None:
+    inbox = make_queue()
+    topic = make_topic(subscribe=inbox)
+    async with context(settings(alert_topic_arn=topic)) as (ctx, pipeline):
+        await pipeline.handle(backup_event("bad", "RUNNING", size=5))
+        await pipeline.handle(backup_event("bad", "FAILED"))
+        await pipeline.handle(backup_event("bad", "FAILED"))  # a duplicate: no second alert
+        assert ctx.alerts.pending() == 1
+        assert await ctx.alerts.run_once() is True
+        assert ctx.metrics.registry.get_sample_value(
+            "backupd_alerts_published_total", {"severity": "critical"}) == 1
+    got = client(aws_env, "sqs").receive_message(QueueUrl=inbox, WaitTimeSeconds=1)["Messages"]
+    envelope = json.loads(got[0]["Body"])
+    assert envelope["MessageAttributes"]["severity"]["Value"] == "critical"
+    assert envelope["MessageAttributes"]["event"]["Value"] == "job.failed"
+    body = json.loads(envelope["Message"])
+    assert body["state"] == "FAILED"
+    assert "orders" in envelope["Subject"]
+
+
+async def test_an_sns_outage_never_blocks_and_the_alert_waits(aws_env: dict[str, str]) -> None:
+    gone = "arn:aws:sns:us-east-1:123456789012:deleted-topic"
+    async with context(settings(alert_topic_arn=gone)) as (ctx, _):
+        ctx.alerts.submit(Alert("warning", "threshold.warning", "test", {}))
+        assert await ctx.alerts.run_once() is False
+        assert ctx.alerts.pending() == 1
+        assert ctx.metrics.registry.get_sample_value(
+            "backupd_alerts_failed_total", {"severity": "warning"}) == 1
