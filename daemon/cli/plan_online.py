@@ -1,0 +1,83 @@
+"""`ddb-backupd plan` against AWS: the scheduler's own discovery and retention, read-only.
+
+Split from plan.py so the offline form never imports aioboto3. Output is JSON lines on
+stdout: first one object per schedule, then one per backup retention decides on; logs go
+to stderr so the output stays machine-readable.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import datetime
+from typing import Any
+
+import structlog
+
+from daemon.app import build_context
+from daemon.aws.session import AwsClients
+from daemon.cli.next_runs import iso_z
+from daemon.cli.plan import decision_json
+from daemon.config.load import ConfigError, load_settings
+from daemon.core.clock import FakeClock
+from daemon.obs.metrics import Metrics
+from daemon.runtime.discovery import TableCatalog
+from daemon.runtime.retention_runner import RetentionRunner
+from daemon.runtime.scheduler import BackupScheduler, build_scheduler
+
+
+async def plan_against_aws(now: datetime) -> int:
+    """Print each schedule's next run and tables, then retention's decisions; exit code."""
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"invalid configuration: {len(exc.errors)} error(s)", file=sys.stderr)
+        for error in exc.errors:
+            print(f"  - {error}", file=sys.stderr)
+        return 2
+    _quiet_logs()
+    metrics = Metrics()
+    async with AwsClients(settings.aws, settings.region, metrics) as clients:
+        ctx = build_context(settings, clients, metrics, FakeClock(now))
+        components = build_scheduler(ctx)
+        if not components:
+            print("no enabled schedule: nothing to plan", file=sys.stderr)
+            return 0
+        catalog, scheduler, retention = components
+        assert isinstance(catalog, TableCatalog)
+        assert isinstance(scheduler, BackupScheduler)
+        assert isinstance(retention, RetentionRunner)
+        try:
+            await catalog.run_once()
+            for line in schedule_lines(scheduler, catalog, now):
+                print(json.dumps(line))
+            for plan in await retention.plan(now):
+                for decision in plan.decisions:
+                    print(json.dumps({"schedule": plan.spec.name, "table": plan.table,
+                                      **decision_json(decision)}))
+        except Exception as exc:
+            print(f"AWS call failed: {exc}", file=sys.stderr)
+            return 1
+    return 0
+
+
+def schedule_lines(scheduler: BackupScheduler, catalog: TableCatalog,
+                   now: datetime) -> list[dict[str, Any]]:
+    lines = []
+    for name, state in scheduler.states.items():
+        state.refresh_selection(catalog)
+        upcoming = state.expression.after(now)
+        lines.append({"schedule": name, "expression": state.spec.expression,
+                      "timezone": state.spec.timezone, "engine": state.spec.engine,
+                      "next_run": iso_z(upcoming) if upcoming else None,
+                      "tables": list(state.selected)})
+    return lines
+
+
+def _quiet_logs() -> None:
+    """Warnings and errors only, to stderr: stdout carries the plan."""
+    structlog.configure(
+        processors=[structlog.processors.add_log_level, structlog.processors.JSONRenderer()],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr))
