@@ -1,0 +1,362 @@
+"""The Helm chart: linted and rendered by helm, validated by kubernetes-validate, read by tests.
+
+Scenarios are the chart's ci/*-values.yaml (the defaults, and every option on); each is
+`helm lint --strict`ed and rendered with `helm template`, and every rendered document is
+validated by `kubernetes-validate --strict` for a current Kubernetes. The Prometheus
+Operator's kinds (not in Kubernetes' schemas) are checked by what they must do: the
+PrometheusRule is config/prometheus/rules.yaml (and passes promtool), the ServiceMonitor
+selects the Service's metrics port with the job name the rules expect.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import functools
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+try:  # libyaml's parser: the rendered dashboard is 40 kB of YAML
+    from yaml import CSafeLoader as SafeLoader
+except ImportError:  # pragma: no cover
+    from yaml import SafeLoader  # type: ignore[assignment]
+
+from daemon.cli import check_config
+from daemon.config.settings import HttpSettings, Settings
+from tests.deploy import chart, dockerfile
+from tests.deploy.tools import ROOT, run, tool
+
+CI_VALUES = sorted((chart.CHART / "ci").glob("*-values.yaml"))
+ALL_ON = chart.CHART / "ci/all-values.yaml"
+KUBERNETES = "1.33.0"  # EKS standard support; kubernetes-validate carries up to its own version
+OPERATOR_KINDS = {"ServiceMonitor", "PrometheusRule"}
+RULES = ROOT / "config/prometheus/rules.yaml"
+DASHBOARD = ROOT / "config/grafana/ddb-backupd.json"
+EXAMPLE = ROOT / "config/examples/ddb-backupd.yaml"
+
+
+def helm(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return run([tool("helm"), *args], check=check)
+
+
+@functools.cache
+def rendered_text(values: Path | None, *sets: str) -> str:
+    args = ["template", "ddb-backupd", str(chart.CHART), "--namespace", "backups"]
+    if values is not None:
+        args += ["-f", str(values)]
+    for item in sets:
+        args += ["--set", item]
+    return helm(*args).stdout
+
+
+def rendered(values: Path | None = None, *sets: str) -> dict[str, dict[str, Any]]:
+    """kind (or kind/name when a kind repeats) -> document (a fresh copy each call)."""
+    return copy.deepcopy(_parsed(values, *sets))
+
+
+@functools.cache
+def _parsed(values: Path | None, *sets: str) -> dict[str, dict[str, Any]]:
+    docs = [d for d in yaml.load_all(rendered_text(values, *sets), Loader=SafeLoader) if d]
+    out: dict[str, dict[str, Any]] = {}
+    for doc in docs:
+        key = doc["kind"] if doc["kind"] not in out else f"{doc['kind']}/{doc['metadata']['name']}"
+        out[key] = doc
+    return out
+
+
+def container(docs: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    (main,) = docs["Deployment"]["spec"]["template"]["spec"]["containers"]
+    return main
+
+
+# --- the tools' verdicts ------------------------------------------------------------------
+
+@pytest.mark.parametrize("values", CI_VALUES, ids=lambda p: p.name)
+def test_helm_lint_strict_passes(values: Path) -> None:
+    proc = helm("lint", "--strict", str(chart.CHART), "-f", str(values))
+    assert "0 chart(s) failed" in proc.stdout
+
+
+@pytest.fixture(scope="module")
+def validation(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
+    """kubernetes-validate's report lines per scenario (one run for all: it loads slowly)."""
+    work = tmp_path_factory.mktemp("manifests")
+    files = []
+    for values in CI_VALUES:
+        files.append(work / values.name)
+        files[-1].write_text(rendered_text(values))
+    proc = run([tool("kubernetes-validate"), "--strict", "-k", KUBERNETES, *map(str, files)],
+               check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = (proc.stdout + proc.stderr).splitlines()
+    return {f.name: [line for line in lines if f" {f} " in f" {line} "] for f in files}
+
+
+@pytest.mark.parametrize("values", CI_VALUES, ids=lambda p: p.name)
+def test_every_rendered_document_is_valid_kubernetes(
+        values: Path, validation: dict[str, list[str]]) -> None:
+    lines = validation[values.name]
+    kinds = {d["kind"] for d in yaml.load_all(rendered_text(values), Loader=SafeLoader) if d}
+    assert len(lines) == sum(1 for d in yaml.load_all(rendered_text(values), Loader=SafeLoader)
+                             if d), lines
+    assert kinds
+    for line in lines:
+        if line.startswith("WARN"):
+            assert any(f"kind {kind} " in line for kind in OPERATOR_KINDS), line
+        else:
+            assert line.startswith("INFO"), line
+            assert " passed " in line, line
+
+
+def test_kubernetes_validate_rejects_an_unknown_field(tmp_path: Path) -> None:
+    """The validation above is strict: a misspelt field in the Deployment fails it."""
+    docs = rendered()
+    container(docs)["readOnlyRootFilesytem"] = True
+    manifest = tmp_path / "broken.yaml"
+    manifest.write_text(yaml.safe_dump(docs["Deployment"]))
+    proc = run([tool("kubernetes-validate"), "--strict", "-k", KUBERNETES, str(manifest)],
+               check=False)
+    assert proc.returncode != 0
+
+
+# --- values.schema.json ---------------------------------------------------------------------
+
+@pytest.mark.parametrize(("setting", "complaint"), [
+    ("replicaCount=two", "replicaCount"),
+    ("image.pullPolicy=Sometimes", "pullPolicy"),
+    ("unknownKey=1", "unknownKey"),
+    ("service.bogus=1", "bogus"),
+    ("serviceMonitor.enabled=maybe", "enabled"),
+    ("config.typo=1", "typo"),
+    ("config.queue.colour=red", "colour"),
+    ("config.limit_bytes=lots", "limit_bytes"),
+    ("config.schedules[0].name=x", "expression"),
+    ("env[0].value=x", "name"),
+])
+def test_schema_rejects_wrong_types_and_unknown_keys(setting: str, complaint: str) -> None:
+    proc = helm("template", "t", str(chart.CHART), "--set", setting, check=False)
+    assert proc.returncode != 0
+    assert "schema" in proc.stderr.lower() or complaint in proc.stderr
+    assert complaint in proc.stderr
+
+
+def test_schema_of_config_follows_the_settings_model() -> None:
+    schema = json.loads(chart.SCHEMA.read_text())
+    assert schema["properties"]["config"] == chart.config_schema(), (
+        "Settings changed: run .venv/bin/python -m tests.deploy.chart")
+    assert set(schema["properties"]["config"]["properties"]) == set(Settings.model_fields)
+
+
+def test_schema_knows_every_value_and_closes_every_section() -> None:
+    schema = json.loads(chart.SCHEMA.read_text())
+    values = yaml.safe_load(chart.VALUES.read_text())
+    assert schema["additionalProperties"] is False
+    assert set(schema["properties"]) == set(values)
+    for name, default in values.items():
+        node = schema["properties"][name]
+        if isinstance(default, dict) and node.get("properties"):
+            assert node["additionalProperties"] is False, name
+            assert set(default) <= set(node["properties"]), name
+
+
+def test_readme_documents_every_value() -> None:
+    documented = {v.key for v in chart.documented_values()}
+    values = yaml.safe_load(chart.VALUES.read_text())
+    assert set(chart.leaf_keys(values)) <= documented
+    assert chart.readme_table() in chart.README.read_text(), (
+        "values.yaml changed: run .venv/bin/python -m tests.deploy.chart")
+
+
+# --- the Deployment -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("values", CI_VALUES, ids=lambda p: p.name)
+def test_pod_runs_restricted(values: Path) -> None:
+    docs = rendered(values)
+    pod = docs["Deployment"]["spec"]["template"]["spec"]
+    ctx = container(docs)["securityContext"]
+    uid, _, gid = dockerfile.stages()[-1].args("USER")[-1].partition(":")
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert ctx["readOnlyRootFilesystem"] is True
+    assert ctx["allowPrivilegeEscalation"] is False
+    assert ctx["capabilities"] == {"drop": ["ALL"]}
+    assert (ctx["runAsUser"], ctx["runAsGroup"]) == (int(uid), int(gid))
+    assert pod["automountServiceAccountToken"] is False
+
+
+def test_only_tmp_and_the_config_are_mounted() -> None:
+    docs = rendered()
+    mounts = {m["mountPath"]: m for m in container(docs)["volumeMounts"]}
+    assert set(mounts) == {"/tmp", "/etc/ddb-backupd"}
+    assert mounts["/etc/ddb-backupd"]["readOnly"] is True
+    volumes = {v["name"]: v for v in docs["Deployment"]["spec"]["template"]["spec"]["volumes"]}
+    assert volumes[mounts["/tmp"]["name"]]["emptyDir"]["sizeLimit"]
+
+
+def test_probes_hit_healthz_and_readyz_on_the_metrics_port() -> None:
+    main = container(rendered())
+    port = HttpSettings.model_fields["port"].default
+    assert main["ports"] == [{"name": "http", "containerPort": port, "protocol": "TCP"}]
+    assert main["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert main["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    assert main["startupProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    env = {e["name"]: e.get("value") for e in main["env"]}
+    assert env["BACKUPD_HTTP__PORT"] == str(port)
+    assert main["args"] == ["run"]
+
+
+@pytest.mark.parametrize("values", CI_VALUES, ids=lambda p: p.name)
+def test_grace_period_exceeds_the_drain_budget(values: Path) -> None:
+    docs = rendered(values)
+    config = yaml.safe_load(docs["ConfigMap"]["data"]["config.yaml"]) or {}
+    grace = config.get("shutdown_grace_seconds",
+                       Settings.model_fields["shutdown_grace_seconds"].default)
+    assert docs["Deployment"]["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] > grace
+
+
+def test_chart_refuses_a_grace_period_the_drain_does_not_fit_in() -> None:
+    proc = helm("template", "t", str(chart.CHART), "--set", "terminationGracePeriodSeconds=20",
+                check=False)
+    assert proc.returncode != 0
+    assert "must exceed config.shutdown_grace_seconds" in proc.stderr
+
+
+def test_chart_refuses_two_replicas_without_leader_election() -> None:
+    proc = helm("template", "t", str(chart.CHART), "--set", "replicaCount=2", check=False)
+    assert proc.returncode != 0
+    assert "leader" in proc.stderr
+    docs = rendered(None, "replicaCount=2", "config.leader.enabled=true")
+    assert docs["Deployment"]["spec"]["strategy"]["rollingUpdate"]["maxSurge"] == 0
+
+
+def test_a_single_replica_is_replaced_not_doubled() -> None:
+    assert rendered()["Deployment"]["spec"]["strategy"] == {"type": "Recreate"}
+
+
+def test_config_is_mounted_from_the_configmap_and_env_from_values_and_secret() -> None:
+    docs = rendered(ALL_ON)
+    main = container(docs)
+    env = {e["name"]: e for e in main["env"]}
+    assert env["BACKUPD_CONFIG_FILE"]["value"] == "/etc/ddb-backupd/config.yaml"
+    assert env["BACKUPD_LOG_LEVEL"]["value"] == "info"
+    assert env["POD_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+    assert main["envFrom"] == [{"secretRef": {"name": "ddb-backupd-env"}}]
+    annotations = docs["Deployment"]["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["checksum/config"]
+
+
+def test_all_on_config_is_the_example_estate() -> None:
+    values = yaml.safe_load(ALL_ON.read_text())
+    assert values["config"] == yaml.safe_load(EXAMPLE.read_text())
+
+
+def test_rendered_config_is_accepted_by_check_config(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(rendered(ALL_ON)["ConfigMap"]["data"]["config.yaml"])
+    for name in [k for k in os.environ if k.upper().startswith("BACKUPD_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("BACKUPD_CONFIG_FILE", str(config))
+    code = check_config.run(argparse.Namespace(now=None))
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert json.loads(out)["leader"]["enabled"] is True
+
+
+# --- ServiceAccount, Service, monitoring, PDB, NetworkPolicy -------------------------------
+
+def test_service_account_carries_the_irsa_role() -> None:
+    account = rendered(ALL_ON)["ServiceAccount"]
+    assert account["metadata"]["annotations"]["eks.amazonaws.com/role-arn"].startswith(
+        "arn:aws:iam::")
+    assert account["automountServiceAccountToken"] is False
+
+
+def test_service_monitor_scrapes_the_service_as_the_job_the_rules_expect() -> None:
+    docs = rendered(ALL_ON)
+    monitor, service = docs["ServiceMonitor"], docs["Service"]
+    selector = monitor["spec"]["selector"]["matchLabels"]
+    assert selector.items() <= service["metadata"]["labels"].items()
+    assert monitor["spec"]["namespaceSelector"] == {"matchNames": ["backups"]}
+    (endpoint,) = monitor["spec"]["endpoints"]
+    assert endpoint["port"] in {p["name"] for p in service["spec"]["ports"]}
+    assert endpoint["path"] == "/metrics"
+    job = service["metadata"]["labels"][monitor["spec"]["jobLabel"]]
+    assert 'job="ddb-backupd"' in RULES.read_text()
+    assert job == "ddb-backupd"
+
+
+def test_prometheus_rule_carries_the_rules_of_config(tmp_path: Path) -> None:
+    spec = rendered(ALL_ON)["PrometheusRule"]["spec"]
+    assert spec == yaml.safe_load(RULES.read_text())
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(yaml.safe_dump(spec))
+    run([tool("promtool"), "check", "rules", str(rules)])
+
+
+def test_grafana_dashboard_configmap_carries_the_dashboard_of_config() -> None:
+    docs = rendered(ALL_ON)
+    dashboard = docs["ConfigMap/ddb-backupd-dashboard"]
+    assert dashboard["metadata"]["labels"]["grafana_dashboard"] == "1"
+    assert json.loads(dashboard["data"]["ddb-backupd.json"]) == json.loads(DASHBOARD.read_text())
+
+
+@pytest.mark.parametrize(("copy", "original"), [
+    ("files/rules.yaml", RULES), ("files/ddb-backupd.json", DASHBOARD)])
+def test_chart_files_are_copies_of_config(copy: str, original: Path) -> None:
+    assert (chart.CHART / copy).read_bytes() == original.read_bytes(), (
+        f"cp {original.relative_to(ROOT)} {(chart.CHART / copy).relative_to(ROOT)}")
+
+
+def test_monitoring_objects_are_off_by_default() -> None:
+    assert not {"ServiceMonitor", "PrometheusRule", "NetworkPolicy"} & set(rendered())
+
+
+def test_disruption_budget_selects_the_pods_and_lets_drains_proceed() -> None:
+    docs = rendered()
+    pdb = docs["PodDisruptionBudget"]
+    pod_labels = docs["Deployment"]["spec"]["template"]["metadata"]["labels"]
+    assert pdb["spec"]["selector"]["matchLabels"].items() <= pod_labels.items()
+    assert pdb["spec"]["maxUnavailable"] == 1
+
+
+def test_network_policy_opens_only_the_metrics_port_and_dns_and_https_out() -> None:
+    policy = rendered(ALL_ON)["NetworkPolicy"]["spec"]
+    (ingress,) = policy["ingress"]
+    assert ingress["ports"] == [{"port": "http", "protocol": "TCP"}]
+    assert ingress["from"]
+    ports = {(p["port"], p["protocol"]) for rule in policy["egress"] for p in rule["ports"]}
+    assert ports == {(53, "UDP"), (53, "TCP"), (443, "TCP"), (80, "TCP")}
+    link_local = [rule for rule in policy["egress"] if rule["ports"][0]["port"] == 80]
+    assert all(peer["ipBlock"]["cidr"].startswith("169.254.") for peer in link_local[0]["to"])
+
+
+def rendered_notes(tmp_path: Path) -> str:
+    """NOTES.txt as `helm install` prints it (which needs a cluster): rendered by helm
+    template in a copy of the chart where the notes are a named template inside a ConfigMap."""
+    copy = tmp_path / "chart"
+    shutil.copytree(chart.CHART, copy)
+    notes = (copy / "templates/NOTES.txt").read_text()
+    (copy / "templates/NOTES.txt").unlink()
+    (copy / "templates/_notes.tpl").write_text('{{- define "notes" -}}' + notes + "{{- end }}")
+    (copy / "templates/notes.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\ndata:\n  notes: |\n"
+        '    {{- include "notes" . | nindent 4 }}\n')
+    out = helm("template", "ddb-backupd", str(copy), "--namespace", "backups",
+               "--show-only", "templates/notes.yaml").stdout
+    return str(yaml.safe_load(out)["data"]["notes"])
+
+
+def test_notes_tell_how_to_reach_the_daemon_and_give_it_aws_credentials(tmp_path: Path) -> None:
+    notes = rendered_notes(tmp_path)
+    assert "port-forward svc/ddb-backupd 9102" in notes
+    assert "/readyz" in notes
+    assert "create-pod-identity-association" in notes
+    assert r"eks\.amazonaws\.com/role-arn" in notes
