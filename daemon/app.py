@@ -27,7 +27,7 @@ from daemon.runtime.consumer import Consumer
 from daemon.runtime.context import AppContext
 from daemon.runtime.http import HttpServer
 from daemon.runtime.leader import LeaderGate
-from daemon.runtime.pipeline import Pipeline
+from daemon.runtime.pipeline import Pipeline, ThresholdWatch
 from daemon.runtime.reconciler import Reconciler
 from daemon.runtime.sizes import SizeResolver
 from daemon.runtime.status import StatusBoard
@@ -63,6 +63,7 @@ def wire(ctx: AppContext) -> Pipeline:
         ctx.board.set_health("consumer", True, "no queue_url configured: consumer disabled")
     ctx.leader_components.append(Reconciler(ctx, pipeline))
     ctx.leader_components.append(ctx.alerts)
+    ctx.leader_components.append(ThresholdWatch(pipeline))
     if ctx.settings.cloudwatch.enabled:
         ctx.leader_components.append(CloudWatchPublisher(ctx))
     # --- scheduler and retention ---

@@ -6,6 +6,7 @@ sequences them, looks up missing sizes, and writes the one canonical log line pe
 
 from __future__ import annotations
 
+import asyncio
 from typing import Literal
 
 import structlog
@@ -17,6 +18,7 @@ from daemon.core.tracker import Transition
 from daemon.runtime.bus import BackupCompleted
 from daemon.runtime.context import AppContext
 from daemon.runtime.sizes import SizeResolver
+from daemon.runtime.supervisor import sleep_or_stop
 
 log = structlog.get_logger(__name__)
 Outcome = Literal["handled", "ignored", "poison", "retry"]
@@ -76,7 +78,7 @@ class Pipeline:
                      previous_state=transition.previous_state, size_bytes=event.size_bytes,
                      origin=origin)
             self._after(event, transition)
-        self._check_thresholds()
+        self.check_thresholds()
         return 1
 
     def _after(self, event: JobEvent, transition: Transition) -> None:
@@ -94,7 +96,8 @@ class Pipeline:
                 created=event.creation_date or event.time, origin="event", vault=event.vault,
                 job_id=event.job_id, region=event.region, size_bytes=job.size_bytes))
 
-    def _check_thresholds(self) -> None:
+    def check_thresholds(self) -> None:
+        """Re-evaluate the level of running bytes (after each change, and on a tick)."""
         s = self._ctx.settings
         total = self._ctx.tracker.running_bytes_total()
         self.thresholds, change = evaluate(
@@ -105,3 +108,18 @@ class Pipeline:
             log.warning("threshold.level_changed", level=self.thresholds.level,
                         running_bytes=total, limit_bytes=s.limit_bytes)
             self._ctx.alerts.submit(level_alert(change, total=total, limit=s.limit_bytes))
+
+
+class ThresholdWatch:
+    """Re-checks the level every second, so a level clears after its cooldown even when no
+    event arrives to trigger the check."""
+
+    name = "thresholds"
+
+    def __init__(self, pipeline: Pipeline, interval_seconds: float = 1.0) -> None:
+        self._pipeline = pipeline
+        self._interval = interval_seconds
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not await sleep_or_stop(self._interval, stop):
+            self._pipeline.check_thresholds()

@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry
 from daemon.app import build_context
 from daemon.aws.session import AwsClients
 from daemon.config.settings import Settings
-from daemon.core.clock import SystemClock
+from daemon.core.clock import Clock, SystemClock
 from daemon.obs.metrics import Metrics
 from daemon.runtime.context import AppContext
 from daemon.runtime.pipeline import Pipeline
@@ -38,11 +38,12 @@ def settings(**overrides: Any) -> Settings:
 
 
 @asynccontextmanager
-async def context(s: Settings) -> AsyncIterator[tuple[AppContext, Pipeline]]:
+async def context(s: Settings, clock: Clock | None = None,
+                  ) -> AsyncIterator[tuple[AppContext, Pipeline]]:
     """An AppContext with its own registry, and the pipeline app.py would build."""
     metrics = Metrics(CollectorRegistry())
     async with AwsClients(s.aws, s.region, metrics) as clients:
-        ctx = build_context(s, clients, metrics, SystemClock())
+        ctx = build_context(s, clients, metrics, clock or SystemClock())
         yield ctx, Pipeline(ctx, SizeResolver(ctx))
 
 

@@ -12,7 +12,9 @@ import boto3
 import pytest
 
 from daemon.core.alerts import Alert
+from daemon.core.clock import FakeClock
 from daemon.runtime.cloudwatch import CloudWatchPublisher, chunks, datums
+from daemon.runtime.pipeline import ThresholdWatch
 from daemon.runtime.reconciler import Reconciler
 from tests.pipeline.helpers import backup_event, context, settings
 
@@ -129,3 +131,23 @@ async def test_an_sns_outage_never_blocks_and_the_alert_waits(aws_env: dict[str,
         assert ctx.alerts.pending() == 1
         assert ctx.metrics.registry.get_sample_value(
             "backupd_alerts_failed_total", {"severity": "warning"}) == 1
+
+
+async def test_a_level_clears_after_its_cooldown_even_without_new_events(
+        aws_env: dict[str, str]) -> None:
+    clock = FakeClock(datetime(2026, 11, 24, 5, 0, tzinfo=UTC))
+    s = settings(limit_bytes=100, alert_cooldown_seconds=60)
+    async with context(s, clock) as (ctx, pipeline):
+        watch = ThresholdWatch(pipeline, interval_seconds=0.01)
+        await pipeline.handle(backup_event("big", "RUNNING", size=85))
+        assert pipeline.thresholds.level == 1
+        clock.advance(10)
+        await pipeline.handle(backup_event("big", "COMPLETED", size=85))
+        assert pipeline.thresholds.level == 1, "held: the cooldown has not passed"
+        clock.advance(60)
+        stop = asyncio.Event()
+        task = asyncio.create_task(watch.run(stop))
+        await wait_for(lambda: pipeline.thresholds.level == 0)
+        stop.set()
+        await task
+        assert [a.event for a in ctx.alerts._queue] == ["threshold.warning", "threshold.cleared"]
