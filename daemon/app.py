@@ -29,6 +29,7 @@ from daemon.runtime.http import HttpServer
 from daemon.runtime.leader import LeaderGate
 from daemon.runtime.pipeline import Pipeline, ThresholdWatch
 from daemon.runtime.reconciler import Reconciler
+from daemon.runtime.scheduler import build_scheduler
 from daemon.runtime.sizes import SizeResolver
 from daemon.runtime.status import StatusBoard
 from daemon.runtime.supervisor import Component, supervise
@@ -67,6 +68,7 @@ def wire(ctx: AppContext) -> Pipeline:
     if ctx.settings.cloudwatch.enabled:
         ctx.leader_components.append(CloudWatchPublisher(ctx))
     # --- scheduler and retention ---
+    ctx.leader_components.extend(build_scheduler(ctx))
     # --- restores and exports ---
     return pipeline
 
