@@ -12,6 +12,7 @@ from datetime import datetime
 from daemon.core import vault_notifications as notices
 from daemon.core.errors import DecodeError
 from daemon.core.event_models import (
+    MAX_LONG,
     BackupJobEvent,
     CopyJobEvent,
     RecoveryPointEvent,
@@ -50,7 +51,7 @@ def _backup(event: BackupJobEvent, source: Source) -> JobEvent:
     return JobEvent(
         kind="backup_job", job_id=d.backup_job_id, state=d.state, resource_arn=d.resource_arn,
         resource_type=d.resource_type, vault=d.backup_vault_name or vault_of(d.backup_vault_arn),
-        region=event.region, account=event.account, size_bytes=d.backup_size_in_bytes,
+        region=event.region, account=event.account, size_bytes=_size(d.backup_size_in_bytes),
         time=timestamp(event.time, "time"), source=source, recovery_point_arn=recovery_point,
         creation_date=_maybe_utc(d.creation_date), status_message=d.status_message or None)
 
@@ -64,7 +65,7 @@ def _restore(event: RestoreJobEvent, source: Source) -> JobEvent:
         kind="restore_job", job_id=d.restore_job_id, state=state,
         resource_arn=d.source_resource_arn, resource_type=d.resource_type,
         vault=vault_of(d.backup_vault_arn), region=event.region, account=event.account,
-        size_bytes=d.backup_size_in_bytes, time=timestamp(event.time, "time"), source=source,
+        size_bytes=_size(d.backup_size_in_bytes), time=timestamp(event.time, "time"), source=source,
         recovery_point_arn=d.recovery_point_arn, created_resource_arn=d.created_resource_arn,
         creation_date=_maybe_utc(d.creation_date), status_message=d.status_message or None)
 
@@ -79,7 +80,7 @@ def _copy(event: CopyJobEvent, source: Source) -> JobEvent:
     return JobEvent(
         kind="copy_job", job_id=d.copy_job_id, state=d.state, resource_arn=d.resource_arn,
         resource_type=d.resource_type, vault=vault_of(d.destination_backup_vault_arn),
-        region=event.region, account=event.account, size_bytes=d.backup_size_in_bytes,
+        region=event.region, account=event.account, size_bytes=_size(d.backup_size_in_bytes),
         time=time, source=source,
         recovery_point_arn=destination if isinstance(destination, str) else None,
         creation_date=_maybe_utc(d.creation_date), status_message=d.status_message or None)
@@ -94,7 +95,7 @@ def _recovery_point(event: RecoveryPointEvent, source: Source) -> JobEvent:
     return JobEvent(
         kind="recovery_point", job_id=arn, state=state, resource_arn=d.resource_arn,
         resource_type=d.resource_type, vault=d.backup_vault_name or vault_of(d.backup_vault_arn),
-        region=event.region, account=event.account, size_bytes=d.backup_size_in_bytes,
+        region=event.region, account=event.account, size_bytes=_size(d.backup_size_in_bytes),
         time=timestamp(event.time, "time"), source=source, recovery_point_arn=arn,
         creation_date=_maybe_utc(d.creation_date), status_message=d.status_message or None)
 
@@ -151,3 +152,13 @@ def _start_time(value: str | None) -> datetime | None:
 
 def _maybe_utc(value: str | float | None) -> datetime | None:
     return None if value is None else timestamp(value, "detail.creationDate")
+
+
+def _size(value: int | str | None) -> int | None:
+    """A size as an int: AWS sends backupSizeInBytes as a number or as a string of digits."""
+    if not isinstance(value, str):
+        return value
+    size = int(value)
+    if size > MAX_LONG:
+        raise DecodeError(f"detail.backupSizeInBytes: {short(value)} is larger than 2^63-1")
+    return size

@@ -13,17 +13,38 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetPydanticSchema,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+)
+from pydantic_core import core_schema as cs
 
 MAX_LONG = 2**63 - 1  # AWS `Long`: sizes beyond it are not sizes but garbage
 
-Size = Annotated[int, Field(ge=0, le=MAX_LONG)]
+
+def _one_of(*choices: cs.CoreSchema, error: str) -> GetPydanticSchema:
+    """A union validated in Rust, left to right, with one error message instead of one per arm."""
+    return GetPydanticSchema(lambda _type, _handler: cs.union_schema(
+        list(choices), mode="left_to_right", custom_error_type="aws_value",
+        custom_error_message=error))
+
+
+# A size in bytes: AWS sends a number or a string of digits (never a boolean or a fraction).
+Size = Annotated[int | str, _one_of(
+    cs.int_schema(strict=True, ge=0, le=MAX_LONG), cs.str_schema(pattern=r"^[0-9]{1,19}$"),
+    error="should be a whole number of bytes, as a number or a string of digits")]
+# A timestamp: ISO 8601 as AWS writes it, or epoch seconds; parsed by job_event.timestamp().
+Stamp = Annotated[str | int | float, _one_of(
+    cs.str_schema(max_length=64), cs.int_schema(strict=True), cs.float_schema(strict=True),
+    error="should be an ISO 8601 timestamp or epoch seconds")]
 Id = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
 Text = Annotated[str, StringConstraints(max_length=2048)]
 Message = Annotated[str, StringConstraints(max_length=65536)]
-# ISO 8601 as AWS writes it, or epoch seconds; parsed by job_event.timestamp() (fast, and to UTC)
-Stamp = Annotated[Annotated[str, StringConstraints(max_length=64)] | int | float,
-                  Field(union_mode="left_to_right")]
 
 BackupJobState = Literal[
     "CREATED", "PENDING", "RUNNING", "ABORTING", "ABORTED", "COMPLETED", "FAILED", "EXPIRED",

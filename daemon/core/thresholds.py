@@ -115,7 +115,7 @@ def resource_name(arn: str | None) -> str | None:
     resource = arn.split(":", 5)[-1]
     if resource.startswith("table/"):
         return resource.split("/", 2)[1]
-    return resource.rsplit("/", 1)[-1] or arn
+    return resource.replace(":", "/").rsplit("/", 1)[-1] or arn
 
 
 def printable(text: str, limit: int = SUBJECT_MAX) -> str:
