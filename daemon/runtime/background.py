@@ -7,6 +7,7 @@ the leader only (restores and exports must not run twice across replicas).
 from __future__ import annotations
 
 from daemon.runtime.context import AppContext
+from daemon.runtime.exports import ExportService
 from daemon.runtime.restores import RestoreService
 from daemon.runtime.supervisor import Component
 from daemon.runtime.tasks import TaskRunner
@@ -15,4 +16,4 @@ from daemon.runtime.tasks import TaskRunner
 def build_tasks(ctx: AppContext) -> list[Component]:
     """The task runner plus the restore and export services (which subscribe to the bus)."""
     runner = TaskRunner(ctx)
-    return [runner, RestoreService(ctx, runner)]
+    return [runner, RestoreService(ctx, runner), ExportService(ctx, runner)]

@@ -40,7 +40,7 @@ class Daemon:
 
     ctx: AppContext
     runner: TaskRunner
-    http: HttpServer
+    http: HttpServer | None
     stop: asyncio.Event
     supervisor: asyncio.Task[None]
 
@@ -83,11 +83,12 @@ def settings_with(**values: Any) -> Settings:
 
 @pytest.fixture
 async def daemon(aws_env: dict[str, str]) -> AsyncIterator[Callable[..., Awaitable[Daemon]]]:
-    """`await daemon(settings)` starts an instance; all are stopped at the end of the test."""
+    """`await daemon(settings, http=False)` starts an instance (with the HTTP server if asked);
+    all are stopped at the end of the test."""
     async with contextlib.AsyncExitStack() as stack:
         started: list[Daemon] = []
 
-        async def start(settings: Settings) -> Daemon:
+        async def start(settings: Settings, *, http: bool = False) -> Daemon:
             metrics = Metrics(CollectorRegistry())
             clients = await stack.enter_async_context(AwsClients(
                 AwsSettings(endpoint_url=aws_env["AWS_ENDPOINT_URL"], max_attempts=2),
@@ -97,10 +98,11 @@ async def daemon(aws_env: dict[str, str]) -> AsyncIterator[Callable[..., Awaitab
                              board=StatusBoard(), alerts=AlertOutbox(None, metrics, clients))
             components = build_tasks(ctx)
             runner = next(c for c in components if isinstance(c, TaskRunner))
-            http = HttpServer(ctx)
+            server = HttpServer(ctx) if http else None
             stop = asyncio.Event()
-            supervisor = asyncio.create_task(supervise([*components, ctx.alerts, http], stop))
-            instance = Daemon(ctx, runner, http, stop, supervisor)
+            supervisor = asyncio.create_task(supervise(
+                [*components, ctx.alerts, *([server] if server else [])], stop))
+            instance = Daemon(ctx, runner, server, stop, supervisor)
             started.append(instance)
             assert await runner.wait_accepting(stop)
             stack.push_async_callback(halt, instance)
@@ -127,3 +129,11 @@ async def wait_until(check: Callable[[], Any], *, tries: int = 200) -> Any:
             return value
         await asyncio.sleep(0.05)
     return value
+
+
+@pytest.fixture(autouse=True)
+def _pitr_moves_with_time() -> None:
+    """moto never moves PITR's latest restorable time; AWS keeps it near now (see module)."""
+    from daemon.standin.pitr_clock import install  # noqa: PLC0415 - the stand-in, tests only
+
+    install()

@@ -49,7 +49,7 @@ def orders(make_table: Any, fresh_standin: Any) -> dict[str, Any]:
 
 async def test_a_native_backup_becomes_a_validated_staging_table_and_moves_ssm(
         daemon: Any, orders: dict[str, Any]) -> None:
-    instance = await daemon(settings_with(restores=[rule()]))
+    instance = await daemon(settings_with(restores=[rule()]), http=True)
     instance.ctx.bus.publish(completed(orders["backup"], orders["table"].arn))
     await instance.settle()
 
@@ -61,6 +61,7 @@ async def test_a_native_backup_becomes_a_validated_staging_table_and_moves_ssm(
     assert (tags["backupd:state"], tags["backupd:rule"], tags["backupd:source-backup"]) == (
         "done", "staging", orders["backup"])
     assert instance.tasks_total("restore", "succeeded") == 1
+    assert instance.http is not None
     async with aiohttp.ClientSession() as http, \
             http.get(f"http://127.0.0.1:{instance.http.port}/status") as resp:
         status = await resp.json()
