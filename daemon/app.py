@@ -21,6 +21,7 @@ from daemon.core.tracker import JobTable
 from daemon.obs.collector import TrackerCollector
 from daemon.obs.metrics import Metrics
 from daemon.runtime.alerts import AlertOutbox
+from daemon.runtime.background import build_tasks
 from daemon.runtime.bus import CompletionBus
 from daemon.runtime.cloudwatch import CloudWatchPublisher
 from daemon.runtime.consumer import Consumer
@@ -70,6 +71,7 @@ def wire(ctx: AppContext) -> Pipeline:
     # --- scheduler and retention ---
     ctx.leader_components.extend(build_scheduler(ctx))
     # --- restores and exports ---
+    ctx.leader_components.extend(build_tasks(ctx))
     return pipeline
 
 
