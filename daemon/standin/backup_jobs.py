@@ -57,9 +57,7 @@ class BackupJobs:
             job = self._new_job(region, vault_arn, body, now)
             if token:
                 st.job_tokens[token] = (job.job_id, now)
-            out = _start_output(job)
-        st.flush()
-        return out
+            return _start_output(job)
 
     def inject(self, region: str, body: dict[str, Any], state: str, now: datetime,
                plan: Plan | None = None) -> BackupJob:
@@ -151,7 +149,6 @@ class BackupJobs:
             job.timetable.final_state, job.timetable.finish_at = "ABORTED", now
             job.timetable.status_message = "Backup job was stopped by user."
             self._emit.backup_changed(job, now)
-        st.flush()
 
     def finish(self, job_id: str, state: str, now: datetime, size_bytes: int | None,
                status_message: str | None) -> None:

@@ -68,8 +68,7 @@ class RestoreJobs:
             if token:
                 st.restore_tokens[token] = (job.job_id, now)
             self._emit.restore_changed(job, rp.vault_name, now)
-        st.flush()
-        return {"RestoreJobId": job.job_id}
+            return {"RestoreJobId": job.job_id}
 
     def describe(self, job_id: str) -> dict[str, Any]:
         with self._store.lock:

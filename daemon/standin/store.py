@@ -4,7 +4,9 @@ One re-entrant lock guards every record; werkzeug's request threads and the cloc
 take it for each operation. Messages (EventBridge events, vault notifications) are queued
 in an outbox under the lock and delivered to moto's SQS/SNS after it is released, by one
 thread at a time, so they leave in the order the state changed and no moto call ever runs
-while the lock is held.
+while the lock is held. HTTP calls only queue; the clock thread delivers (within one tick),
+so an API call's latency never includes moto's SQS/SNS work. The control object's calls
+deliver at once, so a test sees their messages as soon as they return.
 """
 
 from __future__ import annotations
