@@ -135,6 +135,15 @@ class Settings(BaseSettings):
             raise ValueError(f"critical_ratio ({value}) must be above warning_ratio ({warning})")
         return value
 
+    @field_validator("schedules")
+    @classmethod
+    def _unique_schedule_names(cls, value: list[ScheduleSpec]) -> list[ScheduleSpec]:
+        """Names key backups, metrics and /status: two schedules may not share one."""
+        names = [spec.name for spec in value]
+        if repeated := sorted({n for n in names if names.count(n) > 1}):
+            raise ValueError(f"schedule names must be unique: {', '.join(repeated)}")
+        return value
+
     @classmethod
     def settings_customise_sources(
         cls,

@@ -75,3 +75,8 @@ def test_schedules_load_from_the_environment_as_json(monkeypatch: pytest.MonkeyP
 
 def test_scheduler_defaults_leave_admission_at_the_critical_level() -> None:
     assert SchedulerSettings().admission_ratio is None
+
+
+def test_two_schedules_may_not_share_a_name() -> None:
+    with pytest.raises(ValidationError, match="schedule names must be unique: daily"):
+        Settings(schedules=[VALID, {**VALID, "expression": "rate(1 hour)"}])
