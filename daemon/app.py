@@ -97,11 +97,42 @@ async def run_daemon(settings: Settings, *, metrics: Metrics | None = None,
         runner = asyncio.create_task(supervise(components, stop), name="supervisor")
         if on_ready is not None:
             await on_ready(ctx)
-        await runner
+        await _bounded_shutdown(runner, stop, settings.shutdown_grace_seconds)
         await ctx.bus.drain()
         log.info("daemon.stopped", tracked_running_jobs=ctx.tracker.running_jobs_total(),
-                 alerts_pending=ctx.alerts.pending())
+                 alerts_pending=ctx.alerts.pending(),
+                 messages_handled=_handled(metrics))
     return 0
+
+
+async def _bounded_shutdown(runner: asyncio.Task[None], stop: asyncio.Event,
+                            grace_seconds: float) -> None:
+    """Wait for the components; once stop is set, give them `grace_seconds`, then cancel.
+
+    Work still running in AWS (restores, exports, backup jobs) is not lost by a cancel: it is
+    found again from AWS at the next start.
+    """
+    stopper = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    stopper.cancel()
+    if runner.done():
+        await runner
+        return
+    done, _ = await asyncio.wait({runner}, timeout=grace_seconds)
+    if not done:
+        log.warning("daemon.shutdown_budget_exceeded", grace_seconds=grace_seconds)
+        runner.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await runner
+
+
+def _handled(metrics: Metrics) -> int:
+    total = 0.0
+    for family in metrics.registry.collect():
+        if family.name == "backupd_events":
+            total += sum(s.value for s in family.samples
+                         if s.name.endswith("_total") and s.labels.get("outcome") == "handled")
+    return int(total)
 
 
 def _install_signal_handlers(stop: asyncio.Event) -> None:

@@ -96,5 +96,17 @@ def example_env() -> str:
     return "\n".join(lines) + "\n"
 
 
+def markdown_table() -> str:
+    """The README's configuration reference: one row per variable."""
+    rows = ["| variable | type | default | what it is for |", "|---|---|---|---|"]
+    for var in env_vars():
+        default = f"`{var.default}`" if var.default else ""
+        text = var.description.replace("|", "\\|")
+        rows.append(f"| `{var.name}` | {var.type} | {default} | {text} |")
+    return "\n".join(rows) + "\n"
+
+
 if __name__ == "__main__":
-    print(example_env(), end="")  # noqa: T201 - the generator's output
+    import sys
+
+    print(markdown_table() if "--markdown" in sys.argv else example_env(), end="")  # noqa: T201

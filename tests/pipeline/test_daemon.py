@@ -13,6 +13,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
+from daemon import app
 from daemon.app import run_daemon
 from daemon.config.settings import Settings
 from daemon.obs.metrics import Metrics
@@ -111,3 +112,28 @@ async def test_after_a_restart_the_numbers_are_rebuilt_from_aws(estate: dict[str
         assert {j.job_id for j in ctx.tracker.open_jobs()} == truth
         status, _ = await get(base + "/readyz")
         assert status == 200
+
+
+class Stuck:
+    """A component that ignores the stop request (a hung dependency)."""
+
+    name = "stuck"
+
+    async def run(self, stop: asyncio.Event) -> None:
+        del stop
+        await asyncio.Event().wait()
+
+
+async def test_shutdown_is_bounded_by_the_grace_period(aws_env: dict[str, str],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    original = app.wire
+
+    def wire_with_a_stuck_component(ctx: AppContext) -> Any:
+        pipeline = original(ctx)
+        ctx.components.append(Stuck())
+        return pipeline
+
+    monkeypatch.setattr(app, "wire", wire_with_a_stuck_component)
+    async with running(settings(shutdown_grace_seconds=1)) as (ctx, _):
+        assert any(c.name == "stuck" for c in ctx.components)
+    # `running` asserts exit code 0 within 15 s; without the bound this would hang forever.
