@@ -1,0 +1,170 @@
+"""What the container image would run, without a Docker engine.
+
+The wheel is built from exactly what the Dockerfile's build stage copies, installed into a
+clean venv with nothing but its declared runtime dependencies (offline, from the wheelhouse
+scripts/install-tools.sh prepares), and started as the image starts it: `ddb-backupd run`
+under an unprivileged numeric UID, HOME unwritable (/nonexistent), the working directory
+unwritable, only TMPDIR writable, against the local AWS stand-in (`ddb-backupd sandbox`).
+It must answer /readyz, write nothing outside TMPDIR, and exit 0 on SIGTERM.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+
+from tests.deploy import dockerfile
+from tests.deploy.processes import free_port, http_get, started, stop, wait_for
+from tests.deploy.tools import ROOT, TOOLS, missing, run
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+IMAGE_UID = int(dockerfile.stages()[-1].args("USER")[-1].partition(":")[0])
+
+
+def tools_pip() -> str:
+    pip = TOOLS / "venv/bin/pip"
+    if not pip.exists() or not (TOOLS / "wheelhouse/.requirements").exists():
+        missing("the wheel tools (.tools/venv, .tools/wheelhouse)")
+    return str(pip)
+
+
+def interpreter() -> tuple[Path, dict[str, str]]:
+    """A Python 3.12 an unprivileged user can run, and the environment it needs."""
+    copy = TOOLS / "python/bin/python3.12"
+    if copy.exists():
+        return copy, {"LD_LIBRARY_PATH": str(TOOLS / "python/lib")}
+    return Path(sys._base_executable), {}
+
+
+def build_context(dest: Path) -> Path:
+    """The build stage's COPY sources, as .dockerignore lets them into the context."""
+    dest.mkdir(parents=True)
+    for source in dockerfile.copy_sources(dockerfile.stages()[0]):
+        path = ROOT / source
+        if path.is_dir():
+            shutil.copytree(path, dest / source, ignore=lambda d, names: [
+                n for n in names
+                if dockerfile.ignored(str((Path(d) / n).relative_to(ROOT)))])
+        else:
+            shutil.copy2(path, dest / source)
+    return dest
+
+
+def build_image(work: Path) -> Path:
+    """A world-readable venv holding the built wheel and its runtime dependencies only."""
+    pip = tools_pip()
+    python, py_env = interpreter()
+    context = build_context(work / "context")
+    run([pip, "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(work / "dist"),
+         str(context)], timeout=120)
+    (wheel,) = (work / "dist").glob("ddb_backupd-*.whl")
+    root = Path(tempfile.mkdtemp(prefix="ddb-backupd-image-", dir="/tmp"))
+    root.chmod(0o755)
+    run([str(python), "-m", "venv", "--without-pip", str(root / "venv")],
+        env={**os.environ, **py_env})
+    run([pip, "--python", str(root / "venv/bin/python"), "install", "--quiet", "--no-compile",
+         "--no-index", "--find-links", str(TOOLS / "wheelhouse"), str(wheel)], timeout=180,
+        env={**os.environ, **py_env})
+    return root
+
+
+@pytest.fixture(scope="module")
+def image_and_sandbox(
+        tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, str]]]:
+    """The image's venv, and the stand-in's client env with an event queue.
+
+    The stand-in runs from the dev venv (it needs moto) and starts while the wheel builds.
+    """
+    work = tmp_path_factory.mktemp("image")
+    cmd = [sys.executable, "-m", "daemon", "sandbox", "--port", "0"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    root: Path | None = None
+    try:
+        root = build_image(work)
+        env = read_sandbox_env(proc, work / "sandbox.log")
+        sqs = boto3.client("sqs", endpoint_url=env["AWS_ENDPOINT_URL"],
+                           region_name=env.get("AWS_DEFAULT_REGION", "us-east-1"),
+                           aws_access_key_id="testing", aws_secret_access_key="testing")
+        env["BACKUPD_QUEUE_URL"] = sqs.create_queue(QueueName="backup-events")["QueueUrl"]
+        yield root, env
+    finally:
+        stop(proc, timeout=3)  # type: ignore[arg-type]
+        if root is not None:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def read_sandbox_env(proc: subprocess.Popen[str], log: Path) -> dict[str, str]:
+    """URL on the first line, then `export K=V` lines, until "sandbox ready"."""
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    text = ""
+    deadline = time.monotonic() + 60
+    while "sandbox ready" not in text and time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 1.0)
+        chunk = os.read(fd, 65536).decode() if ready else ""
+        if ready and not chunk:
+            break
+        text += chunk
+    lines = text.splitlines()
+    if "sandbox ready" not in text:
+        log.write_text(text)
+        pytest.fail(f"sandbox did not start: {lines}")
+    env = dict(x.removeprefix("export ").split("=", 1) for x in lines if x.startswith("export "))
+    env.setdefault("AWS_ENDPOINT_URL", lines[0].strip())
+    return env
+
+
+def unprivileged() -> dict[str, object]:
+    """Popen arguments that drop to the image's UID/GID when we are root (CI is)."""
+    if os.geteuid() != 0:
+        return {}
+    return {"user": IMAGE_UID, "group": IMAGE_UID, "extra_groups": []}
+
+
+def snapshot(root: Path) -> dict[str, float]:
+    return {str(p): p.stat().st_mtime for p in root.rglob("*")}
+
+
+def test_built_wheel_runs_unprivileged_with_home_unwritable_and_answers_readyz(
+        image_and_sandbox: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
+    image, sandbox = image_and_sandbox
+    _, py_env = interpreter()
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    tmp.chmod(0o1777 | stat.S_IRWXU)
+    port = free_port()
+    env = {
+        "PATH": f"{image / 'venv/bin'}:/usr/bin:/bin", "HOME": "/nonexistent", "TMPDIR": str(tmp),
+        "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1", **py_env,
+        **{k: v for k, v in sandbox.items() if k.startswith("AWS_")},
+        "BACKUPD_AWS__ENDPOINT_URL": sandbox["AWS_ENDPOINT_URL"],
+        "BACKUPD_QUEUE_URL": sandbox["BACKUPD_QUEUE_URL"],
+        "BACKUPD_HTTP__HOST": "127.0.0.1", "BACKUPD_HTTP__PORT": str(port),
+        "BACKUPD_QUEUE__WAIT_SECONDS": "1", "BACKUPD_SHUTDOWN_GRACE_SECONDS": "5",
+    }
+    before = snapshot(image)
+    cmd = [str(image / "venv/bin/ddb-backupd"), "run"]
+    with started(cmd, tmp_path / "daemon.log", env=env, cwd=image,
+                 **unprivileged()) as daemon:  # type: ignore[arg-type]
+        uid = int(Path(f"/proc/{daemon.pid}/status").read_text().split("Uid:")[1].split()[0])
+        url = f"http://127.0.0.1:{port}"
+        wait_for("/readyz 200", lambda: http_get(f"{url}/readyz")[0] == 200, 60, daemon)
+        assert http_get(f"{url}/healthz")[0] == 200
+        assert b"backupd_build_info" in http_get(f"{url}/metrics")[1]
+        assert stop(daemon, timeout=15) == 0, (tmp_path / "daemon.log").read_text()[-3000:]
+    assert uid == (IMAGE_UID if os.geteuid() == 0 else os.geteuid())
+    assert uid != 0
+    assert not Path("/nonexistent").exists()
+    assert snapshot(image) == before, "the daemon wrote into its install (read-only root)"
