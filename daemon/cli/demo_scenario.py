@@ -8,6 +8,7 @@ import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -20,6 +21,7 @@ from daemon.standin import StandIn
 
 GIB = 2**30
 LEVELS = {0: "ok", 1: "WARNING", 2: "CRITICAL"}
+SSM_PARAMETER = "/demo/orders-staging-table-arn"
 TABLES = ["orders-production", "customers-production", "payments-production", "sessions",
           "inventory", "audit-log", "carts", "catalog"]
 
@@ -98,9 +100,20 @@ class Scenario:
         sns.subscribe(TopicArn=self.topic_arn, Protocol="sqs",
                       Endpoint=inbox_arn["Attributes"]["QueueArn"])
         self.client("backup").create_backup_vault(BackupVaultName=self.vault)
+        self._seed_old_backups(ddb)
         for name, gib in SIZES_GIB.items():
             self.standin.backup.set_table_size(name, gib * GIB)
         self.standin.backup.set_event_target(self.queue_url)
+
+    @staticmethod
+    def _seed_old_backups(ddb: Any) -> None:
+        """Three backups the schedule made in earlier minutes, so retention (keep_last 2)
+        has something to prune in the first minute."""
+        now = datetime.now(UTC).replace(second=0, microsecond=0)
+        for minutes_ago in (3, 2, 1):
+            slot = now - timedelta(minutes=minutes_ago)
+            ddb.create_backup(TableName="orders-production",
+                              BackupName=f"backupd-demo-{slot:%Y%m%d%H%M}")
 
     def table_arn(self, table: str) -> str:
         fake = self.standin.backup
@@ -162,8 +175,21 @@ class Scenario:
                   f" | {running / GIB:6.1f} GiB of {self.limit_gib} GiB"
                   f" ({100 * running / (self.limit_gib * GIB):3.0f} %) | level {LEVELS[int(level)]:8s}"
                   f" | alerts received {len(self.alerts)} {dict(kinds) or ''}", flush=True)
+            created = _sum(ctx, "backupd_scheduled_backups_total", outcome="started")
+            pruned = _sum(ctx, "backupd_retention_deletions_total", outcome="deleted")
+            restored = _sum(ctx, "backupd_tasks_total", kind="restore", outcome="succeeded")
+            pointer = await asyncio.to_thread(self._ssm_value)
+            print(f"         scheduler: backups created {created}, pruned {pruned}"
+                  f" | restores finished {restored} | {SSM_PARAMETER} -> {pointer}", flush=True)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 3.0)
+
+    def _ssm_value(self) -> str:
+        try:
+            value = self.client("ssm").get_parameter(Name=SSM_PARAMETER)["Parameter"]["Value"]
+        except Exception:
+            return "(not set yet)"
+        return str(value).rsplit("/", 1)[-1]
 
     def _drain_inbox(self, started: float | None = None) -> None:
         """Read the alerts SNS delivered to the inbox queue (as an on-call's pager would)."""
@@ -195,6 +221,16 @@ class Scenario:
               f" alerts received {len(self.alerts)} {dict(kinds)}", flush=True)
 
 
+def _sum(ctx: AppContext, name: str, **labels: str) -> int:
+    """Sum of a counter's samples whose labels match `labels`."""
+    total = 0.0
+    for family in ctx.metrics.registry.collect():
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                total += sample.value
+    return int(total)
+
+
 async def _stop_after(seconds: float, stop: asyncio.Event) -> None:
     await asyncio.sleep(seconds)
     stop.set()
@@ -210,4 +246,10 @@ def demo_settings(scenario: Scenario, *, port: int) -> Settings:
         queue={"wait_seconds": 1},
         http={"host": "127.0.0.1", "port": port},
         cloudwatch={"interval_seconds": 10},
+        scheduler={"tick_seconds": 2, "discovery_interval_seconds": 10, "spread_seconds": 0},
+        schedules=[{"name": "demo", "expression": "rate(1 minute)",
+                    "tables": ["orders-production"], "retention": {"keep_last": 2}}],
+        restores=[{"name": "staging", "source_pattern": "^(orders)-production$",
+                   "replacement": "${1}-staging", "ssm_parameter": SSM_PARAMETER, "keep_last": 2}],
+        tasks={"poll_initial_seconds": 1, "poll_max_seconds": 2, "rescan_seconds": 15},
     )
