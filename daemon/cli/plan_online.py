@@ -20,6 +20,7 @@ from daemon.aws.session import AwsClients
 from daemon.cli.next_runs import iso_z
 from daemon.cli.plan import decision_json
 from daemon.config.load import ConfigError, load_settings
+from daemon.config.settings import Settings
 from daemon.core.clock import FakeClock
 from daemon.obs.metrics import Metrics
 from daemon.runtime.discovery import TableCatalog
@@ -36,7 +37,15 @@ async def plan_against_aws(now: datetime) -> int:
         for error in exc.errors:
             print(f"  - {error}", file=sys.stderr)
         return 2
+    previous = structlog.get_config()
     _quiet_logs()
+    try:
+        return await _plan(settings, now)
+    finally:
+        structlog.configure(**previous)
+
+
+async def _plan(settings: Settings, now: datetime) -> int:
     metrics = Metrics()
     async with AwsClients(settings.aws, settings.region, metrics) as clients:
         ctx = build_context(settings, clients, metrics, FakeClock(now))
@@ -80,4 +89,4 @@ def _quiet_logs() -> None:
     structlog.configure(
         processors=[structlog.processors.add_log_level, structlog.processors.JSONRenderer()],
         wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr))
+        logger_factory=lambda *_: structlog.PrintLogger(file=sys.stderr))

@@ -68,6 +68,10 @@ class AdmissionQueue:
     def contains(self, schedule: str, table: str, slot: datetime) -> bool:
         return (schedule, table, slot) in self._items
 
+    def waiting(self, schedule: str, slot: datetime) -> set[str]:
+        """Tables of one schedule's slot that are waiting here."""
+        return {table for (name, table, at) in self._items if name == schedule and at == slot}
+
     def discard(self, schedule: str, table: str, slot: datetime) -> None:
         """Forget an item (AWS shows it done, e.g. another replica made it)."""
         self._items.pop((schedule, table, slot), None)

@@ -108,13 +108,12 @@ class BackupScheduler:
         state.refresh_selection(self.catalog)
         self.ctx.metrics.scheduler.selected_tables(spec.name, len(state.selected))
         assert state.order is not None
-        waiting = {t for t in state.selected if self.queue.contains(spec.name, t, slot)}
-        due = due_tables(state.order, slot, now, state.spread(self._spread()),
-                         run.done_tables() | run.in_flight | waiting)
+        busy = run.done_tables() | run.in_flight | self.queue.waiting(spec.name, slot)
+        due = due_tables(state.order, slot, now, state.spread(self._spread()), busy)
         if run.listed_at is None or run.dirty or due:
             await self.starter.refresh(state, run, now)
             due = [t for t in due if t not in run.done_tables()]
-        run.pending = set(state.selected) - run.done_tables()
+        run.pending = set(state.selected).difference(run.done_tables())
         for table in due:
             info = self.catalog.get(table) or TableInfo(table)
             self.queue.offer(Pending(spec.name, table, slot, info.size_bytes, run.deadline))

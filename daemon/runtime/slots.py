@@ -33,18 +33,32 @@ class SlotRun:
     pending: set[str] = field(default_factory=set)  # selected, not yet seen done
     counts: dict[str, int] = field(default_factory=dict)
     retention_requested: bool = False
+    _done: set[str] = field(default_factory=set)  # tables with a backup (kept incrementally)
 
     def done_tables(self) -> set[str]:
-        return {b.table for b in self.backups.values()} | self.dry
+        """Tables AWS shows a backup of for this slot (or dry-run pretended one): a live view."""
+        return self._done
+
+    def add(self, item: Listed) -> None:
+        self.backups[item.arn] = item
+        self._done.add(item.table)
+
+    def pretend(self, table: str) -> None:
+        """Dry run: count the table as done without a backup."""
+        self.dry.add(table)
+        self._done.add(table)
 
     def merge(self, listed: list[Listed]) -> list[Listed]:
         """Add what a listing showed; return the duplicates that must be deleted."""
         for item in listed:
-            self.backups[item.arn] = item
+            self.add(item)
         return duplicates(self.backups.values())
 
     def forget(self, arn: str) -> None:
-        self.backups.pop(arn, None)
+        gone = self.backups.pop(arn, None)
+        if gone is not None and gone.table not in self.dry and not any(
+                b.table == gone.table for b in self.backups.values()):
+            self._done.discard(gone.table)
 
     def count(self, outcome: str, n: int = 1) -> None:
         self.counts[outcome] = self.counts.get(outcome, 0) + n

@@ -81,7 +81,7 @@ class Starter:
             return
         with structlog.contextvars.bound_contextvars(schedule=spec.name, table=item.table):
             if self.ctx.settings.dry_run:
-                run.dry.add(item.table)
+                run.pretend(item.table)
                 run.count("dry_run")
                 self.ctx.metrics.scheduler.backup(spec.name, spec.engine, "dry_run")
                 log.info("backup.would_start", slot=item.slot.isoformat(), engine=spec.engine)
@@ -110,8 +110,8 @@ class Starter:
 
     def _started(self, state: ScheduleState, run: SlotRun, started: Started, size: int) -> None:
         spec = state.spec
-        run.backups[started.arn] = Listed(started.table, started.arn, started.created,
-                                          started.status, spec.name, run.slot)
+        run.add(Listed(started.table, started.arn, started.created, started.status, spec.name,
+                       run.slot))
         run.dirty = True
         run.count("started")
         self.ctx.metrics.scheduler.backup(spec.name, spec.engine, "started")
