@@ -145,6 +145,14 @@ def test_vault_notifications_missing_facts_are_refused_with_the_reason(
         decode(sns("An AWS Backup job failed.", **attributes))
 
 
+@pytest.mark.parametrize("detail_type", [["Backup Job State Change"], {"a": 1}, 5, None])
+def test_a_detail_type_that_is_not_a_string_is_named_as_the_problem(detail_type: object) -> None:
+    doc = event()
+    doc["detail-type"] = detail_type
+    with pytest.raises(DecodeError, match=r"^aws\.backup event: detail-type: "):
+        decode(json.dumps(doc))
+
+
 def test_bytes_and_str_bodies_decode_alike() -> None:
     body = json.dumps(RUNNING)
     assert decode(body.encode()) == decode(body)
@@ -156,7 +164,7 @@ def test_a_body_larger_than_any_sqs_message_is_refused_unread() -> None:
 
 
 def test_lone_surrogates_are_a_decode_error() -> None:
-    with pytest.raises(DecodeError):
+    with pytest.raises(DecodeError, match="not valid Unicode"):
         decode('{"detail-type": "\ud800", "source": "aws.backup"}')
 
 
@@ -207,6 +215,7 @@ def decodes_or_refuses(body: str | bytes) -> None:
         assert isinstance(result, JobEvent)
     else:
         assert reason
+        assert not reason.startswith("undecodable"), reason  # the safety net is for the unforeseen
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
