@@ -3,11 +3,13 @@
 A client is recognised where the code obtains it, as the architecture prescribes:
 `x = await ctx.clients.client("dynamodb")` (or through a helper named `*client`, as
 `await self._client("ssm")`; also `self._x = ...`, `async with ....client("sts") as x`);
-every `x.<operation>(...)`, `x.get_paginator("<operation>")` and `x.get_waiter("<waiter>")`
-on it is a call of that service. A client handed to a helper as a parameter is recognised by
-the parameter's name (`ddb`, `sqs`, `backup`, ...). A call of an AWS operation on any other
-receiver named like a client is reported as unresolved, so a new call can never slip past
-the IAM test unnoticed.
+every `x.<operation>(...)` (or `x.<operation>` handed to a helper, as
+`throttle.call(x.list_backups, ...)`), `x.get_paginator("<operation>")` and
+`x.get_waiter("<waiter>")` on it is a call of that service. A client under a service's name
+(`ddb`, `sqs`, `s3`, `backup`, ...) is that service's, wherever it came from. A `client`
+whose service is chosen at run time is attributed by the operation, when exactly one of the
+daemon's services has it; otherwise the call is reported as unresolved, so a new call can
+never slip past the IAM test unnoticed.
 """
 
 from __future__ import annotations
@@ -139,28 +141,45 @@ def _calls_in(tree: ast.Module, where: str) -> tuple[set[Call], set[str]]:
             class_bindings[fn] = binds
     for fn in (n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)):
         binds = {**class_bindings.get(fn, {}), **_bindings(fn)}
-        params = {a.arg.lstrip("_") for a in [*fn.args.args, *fn.args.kwonlyargs]}
         for node in ast.walk(fn):
-            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            # `client.op(...)`, and `client.op` handed to a helper (throttle.call(client.op, ...))
+            if not isinstance(node, ast.Attribute):
                 continue
-            receiver = _key(node.func.value) or ""
+            receiver = _key(node.value) or ""
             base = receiver.split(".")[-1].lstrip("_")
-            service = binds.get(receiver) or (RECEIVER_NAMES.get(base) if base in params else None)
-            method = node.func.attr
+            service = binds.get(receiver) or RECEIVER_NAMES.get(base)
+            if service is None and base in GENERIC_NAMES:
+                service = _only_service_with(node.attr)
+            where_ = f"{where}:{node.lineno}"
             if service is not None:
-                calls.update(_resolve(service, method, node, f"{where}:{node.lineno}"))
-            elif (base in RECEIVER_NAMES or base in GENERIC_NAMES) and _is_operation(method):
-                unresolved.add(f"{where}:{node.lineno} {receiver}.{method}")
+                calls.update(_resolve(service, node.attr, _call_of(fn, node), where_))
+            elif base in GENERIC_NAMES and _is_operation(node.attr):
+                unresolved.add(f"{where_} {receiver}.{node.attr}")
     return calls, unresolved
 
 
 def _is_operation(method: str) -> bool:
-    return any(method in operations(service) for service in RECEIVER_NAMES.values())
+    return any(method in operations(service) for service in set(RECEIVER_NAMES.values()))
 
 
-def _resolve(service: str, method: str, node: ast.Call, where: str) -> set[Call]:
+def _only_service_with(method: str) -> str | None:
+    """The one service (of those the daemon uses) that has `method`, for a client whose
+    service is chosen at run time (`client = await self._client(service)`)."""
+    owners = {s for s in set(RECEIVER_NAMES.values()) if method in operations(s)}
+    return owners.pop() if len(owners) == 1 else None
+
+
+def _call_of(fn: ast.AST, attribute: ast.Attribute) -> ast.Call | None:
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Call) and node.func is attribute:
+            return node
+    return None
+
+
+def _resolve(service: str, method: str, node: ast.Call | None, where: str) -> set[Call]:
     ops = operations(service)
-    arg = node.args[0].value if node.args and isinstance(node.args[0], ast.Constant) else None
+    arg = (node.args[0].value if node is not None and node.args
+           and isinstance(node.args[0], ast.Constant) else None)
     if method == "get_paginator" and isinstance(arg, str):
         return {Call(service, ops[arg], where)}
     if method == "get_waiter" and isinstance(arg, str):

@@ -31,7 +31,7 @@ NO_RESOURCE_LEVEL = {
     "backup:DescribeRestoreJob", "backup:ListRecoveryPointsByResource",
     "backup:ListBackupVaults", "dynamodb:ListTables", "dynamodb:ListBackups",
     "dynamodb:ListExports", "cloudwatch:PutMetricData", "rds:DescribeExportTasks",
-    "tag:GetResources",
+    "rds:StartExportTask", "tag:GetResources",
 }
 
 
