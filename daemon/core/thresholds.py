@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import IntEnum
 
 from daemon.core.alerts import Alert, Severity
-from daemon.core.events import FAILED_STATES, JobEvent
+from daemon.core.events import JobEvent
 from daemon.core.tracker import TrackedJob
 
 SUBJECT_MAX = 99  # SNS subjects: printable ASCII, fewer than 100 characters
@@ -101,7 +101,7 @@ def failure_alert(event: JobEvent, job: TrackedJob | None = None) -> Alert:
         severity=severity, event=f"job.{state.lower()}",
         subject=printable(subject + (f" ({where})" if where else "")),
         body={"event": f"job.{state.lower()}", "kind": event.kind, "job_id": event.job_id,
-              "state": state, "failed": state in FAILED_STATES, "resource_arn": resource,
+              "state": state, "resource_arn": resource,
               "resource_type": event.resource_type, "vault": event.vault,
               "region": event.region, "account": event.account,
               "status_message": event.status_message, "size_bytes": size,
