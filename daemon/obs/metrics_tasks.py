@@ -6,6 +6,8 @@ rule name (the operator bounds those). No table names, no task ids.
 
 from __future__ import annotations
 
+import time
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 KINDS = ("restore", "export")
@@ -48,5 +50,10 @@ class TaskMetrics:
         self._total.labels(kind, outcome).inc()
         self._duration.labels(kind, outcome).observe(max(0.0, seconds))
 
-    def restored_copy_age(self, rule: str, seconds: float) -> None:
-        self._copy_age.labels(rule).set(max(0.0, seconds))
+    def newest_restored_copy(self, rule: str, backup_unix: float) -> None:
+        """The newest finished copy of `rule` holds a backup taken at `backup_unix`.
+
+        The age is computed at scrape time, so it keeps growing when no new copy arrives
+        (which is what an alert on a stale staging table needs).
+        """
+        self._copy_age.labels(rule).set_function(lambda: max(0.0, time.time() - backup_unix))

@@ -167,8 +167,8 @@ class RestoreRun:
             log.info("restore.copy_deleted", table=decision.copy.name, reasons=decision.reasons)
         latest = newest_done(copies, rule.name)
         if latest is not None and latest.backup_time is not None:
-            age = (self._ctx.clock.now() - latest.backup_time).total_seconds()
-            self._ctx.metrics.tasks.restored_copy_age(rule.name, age)
+            self._ctx.metrics.tasks.newest_restored_copy(rule.name,
+                                                         latest.backup_time.timestamp())
 
     async def _copies(self, base: str) -> AsyncIterator[RestoredCopy]:
         """Tables named `<base>-YYYYMMDD-HH-mm-ss`, read with their tags."""

@@ -125,12 +125,10 @@ class RestoreService:
         return queued
 
     def _copy_ages(self, copies: list[RestoredCopy]) -> None:
-        now = self._ctx.clock.now()
         for name in self._rules:
             latest = newest_done(copies, name)
             if latest is not None and latest.backup_time is not None:
-                age = (now - latest.backup_time).total_seconds()
-                self._ctx.metrics.tasks.restored_copy_age(name, age)
+                self._ctx.metrics.tasks.newest_restored_copy(name, latest.backup_time.timestamp())
 
 
 def _plan_from_tags(copy: RestoredCopy) -> RestorePlan | None:

@@ -70,9 +70,9 @@ class TaskRunner:
     def __init__(self, ctx: AppContext) -> None:
         s = ctx.settings.tasks
         self._ctx = ctx
-        self._limits: dict[Kind, asyncio.Semaphore] = {
-            "restore": asyncio.Semaphore(s.restore_concurrency),
-            "export": asyncio.Semaphore(s.export_concurrency)}
+        self._slots: dict[Kind, int] = {"restore": s.restore_concurrency,
+                                        "export": s.export_concurrency}
+        self._limits = {kind: asyncio.Semaphore(n) for kind, n in self._slots.items()}
         self._active: dict[str, tuple[Task, asyncio.Task[None]]] = {}
         self.recent: deque[Task] = deque(maxlen=s.recent_limit)
         self.stop = asyncio.Event()
@@ -84,7 +84,7 @@ class TaskRunner:
         """Queue a task unless one with this key is active; False when not accepted."""
         if not self.accepting or key in self._active:
             return False
-        if self._count(kind, "queued") >= self._ctx.settings.tasks.queue_limit:
+        if self._waiting(kind) >= self._ctx.settings.tasks.queue_limit:
             log.warning("task.dropped", kind=kind, rule=rule, subject=subject, reason="queue full")
             return False
         task = Task(key, kind, rule, subject, self._ctx.clock.now())
@@ -214,6 +214,11 @@ class TaskRunner:
         log.info("task.finished", kind=task.kind, rule=task.rule, subject=task.subject,
                  outcome=outcome, phase=task.phase, detail=task.detail,
                  duration_seconds=round(seconds, 3))
+
+    def _waiting(self, kind: Kind) -> int:
+        """Tasks of `kind` beyond the running slots (just-submitted ones count too)."""
+        active = sum(1 for t, _ in self._active.values() if t.kind == kind)
+        return max(0, active - self._slots[kind])
 
     def _count(self, kind: Kind, state: State) -> int:
         return sum(1 for t, _ in self._active.values() if t.kind == kind and t.state == state)

@@ -1,0 +1,131 @@
+"""The task runner: bounded per kind, queued beyond, de-duplicated by key, visible, cancellable."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from daemon.config.settings import Settings
+from daemon.core.clock import FakeClock
+from daemon.core.errors import PermanentError
+from daemon.core.tracker import JobTable
+from daemon.obs.metrics import Metrics
+from daemon.runtime.alerts import AlertOutbox
+from daemon.runtime.bus import CompletionBus
+from daemon.runtime.context import AppContext
+from daemon.runtime.status import StatusBoard
+from daemon.runtime.tasks import State, Task, TaskRunner
+
+
+def context(**tasks: Any) -> AppContext:
+    settings = Settings(tasks={"poll_initial_seconds": 0.01, "poll_max_seconds": 0.02, **tasks})
+    metrics = Metrics(CollectorRegistry())
+    return AppContext(settings=settings, clock=FakeClock(), metrics=metrics, clients=None,  # type: ignore[arg-type]
+                      tracker=JobTable(), bus=CompletionBus(), board=StatusBoard(),
+                      alerts=AlertOutbox(None, metrics, None))
+
+
+@pytest.fixture
+async def started() -> AsyncIterator[tuple[TaskRunner, AppContext, asyncio.Event]]:
+    ctx = context(restore_concurrency=2, queue_limit=2)
+    runner = TaskRunner(ctx)
+    stop = asyncio.Event()
+    life = asyncio.create_task(runner.run(stop))
+    assert await runner.wait_accepting(stop)
+    yield runner, ctx, stop
+    stop.set()
+    await life
+
+
+def blocked(gate: asyncio.Event, outcome: State = "succeeded"):  # type: ignore[no-untyped-def]
+    async def body(task: Task) -> State:
+        await gate.wait()
+        return outcome
+    return body
+
+
+def gauge(ctx: AppContext, name: str, **labels: str) -> float:
+    return ctx.metrics.registry.get_sample_value(name, labels) or 0.0
+
+
+async def test_restores_beyond_the_bound_wait_in_the_queue(started: Any) -> None:
+    runner, ctx, _ = started
+    gate = asyncio.Event()
+    for key in "abcd":
+        assert runner.submit(key, "restore", "r", key, blocked(gate))
+    await asyncio.sleep(0.01)
+    status = runner.status()
+    assert (len(status["running"]), len(status["queued"])) == (2, 2)
+    assert gauge(ctx, "backupd_tasks_running", kind="restore") == 2
+    assert gauge(ctx, "backupd_tasks_queued", kind="restore") == 2
+    assert not runner.submit("e", "restore", "r", "e", blocked(gate)), "queue_limit is 2"
+    assert runner.submit("x", "export", "r", "x", blocked(gate)), "exports have their own slots"
+    gate.set()
+    await runner.drain()
+    assert gauge(ctx, "backupd_tasks_total", kind="restore", outcome="succeeded") == 4
+    assert gauge(ctx, "backupd_task_duration_seconds_count", kind="restore",
+                 outcome="succeeded") == 4
+
+
+async def test_a_key_already_queued_or_running_is_not_queued_twice(started: Any) -> None:
+    runner, _, _ = started
+    gate = asyncio.Event()
+    assert runner.submit("orders-staging-1", "restore", "r", "orders", blocked(gate))
+    assert not runner.submit("orders-staging-1", "restore", "r", "orders", blocked(gate))
+    gate.set()
+    await runner.drain()
+    assert runner.submit("orders-staging-1", "restore", "r", "orders", blocked(gate))
+    await runner.drain()
+
+
+async def test_a_failed_task_raises_an_alert_and_is_listed_with_its_phase(started: Any) -> None:
+    runner, ctx, _ = started
+
+    async def body(task: Task) -> State:
+        runner.set_phase(task, "validating", target="orders-staging-1")
+        raise PermanentError("validation: 0 items")
+
+    runner.submit("k", "restore", "staging", "orders", body)
+    await runner.drain()
+    [recent] = runner.status()["recent"]
+    assert (recent["state"], recent["phase"], recent["detail"], recent["target"]) == (
+        "failed", "validating", "validation: 0 items", "orders-staging-1")
+    assert ctx.alerts.pending() == 1
+    assert gauge(ctx, "backupd_tasks_total", kind="restore", outcome="failed") == 1
+
+
+async def test_shutdown_cancels_running_and_queued_tasks_and_stops_intake() -> None:
+    ctx = context(restore_concurrency=1)
+    runner = TaskRunner(ctx)
+    stop = asyncio.Event()
+    life = asyncio.create_task(runner.run(stop))
+    await runner.wait_accepting(stop)
+    gate = asyncio.Event()
+    runner.submit("a", "restore", "r", "a", blocked(gate))
+    runner.submit("b", "restore", "r", "b", blocked(gate))
+    await asyncio.sleep(0.01)
+    stop.set()
+    await life
+    assert {t["state"] for t in runner.status()["recent"]} == {"cancelled"}
+    assert runner.status()["running"] == runner.status()["queued"] == []
+    assert not runner.submit("c", "restore", "r", "c", blocked(gate))
+    assert gauge(ctx, "backupd_tasks_total", kind="restore", outcome="cancelled") == 2
+
+
+async def test_polling_gives_up_with_a_reason_after_its_budget(started: Any) -> None:
+    runner, _, _ = started
+
+    async def never() -> bool:
+        return False
+
+    with pytest.raises(PermanentError, match="table t to become ACTIVE: not done after 0 s"):
+        await runner.poll(never, within=0.05, what="table t to become ACTIVE")
+
+
+def test_nothing_is_accepted_before_the_runner_runs() -> None:
+    runner = TaskRunner(context())
+    assert not runner.submit("k", "restore", "r", "s", blocked(asyncio.Event()))
