@@ -103,7 +103,7 @@ patterns = st.sampled_from([
 replacements = st.text(alphabet="ab-_.$/{}019 xé", max_size=20)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=250, deadline=None)
 @given(pattern=patterns, replacement=replacements, table=table_names,
        seconds=st.integers(0, 4_000_000_000))
 def test_every_name_is_valid_or_the_rule_is_rejected(
@@ -123,7 +123,7 @@ def test_every_name_is_valid_or_the_rule_is_rejected(
         assert "does not match" in reason or "characters (3 to 255" in reason
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(pattern=st.sampled_from(["a+", "(b)c", "[a-c]{2}", "(?i)X", "(a)|(b)"]),
        pieces=st.lists(st.one_of(st.text(alphabet="xyz-_", min_size=1, max_size=3),
                                  st.integers(0, 2)), max_size=5),

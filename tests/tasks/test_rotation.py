@@ -97,7 +97,7 @@ def test_newest_done_gives_the_copy_whose_age_is_reported() -> None:
     assert newest_done([foreign(1)], RULE) is None
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 30), st.sampled_from(["done", "failed", "restoring"]),
                           st.booleans(), st.booleans()), max_size=12, unique_by=lambda t: t[0]),
        st.integers(1, 4))
