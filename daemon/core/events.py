@@ -94,7 +94,7 @@ def _text(body: str | bytes) -> str:
 
 
 def _decode(body: str) -> JobEvent:
-    if not body.strip():
+    if not body or body.isspace():
         raise DecodeError("empty message body")
     if '"Type"' in body[:64]:  # SNS writes "Type" first; EventBridge writes "version" first
         envelope = _try(SNS_ENVELOPE, body)
