@@ -144,6 +144,16 @@ class Settings(BaseSettings):
             raise ValueError(f"schedule names must be unique: {', '.join(repeated)}")
         return value
 
+    @field_validator("restores", "exports")
+    @classmethod
+    def _unique_rule_names(cls, value: list[RestoreRule] | list[ExportRule]
+                           ) -> list[RestoreRule] | list[ExportRule]:
+        """Rule names tag restored copies and name export markers: two rules may not share one."""
+        names = [rule.name for rule in value]
+        if repeated := sorted({n for n in names if names.count(n) > 1}):
+            raise ValueError(f"rule names must be unique: {', '.join(repeated)}")
+        return value
+
     @classmethod
     def settings_customise_sources(
         cls,

@@ -73,3 +73,10 @@ def test_an_export_schedule_uses_the_backup_schedule_syntax() -> None:
     found = errors(ExportRule, {"name": "e", "source_pattern": ".*", "bucket": "bkt",
                                 "schedule": "cron(nonsense)"})
     assert set(found) == {"schedule"}
+
+
+def test_two_rules_may_not_share_a_name() -> None:
+    rule = {"name": "staging", "source_pattern": "x", "replacement": "y"}
+    found = errors(Settings, {"restores": [rule, rule]})
+    assert set(found) == {"restores"}
+    assert "staging" in found["restores"]
