@@ -235,6 +235,23 @@ def test_any_field_replaced_by_any_json_value_never_raises_anything_else(
     decodes_or_refuses(sns(json.dumps(doc), EventType="BACKUP_JOB", State="RUNNING", Id="x"))
 
 
+ENVELOPE_FIELDS = ["Type", "Message", "Timestamp", "TopicArn", "MessageAttributes",
+                   "MessageAttributes.EventType", "MessageAttributes.State",
+                   "MessageAttributes.Id", "MessageAttributes.StartTime"]
+
+
+@settings(max_examples=200)
+@given(st.sampled_from(ENVELOPE_FIELDS), JSON)
+def test_any_envelope_field_replaced_by_any_json_value_never_raises_anything_else(
+        field: str, value: object) -> None:
+    doc = json.loads((DATA / "vault-backup-job-completed.json").read_text())
+    if field.startswith("MessageAttributes."):
+        doc["MessageAttributes"][field.split(".", 1)[1]] = value
+    else:
+        doc[field] = value
+    decodes_or_refuses(json.dumps(doc))
+
+
 @settings(max_examples=200)
 @given(st.sampled_from(sorted(p.name for p in DATA.iterdir() if p.suffix == ".json")),
        st.data())
