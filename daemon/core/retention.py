@@ -14,10 +14,11 @@ the deletions deletes nothing more.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -27,13 +28,25 @@ PERIOD_RULES = ("keep_hourly", "keep_daily", "keep_weekly", "keep_monthly", "kee
 REASON_ORDER = ("keep_last", "keep_days", *PERIOD_RULES, "floor:newest", "floor:in-progress",
                 "floor:not-owned", "floor:max-deletes", "no-policy", "already-deleted", "expired")
 
-PeriodKey = Callable[[datetime], tuple[int, ...]]
-PERIOD_KEYS: dict[str, PeriodKey] = {
-    "keep_hourly": lambda t: (t.year, t.month, t.day, t.hour),
-    "keep_daily": lambda t: (t.year, t.month, t.day),
-    "keep_weekly": lambda t: tuple(t.isocalendar())[:2],
-    "keep_monthly": lambda t: (t.year, t.month),
-    "keep_yearly": lambda t: (t.year,),
+REASON_RANK = {reason: rank for rank, reason in enumerate(REASON_ORDER)}
+
+
+def _hour(t: datetime) -> datetime:
+    return t.replace(minute=0, second=0, microsecond=0, fold=0)
+
+
+def _day(t: datetime) -> datetime:
+    return t.replace(hour=0, minute=0, second=0, microsecond=0, fold=0)
+
+
+# Where the local period holding `t` starts (fold=0: the first of a repeated wall time).
+PeriodStart = Callable[[datetime], datetime]
+PERIOD_STARTS: dict[str, PeriodStart] = {
+    "keep_hourly": _hour,
+    "keep_daily": _day,
+    "keep_weekly": lambda t: _day(t) - timedelta(days=t.weekday()),  # ISO weeks start Monday
+    "keep_monthly": lambda t: _day(t).replace(day=1),
+    "keep_yearly": lambda t: _day(t).replace(month=1, day=1),
 }
 
 
@@ -73,8 +86,7 @@ class BackupRecord:
     owned: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(NamedTuple):
     """Keep or delete one backup, with every reason that led there."""
 
     arn: str
@@ -130,33 +142,33 @@ def _apply_rules(candidates: Sequence[BackupRecord], policy: RetentionPolicy, no
             if b.created < horizon:
                 break
             reasons[b.arn].append("keep_days")
-    rules = [(name, PERIOD_KEYS[name], count) for name in PERIOD_RULES
+    rules = [(name, count) for name in PERIOD_RULES
              if (count := getattr(policy, name)) is not None]
     if rules:
         _apply_periods(candidates, rules, zone, reasons)
 
 
-def _apply_periods(candidates: Sequence[BackupRecord],
-                   rules: list[tuple[str, PeriodKey, int]], zone: tzinfo,
-                   reasons: dict[str, list[str]]) -> None:
-    """restic's bucket walk: newest first, the first backup of each new period is kept."""
-    left = {name: count for name, _, count in rules}
-    last: dict[str, tuple[int, ...] | None] = dict.fromkeys(left)
-    for b in candidates:
-        local = b.created.astimezone(zone)
-        for name, key_of, _ in rules:
-            if left[name] == 0:
-                continue
-            key = key_of(local)
-            if key != last[name]:
-                last[name] = key
-                left[name] -= 1
-                reasons[b.arn].append(name)
-        if not any(left.values()):
-            return
+def _apply_periods(candidates: Sequence[BackupRecord], rules: list[tuple[str, int]],
+                   zone: tzinfo, reasons: dict[str, list[str]]) -> None:
+    """restic's bucket walk: newest first, the first backup of each new period is kept.
+
+    Rather than computing every backup's period, jump from a kept backup straight past the
+    start of its period (bisect on creation time): N periods cost N steps, not a full scan.
+    """
+    stamps = [-b.created.timestamp() for b in candidates]  # ascending
+    for name, count in rules:
+        start_of = PERIOD_STARTS[name]
+        index, left = 0, count
+        while index < len(candidates) and left > 0:
+            kept = candidates[index]
+            reasons[kept.arn].append(name)
+            left -= 1
+            boundary = start_of(kept.created.astimezone(zone)).timestamp()
+            index = bisect.bisect_right(stamps, -boundary)
 
 
 def _decision(backup: BackupRecord, reasons: list[str]) -> Decision:
-    action: Action = "delete" if reasons == ["expired"] else "keep"
-    ordered = tuple(sorted(set(reasons), key=REASON_ORDER.index))
-    return Decision(backup.arn, action, ordered, backup.created)
+    if reasons == ["expired"]:
+        return Decision(backup.arn, "delete", ("expired",), backup.created)
+    ordered = tuple(reasons) if len(reasons) == 1 else tuple(sorted(reasons, key=REASON_RANK.__getitem__))
+    return Decision(backup.arn, "keep", ordered, backup.created)

@@ -158,7 +158,7 @@ policies = st.builds(RetentionPolicy, keep_days=st.none() | st.integers(1, 400),
 zones = st.sampled_from([UTC, ZoneInfo("Europe/Paris"), ZoneInfo("America/New_York")])
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(backups=st.lists(records, max_size=40, unique_by=lambda b: b.arn), policy=policies,
        zone=zones, cap=st.none() | st.integers(0, 5))
 def test_floors_hold_for_every_input(backups: list[BackupRecord], policy: RetentionPolicy,
@@ -178,7 +178,7 @@ def test_floors_hold_for_every_input(backups: list[BackupRecord], policy: Retent
     assert all(d.reasons for d in decisions)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(backups=st.lists(records, max_size=40, unique_by=lambda b: b.arn), policy=policies,
        zone=zones)
 def test_planning_again_after_the_deletions_deletes_nothing_more(
@@ -188,7 +188,7 @@ def test_planning_again_after_the_deletions_deletes_nothing_more(
     assert actions(select(survivors, policy, NOW, zone)).count("delete") == 0
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(backups=st.lists(records, max_size=40, unique_by=lambda b: b.arn), policy=policies,
        zone=zones)
 def test_a_backup_any_single_rule_keeps_is_kept(backups: list[BackupRecord],
@@ -207,3 +207,37 @@ def test_a_backup_any_single_rule_keeps_is_kept(backups: list[BackupRecord],
 def test_invalid_policies_are_rejected(bad: dict[str, int]) -> None:
     with pytest.raises(ValueError):
         RetentionPolicy(**bad)
+
+
+def naive_period_walk(backups: list[BackupRecord], rule: str, count: int,
+                      zone: ZoneInfo) -> set[str]:
+    """restic's walk, literally: newest first, keep the first backup of each new period key."""
+    key_of = {"keep_hourly": lambda t: (t.year, t.month, t.day, t.hour),
+              "keep_daily": lambda t: (t.year, t.month, t.day),
+              "keep_weekly": lambda t: tuple(t.isocalendar())[:2],
+              "keep_monthly": lambda t: (t.year, t.month),
+              "keep_yearly": lambda t: (t.year,)}[rule]
+    kept, last = set(), None
+    for b in sorted(backups, key=lambda b: (b.created, b.arn), reverse=True):
+        key = key_of(b.created.astimezone(zone))
+        if key != last and len(kept) < count:
+            kept.add(b.arn)
+        last = key
+    return kept
+
+
+@settings(max_examples=100, deadline=None)
+@given(created=st.lists(st.datetimes(datetime(2025, 10, 20), datetime(2026, 11, 10),
+                                     timezones=st.just(UTC)), max_size=60),
+       rule=st.sampled_from(["keep_hourly", "keep_daily", "keep_weekly", "keep_monthly",
+                             "keep_yearly"]),
+       count=st.integers(1, 8),
+       zone=st.sampled_from([ZoneInfo("UTC"), ZoneInfo("America/New_York"),
+                             ZoneInfo("Australia/Lord_Howe"), ZoneInfo("Asia/Kathmandu")]))
+def test_period_rules_match_the_literal_restic_walk(created: list[datetime], rule: str,
+                                                   count: int, zone: ZoneInfo) -> None:
+    """The bisecting walk keeps exactly what the backup-by-backup walk keeps, DST included."""
+    records = [backup(c, arn=f"b{i}") for i, c in enumerate(created)]
+    decisions = select(records, RetentionPolicy(**{rule: count}), NOW, zone)
+    by_rule = {d.arn for d in decisions if rule in d.reasons}
+    assert by_rule == naive_period_walk(records, rule, count, zone)
