@@ -115,7 +115,7 @@ def replica(clients: AwsClients, settings: LeaderSettings, who: str, journal: Jo
 
 async def until(condition: Callable[[], bool], seconds: float = 15.0) -> None:
     async with asyncio.timeout(seconds):
-        while not condition():  # noqa: ASYNC110 - polls state other tasks own
+        while not condition():
             await asyncio.sleep(0.02)
 
 
