@@ -17,7 +17,7 @@ from daemon.core.thresholds import ThresholdState, evaluate, failure_alert, leve
 from daemon.core.tracker import Transition
 from daemon.runtime.bus import BackupCompleted
 from daemon.runtime.context import AppContext
-from daemon.runtime.sizes import SizeResolver
+from daemon.runtime.sizes import SizeResolver, table_name
 from daemon.runtime.supervisor import sleep_or_stop
 
 log = structlog.get_logger(__name__)
@@ -64,7 +64,8 @@ class Pipeline:
         tracker = self._ctx.tracker
         transition = tracker.apply(event)
         with structlog.contextvars.bound_contextvars(
-                job_id=event.job_id, resource_arn=event.resource_arn, vault=event.vault):
+                job_id=event.job_id, table=table_name(event.resource_arn),
+                resource_arn=event.resource_arn, vault=event.vault):
             if transition is None:
                 log.info("message.handled", kind=event.kind, state=event.state,
                          change="none", origin=origin)
