@@ -65,17 +65,20 @@ def build_image(work: Path) -> Path:
     """A world-readable venv holding the built wheel and its runtime dependencies only."""
     pip = tools_pip()
     python, py_env = interpreter()
+    # Nothing of the dev environment may leak in (PYTHONPATH would show pip the dev install).
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "PIP_"))}
     context = build_context(work / "context")
     run([pip, "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(work / "dist"),
-         str(context)], timeout=120)
+         str(context)], timeout=120, env=clean, cwd=work)
     (wheel,) = (work / "dist").glob("ddb_backupd-*.whl")
     root = Path(tempfile.mkdtemp(prefix="ddb-backupd-image-", dir="/tmp"))
     root.chmod(0o755)
     run([str(python), "-m", "venv", "--without-pip", str(root / "venv")],
-        env={**os.environ, **py_env})
+        env={**clean, **py_env}, cwd=root)
     run([pip, "--python", str(root / "venv/bin/python"), "install", "--quiet", "--no-compile",
          "--no-index", "--find-links", str(TOOLS / "wheelhouse"), str(wheel)], timeout=180,
-        env={**os.environ, **py_env})
+        env={**clean, **py_env}, cwd=root)
+    assert (root / "venv/bin/ddb-backupd").exists()
     return root
 
 
