@@ -13,6 +13,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from daemon.config.tasks import RestoreRule, TableSettings
+from daemon.core.errors import PermanentError
 from daemon.core.rotation import RestoredCopy
 from daemon.core.triggers import RestorePlan
 from daemon.runtime.context import AppContext
@@ -91,14 +92,16 @@ class RestoreAws:
         """StartRestoreJob with an idempotency token: a retry returns the same job."""
         backup = await self._client("backup")
         role = rule.iam_role_arn or self._ctx.settings.tasks.restore_role_arn
+        if not role:
+            raise PermanentError(f"rule {rule.name}: restoring AWS Backup recovery point "
+                                 f"{plan.source_backup} needs a role for StartRestoreJob: set "
+                                 "tasks.restore_role_arn or the rule's iam_role_arn")
         token = hashlib.sha256(f"{plan.rule}|{plan.source_backup}|{plan.target}".encode())
         kwargs: dict[str, Any] = {
             "RecoveryPointArn": plan.source_backup, "ResourceType": "DynamoDB",
             "Metadata": job_metadata(plan.target, rule.table_settings),
             "IdempotencyToken": token.hexdigest()[:32]}
-        if role:
-            kwargs["IamRoleArn"] = role
-        resp = await backup.start_restore_job(**kwargs)
+        resp = await backup.start_restore_job(IamRoleArn=role, **kwargs)
         return str(resp["RestoreJobId"])
 
     async def restore_job(self, job_id: str) -> dict[str, Any]:

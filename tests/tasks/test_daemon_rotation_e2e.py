@@ -12,6 +12,7 @@ from daemon.app import run_daemon
 from daemon.runtime.context import AppContext
 from tests.fixtures.standin import boto3_client
 from tests.tasks.conftest import settings_with, wait_until
+from tests.tasks.test_restore_jobs_e2e import ROLE
 from tests.tasks.test_restores_e2e import ITEMS, SSM, rule, tags_of
 
 pytestmark = pytest.mark.e2e
@@ -26,7 +27,8 @@ async def test_a_completed_backup_event_on_sqs_becomes_a_staging_table(
     backup_fake.set_event_target(queue)
     settings = settings_with(queue_url=queue, restores=[rule()],
                              aws={"endpoint_url": aws_env["AWS_ENDPOINT_URL"], "max_attempts": 2},
-                             queue={"wait_seconds": 1}, reconcile_seconds=3600)
+                             queue={"wait_seconds": 1}, reconcile_seconds=3600,
+                             tasks={"restore_role_arn": ROLE})
     ready: asyncio.Future[AppContext] = asyncio.get_running_loop().create_future()
     stop = asyncio.Event()
 

@@ -62,6 +62,16 @@ async def test_a_failed_restore_job_is_an_alert_and_the_ssm_parameter_stays(
         boto3_client(fresh_standin, "ssm").get_parameter(Name=SSM)
 
 
+async def test_a_recovery_point_without_a_restore_role_is_a_clear_error(
+        daemon: Any, recovery_point: dict[str, Any], backup_fake: Any) -> None:
+    instance = await daemon(settings_with(restores=[rule()]))
+    instance.ctx.bus.publish(recovery_point["event"])
+    await instance.settle()
+    [alert] = await wait_until(lambda: list(instance.ctx.alerts.sent))
+    assert "set tasks.restore_role_arn" in alert.body["error"]
+    assert backup_fake.restore_jobs() == []
+
+
 async def test_a_restore_job_running_across_a_restart_is_finished_not_repeated(
         daemon: Any, recovery_point: dict[str, Any], backup_fake: Any, fresh_standin: Any) -> None:
     backup_fake.plan(recovery_point["point"].arn, duration=float("inf"))
