@@ -111,9 +111,13 @@ class RetentionRunner:
         if native:
             listed = await self.native.list_backups()
             plans += [p for s in native for p in self._plan_one(s, listed, now)]
+        seen: set[str] = set()
         for spec in vaulted:
             listed = await self._recovery_points(spec)
+            seen.update(item.arn for item in listed)
             plans += self._plan_one(spec, listed, now)
+        if vaulted:  # forget tags of recovery points AWS no longer lists (lifecycle expiry)
+            self._tags = {arn: tags for arn, tags in self._tags.items() if arn in seen}
         return plans
 
     def _plan_one(self, spec: ScheduleSpec, listed: list[Listed], now: datetime,
