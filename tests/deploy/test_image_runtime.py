@@ -39,12 +39,24 @@ def tools_pip() -> str:
     return str(pip)
 
 
-def interpreter() -> tuple[Path, dict[str, str]]:
-    """A Python 3.12 an unprivileged user can run, and the environment it needs."""
-    copy = TOOLS / "python/bin/python3.12"
-    if copy.exists():
-        return copy, {"LD_LIBRARY_PATH": str(TOOLS / "python/lib")}
-    return Path(sys._base_executable), {}
+def interpreter(root: Path | None = None) -> tuple[Path, dict[str, str]]:
+    """A Python 3.12 an unprivileged user can run, and the environment it needs.
+
+    install-tools.sh copies pyenv's Python (under a 0700 /root) to .tools/python; when the
+    checkout itself sits under a directory others cannot enter, that copy goes into `root`.
+    """
+    copy = TOOLS / "python"
+    if not copy.exists():
+        return Path(sys._base_executable), {}
+    if root is not None and not reachable(copy):
+        shutil.copytree(copy, root / "python", symlinks=True)
+        copy = root / "python"
+    return copy / "bin/python3.12", {"LD_LIBRARY_PATH": str(copy / "lib")}
+
+
+def reachable(path: Path) -> bool:
+    """Whether any user may enter every directory on the way to `path`."""
+    return all(p.stat().st_mode & stat.S_IXOTH for p in [path, *path.parents])
 
 
 def build_context(dest: Path) -> Path:
@@ -64,7 +76,6 @@ def build_context(dest: Path) -> Path:
 def build_image(work: Path) -> Path:
     """A world-readable venv holding the built wheel and its runtime dependencies only."""
     pip = tools_pip()
-    python, py_env = interpreter()
     # Nothing of the dev environment may leak in (PYTHONPATH would show pip the dev install).
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "PIP_"))}
     context = build_context(work / "context")
@@ -73,6 +84,7 @@ def build_image(work: Path) -> Path:
     (wheel,) = (work / "dist").glob("ddb_backupd-*.whl")
     root = Path(tempfile.mkdtemp(prefix="ddb-backupd-image-", dir="/tmp"))
     root.chmod(0o755)
+    python, py_env = interpreter(root)
     run([str(python), "-m", "venv", "--without-pip", str(root / "venv")],
         env={**clean, **py_env}, cwd=root)
     run([pip, "--python", str(root / "venv/bin/python"), "install", "--quiet", "--no-compile",
@@ -143,7 +155,8 @@ def snapshot(root: Path) -> dict[str, float]:
 def test_built_wheel_runs_unprivileged_with_home_unwritable_and_answers_readyz(
         image_and_sandbox: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
     image, sandbox = image_and_sandbox
-    _, py_env = interpreter()
+    py_env = {"LD_LIBRARY_PATH": str(image / "python/lib")} if (image / "python").exists() \
+        else interpreter()[1]
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     tmp.chmod(0o1777 | stat.S_IRWXU)
