@@ -28,6 +28,7 @@ try:  # libyaml's parser: the rendered dashboard is 40 kB of YAML
 except ImportError:  # pragma: no cover
     from yaml import SafeLoader  # type: ignore[assignment]
 
+from daemon import __version__
 from daemon.cli import check_config
 from daemon.config.settings import HttpSettings, Settings
 from tests.deploy import chart, dockerfile
@@ -360,3 +361,12 @@ def test_notes_tell_how_to_reach_the_daemon_and_give_it_aws_credentials(tmp_path
     assert "/readyz" in notes
     assert "create-pod-identity-association" in notes
     assert r"eks\.amazonaws\.com/role-arn" in notes
+
+
+def test_chart_image_and_task_definition_carry_the_daemons_version() -> None:
+    chart_meta = yaml.safe_load((chart.CHART / "Chart.yaml").read_text())
+    assert chart_meta["appVersion"] == __version__
+    args = dict(a.split("=", 1) for a in dockerfile.stages()[-1].args("ARG") if "=" in a)
+    assert args["VERSION"] == __version__
+    task = json.loads((ROOT / "config/ecs/task-definition.json").read_text())
+    assert task["containerDefinitions"][0]["image"].endswith(f":{__version__}")
