@@ -181,6 +181,16 @@ def test_the_demos_wave_sets_off_the_concurrent_bytes_alert(stack: Stack) -> Non
     assert wait_for("a pending or firing threshold alert", threshold_alerts, 30)
 
 
+def test_a_healthy_daemon_sets_off_no_health_alert(stack: Stack) -> None:
+    """The rules see one leader, a consuming replica and a scraped target: no false alarm."""
+    assert [float(r["value"][1]) for r in stack.query("sum(backupd_leader)")] == [1.0]
+    assert [float(r["value"][1]) for r in stack.query("max(backupd_consumer_up)")] == [1.0]
+    alerts = get_json(f"{stack.prometheus}/api/v1/alerts")["data"]["alerts"]
+    unhealthy = {"BackupdDown", "BackupdAbsent", "BackupdNoLeader", "BackupdConsumerNotReady",
+                 "BackupdReconcileStale", "BackupdPoisonMessages", "BackupdAwsApiErrors"}
+    assert not [a["labels"] for a in alerts if a["labels"]["alertname"] in unhealthy]
+
+
 def dashboard_queries() -> list[str]:
     out = []
     for expr in dashboard_exprs():
