@@ -56,6 +56,10 @@ async def test_handled_messages_are_deleted_and_poison_stays_for_redrive(
         assert value("backupd_events_total", {"kind": "unknown", "outcome": "poison"}) == len(POISON)
         assert ctx.tracker.running_jobs_total() == 1
         assert ctx.tracker.running_bytes_total() == 50
+        calls = {op: value("backupd_aws_api_calls_total",
+                           {"service": "sqs", "operation": op, "outcome": "ok"})
+                 for op in ("ReceiveMessage", "DeleteMessageBatch")}
+        assert all(count and count >= 1 for count in calls.values()), calls
     assert queue_depth(sqs, url) == len(POISON)
     rejected = [e for e in logs if e["event"] == "message.rejected"]
     assert len(rejected) == len(POISON)
@@ -73,6 +77,8 @@ async def test_consumer_survives_aws_errors_and_reports_not_ready(aws_env: dict[
         assert ctx.board.health["consumer"].ready is False
         assert "ReceiveMessage failed" in (ctx.board.health["consumer"].detail or "")
         assert ctx.metrics.registry.get_sample_value("backupd_consumer_up") == 0
+        assert ctx.metrics.registry.get_sample_value("backupd_aws_api_calls_total", {
+            "service": "sqs", "operation": "ReceiveMessage", "outcome": "client_error"}) >= 1
         stop.set()
         await asyncio.wait_for(task, 5)
 
