@@ -57,6 +57,7 @@ def wire(ctx: AppContext) -> Pipeline:
     collector = TrackerCollector(ctx.tracker, pipeline.thresholds_view, ctx.settings.limit_bytes,
                                  enabled=lambda: ctx.is_leader())  # noqa: PLW0108 - late-bound: the leader gate replaces ctx.is_leader
     ctx.metrics.registry.register(collector)
+    ctx.board.add("thresholds", lambda: {"level": pipeline.thresholds_view()})
     ctx.components.append(HttpServer(ctx))
     # --- event pipeline (leader only: consumes SQS, reconciles, publishes, alerts) ---
     if ctx.settings.queue_url:
