@@ -150,9 +150,7 @@ def test_running_bytes_and_jobs_series_equal_status(moment: Moment) -> None:
 
 def test_threshold_level_series_equals_status(moment: Moment) -> None:
     level = status_level(moment.status)
-    if level is None:
-        pytest.xfail("/status does not report the threshold level yet (jobs.level in "
-                     "daemon/runtime/http.py); the series is compared once it does")
+    assert level is not None, "/status reports no threshold level (thresholds.level)"
     assert moment.level == level
 
 
