@@ -1,16 +1,10 @@
-"""The job tracker: job id -> state of every open AWS Backup job (pure, no I/O).
+"""The job tracker: job id -> every open AWS Backup job, with running totals (pure, no I/O).
 
 A synchronous state machine in the spirit of velero's backup_tracker. Applying events is
 idempotent and order-tolerant, so SQS's at-least-once, unordered delivery cannot skew it:
-
-- states rank CREATED < PENDING < RUNNING < ABORTING < terminal; a terminal state is final
-  (a late RUNNING after COMPLETED changes nothing), and finished job ids are remembered
-  (the last `finished_memory`) so a late duplicate cannot resurrect them;
-- between events of equal rank the later event time wins (then the state name, so the
-  result never depends on arrival order); the size follows its own precedence (rank, time,
-  then the larger size), so a size-less event never erases one;
-- vault, resource and region are filled from whichever event has them (AWS never changes
-  them during a job; CREATED events simply lack them).
+how one event updates one job is `job_state.merge` (states only move forward, terminal
+states are final, each field by its own precedence); this table adds the memory of finished
+jobs (the last `finished_memory`) so a late duplicate cannot resurrect one.
 
 Running totals per (vault, resource type, region) are kept incrementally, O(1) per event,
 counting only open `backup_job`s. In-memory only: lost on restart by design and rebuilt from
@@ -19,47 +13,27 @@ AWS (ListBackupJobs, see `diff`) at start.
 
 from __future__ import annotations
 
-import sys
 from collections import deque
 from collections.abc import Iterable
 from copy import copy
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import NamedTuple
 
 from daemon.core.events import JobEvent
+from daemon.core.job_state import (
+    FINAL,
+    NO_SIZE,
+    RANK,
+    UNKNOWN,
+    GroupKey,
+    TrackedJob,
+    merge,
+    new_job,
+)
 
-RANK = {"CREATED": 0, "PENDING": 1, "RUNNING": 2, "ABORTING": 3, "COMPLETING": 3, "FAILING": 3,
-        "COMPLETED": 4, "FAILED": 4, "ABORTED": 4, "EXPIRED": 4, "PARTIAL": 4}
-FINAL = 4
+__all__ = ["UNKNOWN", "GroupKey", "JobTable", "ReconcilePlan", "Totals", "TrackedJob",
+           "Transition"]
 TRACKED_KINDS = frozenset({"backup_job", "restore_job", "copy_job"})
-UNKNOWN = "unknown"  # a group label for what no event has said yet (CloudWatch needs a value)
-NO_SIZE = -1  # size rank of "no size" and of a set_size() estimate: any event's size beats it
-_NEVER = datetime.min.replace(tzinfo=UTC)
-GroupKey = tuple[str, str, str]
-
-
-@dataclass(slots=True)
-class TrackedJob:
-    """One job as the tracker knows it. `size_rank`/`size_time` say which event set the size."""
-
-    job_id: str
-    kind: str
-    state: str
-    resource_arn: str | None
-    resource_type: str | None
-    vault: str | None
-    region: str | None
-    size_bytes: int | None
-    started: datetime
-    updated: datetime
-    size_rank: int = NO_SIZE
-    size_time: datetime = _NEVER
-
-    @property
-    def group(self) -> GroupKey:
-        """The (vault, resource type, region) this job counts toward."""
-        return (self.vault or UNKNOWN, self.resource_type or UNKNOWN, self.region or UNKNOWN)
 
 
 class Totals(NamedTuple):
@@ -118,7 +92,7 @@ class JobTable:
     def _advance(self, job: TrackedJob, event: JobEvent, rank: int) -> Transition | None:
         """Fold an event into an open job; finish it, or move it between groups, as needed."""
         previous, size, group = job.state, job.size_bytes, job.group
-        changed = _merge(job, event, rank)
+        changed = merge(job, event, rank)
         counted = job.kind == "backup_job"
         if RANK[job.state] == FINAL:
             del self._open[job.job_id]
@@ -196,23 +170,16 @@ class JobTable:
         job = self._open.get(event.job_id)
         if job is None:
             return True
-        return job.kind == event.kind and _merge(copy(job), event, rank)
+        return job.kind == event.kind and merge(copy(job), event, rank)
 
     def _start(self, event: JobEvent, job_id: str, rank: int) -> Transition:
-        time = _aware(event.time)
-        size = event.size_bytes
-        # positional: keyword calls cost several times more, and this runs once per job
-        job = TrackedJob(
-            job_id, event.kind, sys.intern(event.state or ""), _intern(event.resource_arn),
-            _intern(event.resource_type), _intern(event.vault), _intern(event.region), size,
-            _aware(event.creation_date) if event.creation_date else time, time,
-            NO_SIZE if size is None else rank, _NEVER if size is None else time)
+        job = new_job(event, job_id, rank)
         if rank == FINAL:
             self._remember(job_id, job.state)
             return Transition(job, None, job.state, True, True)
         self._open[job_id] = job
         if job.kind == "backup_job":
-            self._add(job.group, 1, size or 0)
+            self._add(job.group, 1, job.size_bytes or 0)
         return Transition(job, None, job.state, True, False)
 
     def _remember(self, job_id: str, state: str) -> None:
@@ -229,36 +196,3 @@ class JobTable:
         group[1] += size
         self._jobs += jobs
         self._bytes += size
-
-
-def _merge(job: TrackedJob, event: JobEvent, rank: int) -> bool:
-    """Fold one event into a job, each field by its own precedence; True if a field changed."""
-    time = _aware(event.time)
-    changed = False
-    state = event.state or ""
-    if RANK[job.state] < FINAL and (rank, time, state) > (RANK[job.state], job.updated, job.state):
-        changed = state != job.state
-        job.state, job.updated = sys.intern(state), time
-    size = event.size_bytes
-    if size is not None and (rank, time, size) > (job.size_rank, job.size_time, job.size_bytes or 0):
-        changed = changed or size != job.size_bytes
-        job.size_bytes, job.size_rank, job.size_time = size, rank, time
-    if job.vault is None and event.vault is not None:
-        job.vault, changed = sys.intern(event.vault), True
-    if job.resource_type is None and event.resource_type is not None:
-        job.resource_type, changed = sys.intern(event.resource_type), True
-    if job.region is None and event.region is not None:
-        job.region, changed = sys.intern(event.region), True
-    if job.resource_arn is None and event.resource_arn is not None:
-        job.resource_arn, changed = sys.intern(event.resource_arn), True
-    job.started = min(job.started, _aware(event.creation_date or time))
-    return changed
-
-
-def _intern(value: str | None) -> str | None:
-    """Share the one copy of strings repeated across jobs (vaults, types, regions, ARNs)."""
-    return None if value is None else sys.intern(value)
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

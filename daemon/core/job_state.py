@@ -1,0 +1,124 @@
+"""One job as the tracker knows it, and how one event updates it, field by field.
+
+The rules make the result independent of arrival order (SQS delivers at least once, in any
+order):
+
+- states rank CREATED < PENDING < RUNNING < ABORTING < terminal; a terminal state is final
+  (a late RUNNING after COMPLETED changes nothing);
+- between events of equal rank the later event time wins, then the state name, so no tie
+  is decided by arrival;
+- the size follows its own precedence (rank, time, then the larger size), so a size-less
+  event never erases one, and an estimate from `set_size` yields to any event's size;
+- vault, resource and region are filled from whichever event has them (AWS never changes
+  them during a job; CREATED events simply lack them); `started` is the earliest seen.
+
+Repeated strings (vaults, types, regions, ARNs) are interned: one copy for all jobs.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from daemon.core.events import JobEvent
+
+RANK = {"CREATED": 0, "PENDING": 1, "RUNNING": 2, "ABORTING": 3, "COMPLETING": 3, "FAILING": 3,
+        "COMPLETED": 4, "FAILED": 4, "ABORTED": 4, "EXPIRED": 4, "PARTIAL": 4}
+FINAL = 4
+UNKNOWN = "unknown"  # a group label for what no event has said yet (CloudWatch needs a value)
+NO_SIZE = -1  # size rank of "no size" and of a set_size() estimate: any event's size beats it
+_NEVER = datetime.min.replace(tzinfo=UTC)
+GroupKey = tuple[str, str, str]
+
+
+@dataclass(slots=True)
+class TrackedJob:
+    """One job as the tracker knows it. `size_rank`/`size_time` say which event set the size;
+    `group` is the (vault, resource type, region) it counts toward, kept with the fields."""
+
+    job_id: str
+    kind: str
+    state: str
+    resource_arn: str | None
+    resource_type: str | None
+    vault: str | None
+    region: str | None
+    size_bytes: int | None
+    started: datetime
+    updated: datetime
+    size_rank: int = NO_SIZE
+    size_time: datetime = _NEVER
+    group: GroupKey = (UNKNOWN, UNKNOWN, UNKNOWN)
+
+    def regroup(self) -> None:
+        """Recompute `group` after vault, resource type or region changed."""
+        self.group = (self.vault or UNKNOWN, self.resource_type or UNKNOWN, self.region or UNKNOWN)
+
+
+def new_job(event: JobEvent, job_id: str, rank: int) -> TrackedJob:
+    """The job as its first event describes it."""
+    time = event.time if event.time.tzinfo is not None else _aware(event.time)
+    start = event.creation_date or time
+    size = event.size_bytes
+    # positional: keyword calls cost several times more, and this runs once per job
+    job = TrackedJob(
+        job_id, event.kind, sys.intern(event.state or ""), _intern(event.resource_arn),
+        _intern(event.resource_type), _intern(event.vault), _intern(event.region), size,
+        start if start.tzinfo is not None else _aware(start), time,
+        NO_SIZE if size is None else rank, _NEVER if size is None else time)
+    job.regroup()
+    return job
+
+
+def merge(job: TrackedJob, event: JobEvent, rank: int) -> bool:
+    """Fold one event into a job, each field by its own precedence; True if a field changed.
+
+    The precedence comparisons are spelled out rather than written as tuple comparisons:
+    this runs for every event, and building the tuples cost more than the rest of it.
+    """
+    time = event.time if event.time.tzinfo is not None else _aware(event.time)
+    changed = False
+    state = event.state or ""
+    current = RANK[job.state]
+    if current < FINAL and (rank > current or (rank == current and (
+            time > job.updated or (time == job.updated and state > job.state)))):
+        changed = state != job.state
+        job.state, job.updated = sys.intern(state), time
+    size = event.size_bytes
+    if size is not None and (rank > job.size_rank or (rank == job.size_rank and (
+            time > job.size_time or (time == job.size_time and size > (job.size_bytes or 0))))):
+        changed = changed or size != job.size_bytes
+        job.size_bytes, job.size_rank, job.size_time = size, rank, time
+    if _fill(job, event):
+        job.regroup()
+        changed = True
+    start = event.creation_date or time
+    if start.tzinfo is None:
+        start = _aware(start)
+    if start < job.started:  # noqa: PLR1730 - min() is a call, and this runs per event
+        job.started = start
+    return changed
+
+
+def _fill(job: TrackedJob, event: JobEvent) -> bool:
+    """Take vault, resource and region from the event where the job has none yet."""
+    if (job.vault is not None or event.vault is None) and (
+            job.resource_type is not None or event.resource_type is None) and (
+            job.region is not None or event.region is None) and (
+            job.resource_arn is not None or event.resource_arn is None):
+        return False  # the usual case, decided without a write
+    job.vault = job.vault or _intern(event.vault)
+    job.resource_type = job.resource_type or _intern(event.resource_type)
+    job.region = job.region or _intern(event.region)
+    job.resource_arn = job.resource_arn or _intern(event.resource_arn)
+    return True
+
+
+def _intern(value: str | None) -> str | None:
+    """Share the one copy of strings repeated across jobs (vaults, types, regions, ARNs)."""
+    return None if value is None else sys.intern(value)
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
