@@ -7,7 +7,6 @@ invalid table name, an export rule missing the role RDS needs, an unparsable sch
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
@@ -182,9 +181,9 @@ class ExportRule(Section):
     @classmethod
     def _pattern_compiles(cls, value: str) -> str:
         try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"not a valid regular expression: {exc}") from None
+            compile_pattern(value)
+        except NamingError as exc:
+            raise ValueError(str(exc)) from None
         return value
 
     @field_validator("schedule", mode="after")

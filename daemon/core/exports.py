@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol
 
 from daemon.core.errors import PermanentError
+from daemon.core.naming import compile_pattern
 from daemon.core.triggers import arn_parts, dynamodb_table, rds_identifier, recovery_point_kind
 
 ExportKind = Literal["dynamodb", "rds"]
@@ -81,7 +82,7 @@ def plan(rule: ExportRuleLike, resource_arn: str, source: str | None, at: dateti
     """The plan of `rule` for this resource, or None when the rule does not cover it."""
     name = dynamodb_table(resource_arn) if rule.kind == "dynamodb" else rds_identifier(
         resource_arn)
-    if name is None or re.search(rule.source_pattern, name) is None:
+    if name is None or compile_pattern(rule.source_pattern).search(name) is None:
         return None
     at = at.astimezone(UTC)
     return ExportPlan(rule.name, rule.kind, name, resource_arn, source, at,

@@ -10,13 +10,13 @@ exports a previous run left open in its markers.
 from __future__ import annotations
 
 import asyncio
-import re
 from datetime import datetime, timedelta
 
 import structlog
 
 from daemon.config.tasks import ExportRule
 from daemon.core.exports import ExportPlan, plan, plans_for_backup
+from daemon.core.naming import compile_pattern
 from daemon.core.schedule import next_runs, parse_expression, slot_at_or_before
 from daemon.runtime.bus import BackupCompleted
 from daemon.runtime.context import AppContext
@@ -107,8 +107,10 @@ class ExportService:
 
     async def _slot_plans(self, rule: ExportRule, slot: datetime) -> list[ExportPlan]:
         """Tables to export at `slot` (dynamodb), or the newest snapshot of each DB (rds)."""
+        pattern = compile_pattern(rule.source_pattern)
+
         def matches(name: str) -> bool:
-            return re.search(rule.source_pattern, name) is not None
+            return pattern.search(name) is not None
 
         found: list[ExportPlan | None] = []
         if rule.kind == "dynamodb":
