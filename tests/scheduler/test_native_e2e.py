@@ -185,3 +185,22 @@ async def test_status_lists_each_schedules_next_run_and_last_result(instance, ma
     assert section["last_result"]["slot"] == SLOT.isoformat()
     assert section["last_result"]["tables_done"] == 1
     assert section["current_slot"]["done"] == 1
+
+
+async def test_every_schedules_counters_exist_at_zero_and_its_interval_is_exported(instance):
+    daemon = await instance([HOURLY, {"name": "weekdays", "tables": ["*"],
+                                      "expression": "cron(0 9 ? * MON-FRI *)"}],
+                            FakeClock(SLOT))
+    registry = daemon.ctx.metrics.registry
+    for outcome in ("started", "completed", "failed", "missed", "dry_run"):
+        assert registry.get_sample_value("backupd_scheduled_backups_total", {
+            "schedule": "weekdays", "engine": "dynamodb", "outcome": outcome}) == 0
+    for outcome in ("deleted", "failed", "dry_run", "duplicate"):
+        assert registry.get_sample_value("backupd_retention_deletions_total", {
+            "schedule": "hourly", "outcome": outcome}) == 0
+    assert daemon.metric("backupd_schedule_missed_slots_total", schedule="weekdays") == 0
+    assert daemon.metric("backupd_schedule_expected_interval_seconds",
+                         schedule="weekdays") == 3 * 86400
+    await daemon.tick()
+    assert daemon.metric("backupd_schedule_next_run_timestamp_seconds",
+                         schedule="hourly") == (SLOT + timedelta(hours=1)).timestamp()
