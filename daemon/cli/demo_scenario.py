@@ -178,8 +178,10 @@ class Scenario:
             created = _sum(ctx, "backupd_scheduled_backups_total", outcome="started")
             pruned = _sum(ctx, "backupd_retention_deletions_total", outcome="deleted")
             restored = _sum(ctx, "backupd_tasks_total", kind="restore", outcome="succeeded")
+            deferred = _sum(ctx, "backupd_backups_deferred_total")
             pointer = await asyncio.to_thread(self._ssm_value)
-            print(f"         scheduler: backups created {created}, pruned {pruned}"
+            print(f"         scheduler: backups created {created}, deferred by admission"
+                  f" control {deferred}, pruned {pruned}"
                   f" | restores finished {restored} | {SSM_PARAMETER} -> {pointer}", flush=True)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 3.0)
