@@ -51,7 +51,7 @@ class Elector:
             try:
                 if await self.try_acquire():
                     return True
-            except Exception as exc:  # noqa: BLE001 - any failed read is retried next period
+            except Exception as exc:
                 log.warning("leader.lease_read_failed", error=str(exc) or type(exc).__name__)
             seen = self.seen
             if seen and seen.record and seen.record.holder:
@@ -92,7 +92,7 @@ class Elector:
         try:
             async with asyncio.timeout(max(0.1, deadline - started)):
                 won = await self._renew_or_adopt(new)
-        except Exception as exc:  # noqa: BLE001 - counted and retried until the deadline
+        except Exception as exc:
             self._metrics.lease_write("error")
             log.warning("leader.renew_failed", error=str(exc) or type(exc).__name__,
                         seconds_to_step_down=round(deadline - loop.time(), 2))
@@ -122,7 +122,7 @@ class Elector:
         version, self.record = self.record.version, None
         try:
             released = await self._bounded(self.table.release(self.identity, version))
-        except Exception as exc:  # noqa: BLE001 - the lease then simply expires
+        except Exception as exc:
             log.warning("leader.release_failed", error=str(exc) or type(exc).__name__)
             return
         self._metrics.transition("released")

@@ -104,7 +104,7 @@ class LeaderGate:
                 self._board.set_health(self.name, False, str(exc))
                 log.error("leader.table_unusable", table=table.table, error=str(exc))  # noqa: TRY400 - the message is the whole story
                 delay = self._s.lease_seconds
-            except Exception as exc:  # noqa: BLE001 - AWS briefly away: retry with backoff
+            except Exception as exc:
                 attempt += 1
                 self._board.set_health(self.name, False, f"lease table unreachable: {exc}")
                 log.warning("leader.table_check_failed", table=table.table, error=str(exc))
@@ -144,7 +144,7 @@ class LeaderGate:
             try:
                 await self._on_acquire()
                 break
-            except Exception as exc:  # noqa: BLE001 - the periodic reconcile repairs later
+            except Exception as exc:
                 log.warning("leader.reconcile_failed", attempt=attempt, error=str(exc))
                 if await sleep_or_stop(backoff_delay(attempt, cap=self._s.renew_seconds), stop):
                     return
