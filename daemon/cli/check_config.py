@@ -14,6 +14,8 @@ from typing import Any
 
 from daemon.config.load import ConfigError, load_settings
 from daemon.config.settings import Settings
+from daemon.core.schedule import next_run, parse_expression
+from daemon.core.schedule import next_runs as schedule_runs
 
 
 def add_parser(parser: argparse.ArgumentParser) -> None:
@@ -48,16 +50,19 @@ def effective(settings: Settings, now: datetime) -> dict[str, Any]:
 
 
 def next_runs(settings: Settings, now: datetime) -> dict[str, str | None]:
-    """Next run of each schedule, from the scheduler's pure schedule maths."""
-    try:
-        from daemon.core.schedule import next_run  # noqa: PLC0415 - optional until it lands
-    except ImportError:
-        return {}
+    """Next run of each backup schedule and scheduled export (`export:<rule>`)."""
     runs: dict[str, str | None] = {}
     for spec in settings.schedules:
-        at = next_run(spec, now)
-        runs[spec.name] = at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if at else None
+        runs[spec.name] = _iso(next_run(spec, now))
+    for rule in settings.exports:
+        if rule.schedule:
+            upcoming = schedule_runs(parse_expression(rule.schedule, rule.timezone), now, 1)
+            runs[f"export:{rule.name}"] = _iso(upcoming[0] if upcoming else None)
     return runs
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if at else None
 
 
 def _parse_now(text: str | None) -> datetime | None:

@@ -253,5 +253,6 @@ def demo_settings(scenario: Scenario, *, port: int) -> Settings:
                     "tables": ["orders-production"], "retention": {"keep_last": 2}}],
         restores=[{"name": "staging", "source_pattern": "^(orders)-production$",
                    "replacement": "${1}-staging", "ssm_parameter": SSM_PARAMETER, "keep_last": 2}],
-        tasks={"poll_initial_seconds": 1, "poll_max_seconds": 2, "rescan_seconds": 15},
+        tasks={"poll_initial_seconds": 1, "poll_max_seconds": 2, "rescan_seconds": 15,
+               "restore_role_arn": "arn:aws:iam::123456789012:role/backup-restore"},
     )
