@@ -64,6 +64,10 @@ async def publish_for(url: str) -> tuple[float, int]:
             assert tracker.running_jobs_total() == JOBS
             await publisher.run_once()
         calls = api_calls(metrics).get("cloudwatch.PutMetricData", 0.0) - before
+        ok = metrics.registry.get_sample_value("backupd_cloudwatch_batches_total",
+                                               {"outcome": "ok"})
+        if ok != MINUTES:
+            raise RuntimeError(f"{ok} of {MINUTES} PutMetricData batches succeeded")
         return calls, 2 * len(tracker.totals()) + 2
 
 

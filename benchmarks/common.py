@@ -40,7 +40,7 @@ class Target:
     def __str__(self) -> str:
         if self.limit is None:
             return "(reported)"
-        return f"{self.op} {_num(self.limit)}"
+        return f"{self.op} {num(self.limit)}"
 
 
 REPORTED = Target("", None)
@@ -119,9 +119,9 @@ def table(figures: Sequence[Figure]) -> str:
     rows = [("key", "value", "unit", "baseline", "ratio", "target", "ok")]
     for f in figures:
         ok = {True: "ok", False: "MISSED", None: "MISSING"}[f["ok"]]
-        base = "" if f["baseline"] is None else f"{_num(f['baseline'])} {f['baseline_unit'] or ''}"
-        rows.append((f["key"], "-" if f["value"] is None else _num(f["value"]), f["unit"],
-                     base.strip(), "" if f["ratio"] is None else _num(f["ratio"]),
+        base = "" if f["baseline"] is None else f"{num(f['baseline'])} {f['baseline_unit'] or ''}"
+        rows.append((f["key"], "-" if f["value"] is None else num(f["value"]), f["unit"],
+                     base.strip(), "" if f["ratio"] is None else num(f["ratio"]),
                      f["target"], ok))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)) for r in rows]
@@ -149,7 +149,7 @@ def _round(value: float | None) -> float | None:
     return float(f"{value:.4g}")
 
 
-def _num(value: float) -> str:
+def num(value: float) -> str:
     if isinstance(value, int) or (float(value).is_integer() and abs(value) >= 1):
         return f"{int(value):,}".replace(",", " ")
     if abs(value) >= 100:
