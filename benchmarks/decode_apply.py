@@ -64,9 +64,18 @@ def measure(bodies: Sequence[str], repeat: int = REPEAT) -> dict[str, float]:
     return best
 
 
+def check(bodies: Sequence[str]) -> None:
+    """Every body must decode: a decoder that started refusing them would look faster."""
+    for body in bodies:
+        try:
+            decode(body)
+        except DecodeError as exc:
+            raise RuntimeError(f"the corpus no longer decodes ({exc}): {body[:200]}") from exc
+
+
 def run() -> list[Figure]:
     bodies = Corpus().bodies(JOBS)
-    decode_apply(bodies[:2000])  # warm up: validators, interned strings, caches
+    check(bodies)  # also warms up: validators, interned strings, caches
     t = measure(bodies)
     n = len(bodies)
     per_s = n / t["decode_apply"]
