@@ -23,7 +23,13 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from daemon.config.schedules import ScheduleSpec
-from daemon.core.inventory import Listed, records_for, tagged_owner
+from daemon.core.inventory import (
+    Listed,
+    duplicates,
+    records_for,
+    retention_status,
+    tagged_owner,
+)
 from daemon.core.retention import Decision, select
 from daemon.runtime.context import AppContext
 from daemon.runtime.discovery import TableCatalog
@@ -124,12 +130,20 @@ class RetentionRunner:
                   ) -> list[TablePlan]:
         selector = spec.selector()
         selected = {t.name for t in self.catalog.tables.values() if selector.selects(t.name, t.tags)}
-        per_table = records_for(spec.name, listed, selected, spec.retention.adopt_existing)
+        # A slot's duplicates (a retried CreateBackup whose answer was lost, a late request, a
+        # racing replica) must not count towards the policy, or one would push out a backup
+        # the policy keeps: decide on one backup per slot, and delete the extras outright.
+        extra = {i.arn: i for i in duplicates(listed)
+                 if i.schedule == spec.name and retention_status(i.status) == "AVAILABLE"}
+        per_table = records_for(spec.name, [i for i in listed if i.arn not in extra], selected,
+                                spec.retention.adopt_existing)
         budget = self.ctx.settings.scheduler.max_deletes_per_run
         plans: list[TablePlan] = []
         for table in sorted(per_table):
             decisions = select(per_table[table], spec.retention, now, ZoneInfo(spec.timezone),
                                max_deletes=budget)
+            decisions += [Decision(i.arn, "delete", ("duplicate",), i.slot or i.created)
+                          for i in extra.values() if i.table == table]
             plan = TablePlan(spec, table, decisions)
             budget -= len(plan.deletions)
             plans.append(plan)
