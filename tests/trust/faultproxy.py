@@ -54,6 +54,9 @@ class FaultPlan:
     kinds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(KINDS, 1.0))
     timeout_seconds: float = 3.0
     applies: Callable[[Call], bool] = lambda _call: True
+    # operation -> the faults of its first calls, in order (None passes one through): the
+    # cases a test must see happen, whatever the seed and the order of calls.
+    scripted: dict[str, list[str | None]] = field(default_factory=dict)
 
     def pick(self, rng: random.Random, call: Call) -> str | None:
         """The fault to inject into this call, or None to pass it through."""
@@ -177,7 +180,9 @@ class FaultProxy:
         body = await request.read()
         call = identify(request.headers, request.raw_path, body)
         self.calls[call] += 1
-        kind = self.plan.pick(self.rng, call)
+        script = self.plan.scripted.get(call.operation, [])
+        seen = sum(n for c, n in self.calls.items() if c.operation == call.operation)
+        kind = script[seen - 1] if seen <= len(script) else self.plan.pick(self.rng, call)
         if kind is not None:
             self.faults[kind] += 1
             self.faults_by_call[call, kind] += 1
