@@ -76,7 +76,8 @@ def test_the_estate_has_two_schedules_with_retention_a_restore_and_an_export(
 
 def test_every_schedule_has_a_next_run(from_yaml: dict[str, Any]) -> None:
     runs = from_yaml.get("next_runs", {})
-    assert set(runs) == {s["name"] for s in from_yaml["schedules"]}
+    exports = {f"export:{e['name']}" for e in from_yaml["exports"] if e.get("schedule")}
+    assert set(runs) == {s["name"] for s in from_yaml["schedules"]} | exports
     assert all(runs.values())
 
 
