@@ -99,8 +99,10 @@ class AwsClients:
             status = getattr(http_response, "status_code", 200)
             metrics.aws.call(service, model.name, classify(status, code))
 
-        def after_call_error(model: Any, **_: Any) -> None:
-            metrics.aws.call(service, model.name, "network_error")
+        def after_call_error(event_name: str, **_: Any) -> None:
+            # botocore passes exception= and context=, not the model: the operation is the
+            # last part of the event name (after-call-error.<service>.<Operation>).
+            metrics.aws.call(service, event_name.rsplit(".", 1)[-1], "network_error")
 
         client.meta.events.register("after-call.*.*", after_call)
         client.meta.events.register("after-call-error.*.*", after_call_error)

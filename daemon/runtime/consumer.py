@@ -50,6 +50,7 @@ class Consumer:
         self._batches: set[asyncio.Task[None]] = set()
         self._in_flight: dict[str, Received] = {}
         self.processed = 0
+        self._verified = False
         self._set_up(False, "starting")
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -58,12 +59,18 @@ class Consumer:
         try:
             while not stop.is_set():
                 try:
+                    if not self._verified:
+                        # Ready as soon as the queue answers, not after a first 20 s long poll.
+                        await sqs.get_queue_attributes(QueueUrl=self._queue_url,
+                                                       AttributeNames=["QueueArn"])
+                        self._verified = True
+                        self._set_up(True)
                     messages = await self._receive(sqs, stop)
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
                     errors += 1
-                    self._set_up(False, f"ReceiveMessage failed: {exc}")
+                    self._set_up(False, f"SQS {self._queue_url} failed: {exc}")
                     log.warning("consumer.receive_failed", error=str(exc), attempt=errors)
                     await sleep_or_stop(
                         backoff_delay(errors, cap=self._cfg.error_backoff_max_seconds), stop)

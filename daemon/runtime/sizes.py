@@ -6,6 +6,7 @@ the totals) until an event or a reconcile brings one.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from typing import Any
@@ -33,15 +34,33 @@ class SizeResolver:
         self._ctx = ctx
         self._ttl = ctx.settings.size_cache_seconds
         self._cache: dict[str, tuple[float, int | None]] = {}
+        self._pending: dict[str, asyncio.Future[int | None]] = {}
 
     async def size_of(self, resource_arn: str | None) -> int | None:
+        """The table's size; concurrent asks for one table share a single DescribeTable."""
         name = table_name(resource_arn)
         if name is None or resource_arn is None:
             return None
         hit = self._cache.get(resource_arn)
-        now = time.monotonic()
-        if hit is not None and now - hit[0] < self._ttl:
+        if hit is not None and time.monotonic() - hit[0] < self._ttl:
             return hit[1]
+        pending = self._pending.get(resource_arn)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        self._pending[resource_arn] = future
+        try:
+            size = await self._lookup(name, resource_arn)
+        except BaseException:  # cancelled: the others get no size rather than hang
+            future.set_result(None)
+            raise
+        finally:
+            del self._pending[resource_arn]
+        future.set_result(size)
+        return size
+
+    async def _lookup(self, name: str, resource_arn: str) -> int | None:
+        now = time.monotonic()
         try:
             size = await self._describe(name, resource_arn)
         except Exception as exc:  # transient: not cached, asked again next time

@@ -75,10 +75,10 @@ async def test_consumer_survives_aws_errors_and_reports_not_ready(aws_env: dict[
         await asyncio.sleep(1.5)
         assert not task.done(), "the consumer died of an AWS error"
         assert ctx.board.health["consumer"].ready is False
-        assert "ReceiveMessage failed" in (ctx.board.health["consumer"].detail or "")
+        assert "no-such-queue" in (ctx.board.health["consumer"].detail or "")
         assert ctx.metrics.registry.get_sample_value("backupd_consumer_up") == 0
         assert ctx.metrics.registry.get_sample_value("backupd_aws_api_calls_total", {
-            "service": "sqs", "operation": "ReceiveMessage", "outcome": "client_error"}) >= 1
+            "service": "sqs", "operation": "GetQueueAttributes", "outcome": "client_error"}) >= 1
         stop.set()
         await asyncio.wait_for(task, 5)
 

@@ -16,6 +16,7 @@ from daemon.core.clock import FakeClock
 from daemon.runtime.cloudwatch import CloudWatchPublisher, chunks, datums
 from daemon.runtime.pipeline import ThresholdWatch
 from daemon.runtime.reconciler import Reconciler
+from daemon.runtime.sizes import SizeResolver
 from tests.pipeline.helpers import backup_event, context, settings
 
 pytestmark = pytest.mark.e2e
@@ -151,3 +152,25 @@ async def test_a_level_clears_after_its_cooldown_even_without_new_events(
         stop.set()
         await task
         assert [a.event for a in ctx.alerts._queue] == ["threshold.warning", "threshold.cleared"]
+
+
+async def test_concurrent_size_lookups_of_one_table_share_one_describe_table(
+        aws_env: dict[str, str], make_table: Callable[..., Any]) -> None:
+    table = make_table(size_bytes=3 * GIB)
+    async with context(settings()) as (ctx, _):
+        sizes = SizeResolver(ctx)
+        got = await asyncio.gather(*(sizes.size_of(table.arn) for _ in range(5)))
+        assert got == [3 * GIB] * 5
+        assert ctx.metrics.registry.get_sample_value("backupd_aws_api_calls_total", {
+            "service": "dynamodb", "operation": "DescribeTable", "outcome": "ok"}) == 1
+
+
+async def test_a_network_error_is_counted_with_its_operation(aws_env: dict[str, str]) -> None:
+    s = settings(aws={"endpoint_url": "http://127.0.0.1:9", "max_attempts": 1,
+                      "connect_timeout_seconds": 0.5})
+    async with context(s) as (ctx, _):
+        sqs = await ctx.clients.client("sqs")
+        with pytest.raises(Exception, match="Could not connect"):
+            await sqs.list_queues()
+        assert ctx.metrics.registry.get_sample_value("backupd_aws_api_calls_total", {
+            "service": "sqs", "operation": "ListQueues", "outcome": "network_error"}) == 1
