@@ -64,6 +64,7 @@ def wire(ctx: AppContext) -> Pipeline:
         ctx.leader_components.append(Consumer(ctx, pipeline))
     else:
         ctx.board.set_health("consumer", True, "no queue_url configured: consumer disabled")
+        ctx.metrics.events.consumer_up(True)  # disabled on purpose is not an outage
     ctx.leader_components.append(Reconciler(ctx, pipeline))
     ctx.leader_components.append(ctx.alerts)
     ctx.leader_components.append(ThresholdWatch(pipeline))
@@ -85,7 +86,7 @@ async def run_daemon(settings: Settings, *, metrics: Metrics | None = None,
     _install_signal_handlers(stop)
     async with AwsClients(settings.aws, settings.region, metrics) as clients:
         ctx = build_context(settings, clients, metrics, clock or SystemClock())
-        wire(ctx)
+        pipeline = wire(ctx)
         # --- leader election (wraps ctx.leader_components) ---
         reconciler = next((c for c in ctx.leader_components if isinstance(c, Reconciler)), None)
         gate = LeaderGate.build(settings.leader, clients, metrics.leader, ctx.board,
@@ -99,6 +100,7 @@ async def run_daemon(settings: Settings, *, metrics: Metrics | None = None,
         if on_ready is not None:
             await on_ready(ctx)
         await _bounded_shutdown(runner, stop, settings.shutdown_grace_seconds)
+        await pipeline.settle()
         await ctx.bus.drain()
         log.info("daemon.stopped", tracked_running_jobs=ctx.tracker.running_jobs_total(),
                  alerts_pending=ctx.alerts.pending(),

@@ -18,6 +18,8 @@ AWS_OUTCOMES = ("ok", "throttled", "client_error", "server_error", "network_erro
 EVENT_KINDS = ("backup_job", "restore_job", "copy_job", "recovery_point", "ignored", "unknown")
 EVENT_OUTCOMES = ("handled", "ignored", "poison", "retry")
 SEVERITIES = ("info", "warning", "critical")
+FINISHED_STATES = ("COMPLETED", "FAILED", "ABORTED", "EXPIRED", "PARTIAL")
+COMMON_RESOURCE_TYPES = ("DynamoDB", "RDS", "Aurora")
 
 
 class AwsMetrics:
@@ -43,6 +45,9 @@ class EventMetrics:
         self._finished = Counter("backupd_backup_jobs_finished",
                                  "Backup jobs that reached a final state.",
                                  ["state", "resource_type"], registry=registry)
+        for state in FINISHED_STATES:  # from 0, so increase() sees the first failure
+            for resource_type in COMMON_RESOURCE_TYPES:
+                self._finished.labels(state, resource_type)
         self._reconciles = Counter("backupd_reconciles", "Reconcile passes against ListBackupJobs.",
                                    ["outcome"], registry=registry)
         self._repaired = Counter("backupd_reconcile_repairs",
@@ -52,7 +57,8 @@ class EventMetrics:
                                      "Unix time of the last successful reconcile.",
                                      registry=registry)
         self._consumer_up = Gauge("backupd_consumer_up",
-                                  "1 while the SQS consumer polls without error.",
+                                  "1 while the SQS consumer polls without error (or is "
+                                  "disabled: no queue configured).",
                                   registry=registry)
         self._in_flight = Gauge("backupd_messages_in_flight", "SQS messages being handled now.",
                                 registry=registry)

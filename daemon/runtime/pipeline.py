@@ -30,6 +30,7 @@ class Pipeline:
     def __init__(self, ctx: AppContext, sizes: SizeResolver) -> None:
         self._ctx = ctx
         self._sizes = sizes
+        self._lookups: set[asyncio.Task[None]] = set()
         self.thresholds = ThresholdState()
 
     def thresholds_view(self) -> int:
@@ -72,15 +73,30 @@ class Pipeline:
                 return 0
             if (event.kind == "backup_job" and event.state in OPEN_STATES
                     and not event.size_bytes and event.job_id):
-                size = await self._sizes.size_of(event.resource_arn)
-                if size:
-                    tracker.set_size(event.job_id, size)
+                self._size_later(event.job_id, event.resource_arn)
             log.info("job.state_changed", kind=event.kind, state=event.state,
                      previous_state=transition.previous_state, size_bytes=event.size_bytes,
                      origin=origin)
             self._after(event, transition)
         self.check_thresholds()
         return 1
+
+    def _size_later(self, job_id: str, resource_arn: str | None) -> None:
+        """Look the table's size up in the background: the message is handled (and deleted)
+        without waiting on DescribeTable; the size and the level follow when it answers."""
+        task = asyncio.get_running_loop().create_task(self._apply_size(job_id, resource_arn))
+        self._lookups.add(task)
+        task.add_done_callback(self._lookups.discard)
+
+    async def _apply_size(self, job_id: str, resource_arn: str | None) -> None:
+        size = await self._sizes.size_of(resource_arn)
+        if size and self._ctx.tracker.set_size(job_id, size):
+            self.check_thresholds()
+
+    async def settle(self) -> None:
+        """Wait for the size lookups in flight (reconcile passes, shutdown, tests)."""
+        while self._lookups:
+            await asyncio.gather(*list(self._lookups), return_exceptions=True)
 
     def _after(self, event: JobEvent, transition: Transition) -> None:
         if not transition.finished:

@@ -81,6 +81,7 @@ class Reconciler:
             repairs += await self._pipeline.apply(event, origin="reconcile")
         for job_id in plan.vanished:
             repairs += await self._close(backup, job_id)
+        await self._pipeline.settle()  # sizes of the jobs just learned, before "ready"
         self.last_success = now
         self._ctx.metrics.events.reconciled(True, repairs, now.timestamp())
         self._ctx.board.set_health("reconciler", True)
