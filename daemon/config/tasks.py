@@ -7,9 +7,9 @@ invalid table name, an export rule missing the role RDS needs, an unparsable sch
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from daemon.core.naming import NamingError, check_rule, compile_pattern
 from daemon.core.schedule import ScheduleError, parse_expression
@@ -18,6 +18,18 @@ RULE_NAME = r"^[A-Za-z0-9_.\-]{1,64}$"
 SSM_NAME = r"^[A-Za-z0-9_.\-/{}]{1,2048}$"
 HOUR = 3600.0
 
+
+
+def _pattern_compiles(value: str) -> str:
+    """A rule's source pattern must compile as the regexp dialect restore names use."""
+    try:
+        compile_pattern(value)
+    except NamingError as exc:
+        raise ValueError(str(exc)) from None
+    return value
+
+
+SourcePattern = Annotated[str, AfterValidator(_pattern_compiles)]
 
 class Section(BaseModel):
     """Unknown keys are errors: a typo must not silently disable a rule's option."""
@@ -102,7 +114,7 @@ class RestoreRule(Section):
 
     name: str = Field(pattern=RULE_NAME,
                       description="Rule name: tagged on its copies, a metric label.")
-    source_pattern: str = Field(
+    source_pattern: SourcePattern = Field(
         description="Regular expression (Go/RE2 syntax) on the source table name, e.g. "
         "'(?i)-production$'.")
     replacement: str = Field(
@@ -117,15 +129,6 @@ class RestoreRule(Section):
     table_settings: TableSettings | None = Field(None, description="Overrides for the restore.")
     iam_role_arn: str | None = Field(
         None, description="Role for StartRestoreJob; default tasks.restore_role_arn.")
-
-    @field_validator("source_pattern", mode="after")
-    @classmethod
-    def _pattern_compiles(cls, value: str) -> str:
-        try:
-            compile_pattern(value)
-        except NamingError as exc:
-            raise ValueError(str(exc)) from None
-        return value
 
     @field_validator("replacement", mode="after")
     @classmethod
@@ -144,7 +147,7 @@ class ExportRule(Section):
 
     name: str = Field(pattern=RULE_NAME, description="Rule name: in markers, a metric label.")
     kind: Literal["dynamodb", "rds"] = Field("dynamodb", description="What is exported.")
-    source_pattern: str = Field(
+    source_pattern: SourcePattern = Field(
         description="Regular expression on the table name (dynamodb) or the DB instance / "
         "cluster identifier (rds).")
     on_backup: bool = Field(True, description="Export when a matching backup completes.")
@@ -176,15 +179,6 @@ class ExportRule(Section):
     delete_source_on_success: bool = Field(
         False, description="Delete the source recovery point after the export COMPLETED; never on "
         "failure (its own retention stays the failsafe).")
-
-    @field_validator("source_pattern", mode="after")
-    @classmethod
-    def _pattern_compiles(cls, value: str) -> str:
-        try:
-            compile_pattern(value)
-        except NamingError as exc:
-            raise ValueError(str(exc)) from None
-        return value
 
     @field_validator("schedule", mode="after")
     @classmethod
