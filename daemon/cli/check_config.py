@@ -12,7 +12,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from daemon.config.load import ConfigError, load_settings
+from daemon.cli.common import settings_or_report
 from daemon.config.settings import Settings
 from daemon.core.schedule import next_run, parse_expression
 from daemon.core.schedule import next_runs as schedule_runs
@@ -23,10 +23,8 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        settings = load_settings()
-    except ConfigError as exc:
-        print_errors(exc)
+    settings = settings_or_report()
+    if settings is None:
         return 2
     now = _parse_now(args.now)
     if now is None:
@@ -34,12 +32,6 @@ def run(args: argparse.Namespace) -> int:
         return 2
     print(json.dumps(effective(settings, now), indent=2, sort_keys=True, default=str))
     return 0
-
-
-def print_errors(exc: ConfigError) -> None:
-    print(f"invalid configuration: {len(exc.errors)} error(s)", file=sys.stderr)
-    for line in exc.errors:
-        print(f"  - {line}", file=sys.stderr)
 
 
 def effective(settings: Settings, now: datetime) -> dict[str, Any]:

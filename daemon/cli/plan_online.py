@@ -17,9 +17,9 @@ import structlog
 
 from daemon.app import build_context
 from daemon.aws.session import AwsClients
+from daemon.cli.common import settings_or_report
 from daemon.cli.next_runs import iso_z
 from daemon.cli.plan import decision_json
-from daemon.config.load import ConfigError, load_settings
 from daemon.config.settings import Settings
 from daemon.core.clock import FakeClock
 from daemon.obs.metrics import Metrics
@@ -30,12 +30,8 @@ from daemon.runtime.scheduler import BackupScheduler, build_scheduler
 
 async def plan_against_aws(now: datetime) -> int:
     """Print each schedule's next run and tables, then retention's decisions; exit code."""
-    try:
-        settings = load_settings()
-    except ConfigError as exc:
-        print(f"invalid configuration: {len(exc.errors)} error(s)", file=sys.stderr)
-        for error in exc.errors:
-            print(f"  - {error}", file=sys.stderr)
+    settings = settings_or_report()
+    if settings is None:
         return 2
     previous = structlog.get_config()
     _quiet_logs()

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from daemon.cli.check_config import print_errors
-from daemon.config.load import ConfigError, load_settings
+from daemon.cli.common import settings_or_report
 
 
 def add_parser(parser: argparse.ArgumentParser) -> None:
@@ -15,10 +14,8 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        settings = load_settings()
-    except ConfigError as exc:
-        print_errors(exc)
+    settings = settings_or_report()
+    if settings is None:
         return 2
     if args.dry_run:
         settings = settings.model_copy(update={"dry_run": True})
