@@ -25,7 +25,11 @@ class ConfigError(Exception):
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
-    """Build Settings from the environment (and the YAML file it names); raise ConfigError."""
+    """Build Settings from the environment (and the YAML file it names); raise ConfigError.
+
+    pydantic-settings reads `os.environ` itself; `env` (default: `os.environ`) is what the
+    misspelling check reads and what the error lines quote as the source of a value.
+    """
     env = os.environ if env is None else env
     _check_file(env.get(CONFIG_FILE_ENV))
     unknown = unknown_env_vars(env)
