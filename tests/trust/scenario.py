@@ -160,6 +160,23 @@ def check_retention(world: World, slots_run: int) -> list[str]:
             for t in TABLES if have[t] != kept]
 
 
+def check_retention_of_seen(world: World, seen: Mapping[str, set[str]], last_slot: str,
+                            ) -> list[str]:
+    """When slots may legitimately be missed (the daemon was down for all of one), the
+    policy's backups are the newest KEEP_LAST of those that ever existed (`seen`, polled
+    during the run), and the last slot must be among them (its catch-up run)."""
+    have: dict[str, set[str]] = {t: set() for t in TABLES}
+    for table, name in world.slots():
+        have[table].add(name)
+    problems = []
+    for table in TABLES:
+        kept = set(sorted(seen.get(table, set()) | have[table])[-KEEP_LAST:])
+        if have[table] != kept or last_slot not in have[table]:
+            problems.append(f"{table}: has {sorted(have[table])}, policy keeps {sorted(kept)}"
+                            f" and the last slot {last_slot}")
+    return problems
+
+
 def check_jobs_final(fake: Any, final_state: Mapping[str, str | None]) -> list[str]:
     """Every job the wave started is final in AWS and in the daemon's tracker, the same."""
     problems = []
