@@ -38,7 +38,8 @@ class LeaderSettings(BaseModel):
         "else the host name); a random suffix is always added, so a restarted process or two "
         "replicas given one name never mistake each other's lease for their own.")
     renew_seconds: float = Field(
-        5.0, gt=0, le=60, description="Interval of lease renewals (and of followers' checks).")
+        5.0, gt=0, le=60, description="Interval of lease renewals; followers check twice as "
+        "often, so a failover takes at most lease_seconds + 0.6 * renew_seconds.")
     renew_deadline_seconds: float = Field(
         10.0, gt=0, le=300, description="A leader that has not renewed for this long stops "
         "its work (fencing); must lie between renew_seconds and lease_seconds.")

@@ -47,7 +47,9 @@ class Elector:
         """Watch the lease until this replica holds it (True) or `stop` is set (False)."""
         loop = asyncio.get_running_loop()
         while not stop.is_set():
-            wait = self._s.renew_seconds * random.uniform(1.0, 1.2)  # noqa: S311 - jitter
+            # twice per renewal: a follower notices a dead leader's last write at most half a
+            # period late, so a failover takes at most lease_seconds + renew_seconds * 0.6
+            wait = self._s.renew_seconds / 2 * random.uniform(1.0, 1.2)  # noqa: S311 - jitter
             try:
                 if await self.try_acquire():
                     return True
