@@ -53,7 +53,7 @@ def _backup(event: BackupJobEvent, source: Source) -> JobEvent:
     return JobEvent(
         "backup_job", d.backup_job_id, d.state, d.resource_arn, d.resource_type,
         d.backup_vault_name or vault_of(d.backup_vault_arn), event.region, event.account,
-        _size(d.backup_size_in_bytes), timestamp(event.time, "time"), None, source,
+        size_of(d.backup_size_in_bytes), timestamp(event.time, "time"), None, source,
         recovery_point, None, _maybe_utc(d.creation_date), d.status_message or None)
 
 
@@ -66,7 +66,7 @@ def _restore(event: RestoreJobEvent, source: Source) -> JobEvent:
         kind="restore_job", job_id=d.restore_job_id, state=state,
         resource_arn=d.source_resource_arn, resource_type=d.resource_type,
         vault=vault_of(d.backup_vault_arn), region=event.region, account=event.account,
-        size_bytes=_size(d.backup_size_in_bytes), time=timestamp(event.time, "time"), source=source,
+        size_bytes=size_of(d.backup_size_in_bytes), time=timestamp(event.time, "time"), source=source,
         recovery_point_arn=d.recovery_point_arn, created_resource_arn=d.created_resource_arn,
         creation_date=_maybe_utc(d.creation_date), status_message=d.status_message or None)
 
@@ -81,7 +81,7 @@ def _copy(event: CopyJobEvent, source: Source) -> JobEvent:
     return JobEvent(
         kind="copy_job", job_id=d.copy_job_id, state=d.state, resource_arn=d.resource_arn,
         resource_type=d.resource_type, vault=vault_of(d.destination_backup_vault_arn),
-        region=event.region, account=event.account, size_bytes=_size(d.backup_size_in_bytes),
+        region=event.region, account=event.account, size_bytes=size_of(d.backup_size_in_bytes),
         time=time, source=source,
         recovery_point_arn=destination if isinstance(destination, str) else None,
         creation_date=_maybe_utc(d.creation_date), status_message=d.status_message or None)
@@ -96,7 +96,7 @@ def _recovery_point(event: RecoveryPointEvent, source: Source) -> JobEvent:
     return JobEvent(
         kind="recovery_point", job_id=arn, state=state, resource_arn=d.resource_arn,
         resource_type=d.resource_type, vault=d.backup_vault_name or vault_of(d.backup_vault_arn),
-        region=event.region, account=event.account, size_bytes=_size(d.backup_size_in_bytes),
+        region=event.region, account=event.account, size_bytes=size_of(d.backup_size_in_bytes),
         time=timestamp(event.time, "time"), source=source, recovery_point_arn=arn,
         creation_date=_maybe_utc(d.creation_date), status_message=d.status_message or None)
 
@@ -112,17 +112,23 @@ def ignored(time: datetime, source: Source, region: str | None, account: str | N
 def from_notice(envelope: SnsEnvelope) -> JobEvent:
     """An AWS Backup vault notification (plain text plus SNS message attributes)."""
     attrs = {name.lower(): str(attr.value) for name, attr in envelope.message_attributes.items()}
-    event_type, topic = attrs.get("eventtype"), envelope.topic_arn
-    kind = notices.kind_of(event_type, envelope.message)
+    return notice_event(envelope.message, attrs, envelope.topic_arn, envelope.timestamp)
+
+
+def notice_event(message: str, attrs: dict[str, str], topic: str | None,
+                 stamp: str | float | None) -> JobEvent:
+    """A vault notification from its text, attributes (names in lower case), topic and time."""
+    event_type = attrs.get("eventtype")
+    kind = notices.kind_of(event_type, message)
     if kind is None:
         if event_type:
-            return ignored(sns_time(envelope), "vault-notification", notices.arn_part(topic, 3),
+            return ignored(sns_time(stamp), "vault-notification", notices.arn_part(topic, 3),
                            notices.arn_part(topic, 4),
                            f"vault notification {short(event_type)} is not a job state change")
         raise DecodeError("SNS Message is neither JSON nor an AWS Backup vault notification "
                           "(no EventType attribute, no job id in the text)")
     try:
-        notice = notices.parse(envelope.message, attrs, kind)
+        notice = notices.parse(message, attrs, kind)
     except notices.NotificationError as exc:
         raise DecodeError(f"vault notification: {exc}") from None
     resource = notice.resource_arn
@@ -133,15 +139,15 @@ def from_notice(envelope: SnsEnvelope) -> JobEvent:
         region=(notices.arn_part(resource, 3) or notices.arn_part(notice.recovery_point_arn, 3)
                 or notices.arn_part(topic, 3)),
         account=notice.account or notices.arn_part(resource, 4) or notices.arn_part(topic, 4),
-        size_bytes=None, time=sns_time(envelope), source="vault-notification",
+        size_bytes=None, time=sns_time(stamp), source="vault-notification",
         recovery_point_arn=notice.recovery_point_arn, creation_date=_start_time(notice.start_time))
 
 
-def sns_time(envelope: SnsEnvelope) -> datetime:
-    """The envelope's Timestamp in UTC (the time of a vault notification)."""
-    if envelope.timestamp is None:
+def sns_time(stamp: str | float | None) -> datetime:
+    """An SNS envelope's Timestamp in UTC (the time of a vault notification)."""
+    if stamp is None:
         raise DecodeError("SNS envelope: Timestamp: field required")
-    return timestamp(envelope.timestamp, "Timestamp")
+    return timestamp(stamp, "Timestamp")
 
 
 def _start_time(value: str | None) -> datetime | None:
@@ -155,7 +161,7 @@ def _maybe_utc(value: str | float | None) -> datetime | None:
     return None if value is None else timestamp(value, "detail.creationDate")
 
 
-def _size(value: int | str | None) -> int | None:
+def size_of(value: int | str | None) -> int | None:
     """A size as an int: AWS sends backupSizeInBytes as a number or as a string of digits."""
     if not isinstance(value, str):
         return value

@@ -56,6 +56,11 @@ class Transition(NamedTuple):
     finished: bool
 
 
+# Transition(...) goes through a generated Python __new__; tuple.__new__ builds the same
+# NamedTuple from a tuple in C (one per applied event)
+_transition = tuple.__new__
+
+
 @dataclass(frozen=True, slots=True)
 class ReconcilePlan:
     """Listed open jobs the table lacks or is behind on, and open jobs AWS no longer lists."""
@@ -78,15 +83,12 @@ class JobTable:
 
     def apply(self, event: JobEvent) -> Transition | None:
         """Apply one event; None when it changes nothing (duplicate, stale, not a job)."""
-        job_id, state = event.job_id, event.state
-        rank = RANK.get(state) if state is not None else None
+        job_id, rank = event.job_id, RANK.get(event.state)  # type: ignore[arg-type]  # None: no rank
         if job_id is None or rank is None or event.kind not in TRACKED_KINDS:
-            return None
-        if job_id in self._finished:
             return None
         job = self._open.get(job_id)
         if job is None:
-            return self._start(event, job_id, rank)
+            return None if job_id in self._finished else self._start(event, job_id, rank)
         return self._advance(job, event, rank) if job.kind == event.kind else None
 
     def _advance(self, job: TrackedJob, event: JobEvent, rank: int) -> Transition | None:
@@ -94,18 +96,17 @@ class JobTable:
         previous, size, group = job.state, job.size_bytes, job.group
         changed = merge(job, event, rank)
         counted = job.kind == "backup_job"
-        if RANK[job.state] == FINAL:
+        if rank == FINAL:  # an open job takes any final state: it is finished now
             del self._open[job.job_id]
             self._remember(job.job_id, job.state)
             if counted:
                 self._add(group, -1, -(size or 0))
-            return Transition(job, previous, job.state, False, True)
+            return _transition(Transition, (job, previous, job.state, False, True))
         if not changed:
             return None
-        if counted and (job.size_bytes != size or job.group != group):
-            self._add(group, -1, -(size or 0))
-            self._add(job.group, 1, job.size_bytes or 0)
-        return Transition(job, previous, job.state, False, False)
+        if counted and (job.size_bytes != size or job.group is not group):  # regroup: a new key
+            self._move(group, size or 0, job.group, job.size_bytes or 0)
+        return _transition(Transition, (job, previous, job.state, False, False))
 
     def set_size(self, job_id: str, size: int) -> bool:
         """Give an open job a size learned elsewhere (DescribeTable), unless an event gave one."""
@@ -176,17 +177,30 @@ class JobTable:
         job = new_job(event, job_id, rank)
         if rank == FINAL:
             self._remember(job_id, job.state)
-            return Transition(job, None, job.state, True, True)
+            return _transition(Transition, (job, None, job.state, True, True))
         self._open[job_id] = job
         if job.kind == "backup_job":
             self._add(job.group, 1, job.size_bytes or 0)
-        return Transition(job, None, job.state, True, False)
+        return _transition(Transition, (job, None, job.state, True, False))
 
     def _remember(self, job_id: str, state: str) -> None:
         self._finished[job_id] = state
         self._finished_order.append(job_id)
         if len(self._finished_order) > self._finished_memory:
             self._finished.pop(self._finished_order.popleft(), None)
+
+    def _move(self, old: GroupKey, old_size: int, new: GroupKey, new_size: int) -> None:
+        """One open backup job moves between groups or changes size (`_add` twice, inline)."""
+        groups = self._groups
+        before = groups[old]
+        before[0] -= 1
+        before[1] -= old_size
+        after = groups.get(new)
+        if after is None:
+            after = groups[new] = [0, 0]
+        after[0] += 1
+        after[1] += new_size
+        self._bytes += new_size - old_size
 
     def _add(self, key: GroupKey, jobs: int, size: int) -> None:
         group = self._groups.get(key)

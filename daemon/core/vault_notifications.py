@@ -13,8 +13,10 @@ is present.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal, get_args
+
+from msgspec import Struct
 
 from daemon.core.event_models import BackupJobState, CopyJobState, RestoreJobStatus
 
@@ -34,7 +36,7 @@ TEXT_STATES = (("completed successfully", "COMPLETED"), ("was successful", "COMP
                ("failed to complete in time", "EXPIRED"), ("failed", "FAILED"),
                ("was stopped", "ABORTED"), ("aborted", "ABORTED"), ("started", "CREATED"))
 ID_ATTRIBUTES = ("id", "backupjobid", "restorejobid", "copyjobid")
-_ARN = r"(arn:\S+?)\.?(?=\s|$)"  # an ARN ends at whitespace; a sentence's full stop is not in it
+_ARN = r"(arn:\S+)"  # an ARN ends at whitespace; a sentence's full stop is not in it (_arn)
 RESOURCE_RE = re.compile(r"Resource ARN\s?:\s?" + _ARN)
 RECOVERY_POINT_RE = re.compile(r"Recovery point ARN\s?:\s?" + _ARN, re.IGNORECASE)
 JOB_ID_RE = re.compile(r"(Backup|Restore|Copy) ?Job I[Dd]\s?:\s?([\w.:/-]{1,1024})")
@@ -54,8 +56,7 @@ class NotificationError(ValueError):
     """The notification lacks what a job event needs; the text says what."""
 
 
-@dataclass(frozen=True, slots=True)
-class Notice:
+class Notice(Struct, frozen=True, gc=False):
     """What a vault notification says about one job (None: not said)."""
 
     kind: NoticeKind
@@ -119,19 +120,33 @@ def _job_id(attributes: dict[str, str], text: str) -> str:
 
 def _search(pattern: re.Pattern[str], text: str) -> str | None:
     match = pattern.search(text)
-    return match.group(1) if match else None
+    return None if match is None else _arn(match.group(1))
+
+
+def _arn(run: str) -> str:
+    """The ARN in a run of non-blanks: without a final full stop, unless that would leave
+    nothing after "arn:" (what a lazy match up to an optional full stop and a blank found,
+    without the lazy match's retries at every character)."""
+    return run[:-1] if run.endswith(".") and len(run) > 5 else run
 
 
 def arn_part(arn: str | None, index: int) -> str | None:
     """Field `index` of an ARN (2 service, 3 region, 4 account, 5 resource), None if absent."""
     if not arn or not arn.startswith("arn:"):
         return None
-    parts = arn.split(":", 5)
+    parts = _split(arn)
     if len(parts) <= index:
         return None
     return parts[index] or None
 
 
+@lru_cache(maxsize=1024)
+def _split(arn: str) -> tuple[str, ...]:
+    """An ARN's fields; cached, since the same tables and topics come back all day."""
+    return tuple(arn.split(":", 5))
+
+
+@lru_cache(maxsize=1024)
 def resource_type_of(arn: str | None) -> str | None:
     """AWS Backup's resource type name for a resource ARN (e.g. DynamoDB, EBS), else None."""
     service, resource = arn_part(arn, 2), arn_part(arn, 5)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import gc
 import tracemalloc
 from collections import Counter
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from msgspec.structs import replace
 
 from daemon.core.events import JobEvent
 from daemon.core.tracker import JobTable, Totals, TrackedJob

@@ -1,0 +1,144 @@
+"""The fast path of `decode`: the shapes AWS sends, read by msgspec into `event_structs`.
+
+The contract: `fast_decode(text)` returns what the wire models would make of `text`
+(`events.decode_reference`), or None when it is not sure. None is never an answer, only "ask
+the models": whatever the Structs refuse, anything the conversion refuses, and the few inputs
+msgspec's JSON parser accepts where pydantic's (jiter) does not: more than 200 levels of
+nesting, numbers of more than 4300 digits (both need a body longer or more bracketed than
+`_TOO_LONG`/`_TOO_DEEP` let through). Every DecodeError and its wording stays the models'.
+`tests/core/test_event_fast.py` holds the two paths to the same result, fixtures and
+mutations of them alike.
+
+The builders mirror `event_convert`'s, field for field, reading Structs instead of models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from daemon.core.errors import DecodeError
+from daemon.core.event_convert import ignored, notice_event, size_of, vault_of
+from daemon.core.event_structs import (
+    AnyJobEvent,
+    BackupJobEvent,
+    CopyJobEvent,
+    RecoveryPointEvent,
+    RestoreJobEvent,
+    SnsNotification,
+)
+from daemon.core.job_event import STAMPS, JobEvent, Source, timestamp
+
+_JOB = msgspec.json.Decoder(AnyJobEvent)
+_NOTIFICATION = msgspec.json.Decoder(SnsNotification)
+_TOO_LONG = 4300  # jiter refuses integers of more digits; msgspec does not
+_TOO_DEEP = 200  # jiter refuses deeper nesting; msgspec does not (brackets bound the depth)
+
+
+def fast_decode(text: str) -> JobEvent | None:
+    """The JobEvent the wire models would make of `text`, or None: ask them."""
+    try:
+        if '"Type"' in text[:64]:  # the same guess as events._decode: SNS envelope first
+            return _sns(_NOTIFICATION.decode(text))
+        if _unsafe(text):
+            return None
+        event = _JOB.decode(text)
+        return _BUILDERS[type(event)](event, "eventbridge")
+    except (msgspec.DecodeError, ValueError, RecursionError, DecodeError):
+        return None  # refused here (ValueError: text that is not Unicode): the models decide
+
+
+def _sns(envelope: SnsNotification) -> JobEvent | None:
+    """A Notification: the job event in it, or the vault notification it is."""
+    message = envelope.message
+    if not message.lstrip().startswith("{"):
+        attributes = {name.lower(): attr.value
+                      for name, attr in envelope.message_attributes.items()}
+        return notice_event(message, attributes, envelope.topic_arn, envelope.timestamp)
+    if _unsafe(message):
+        return None
+    event = _JOB.decode(message)
+    return _BUILDERS[type(event)](event, "sns-eventbridge")
+
+
+def _unsafe(text: str) -> bool:
+    """Could `text` hide, in a field msgspec skips, what jiter refuses and msgspec accepts?"""
+    return len(text) > _TOO_LONG or text.count("[") + text.count("{") > _TOO_DEEP
+
+
+def _backup(event: BackupJobEvent, source: Source) -> JobEvent:
+    """As event_convert._backup."""
+    d = event.detail
+    point = d.recovery_point_arn
+    if point is None and event.resources and d.state in ("COMPLETED", "PARTIAL"):
+        point = event.resources[0]  # AWS names the new recovery point only here
+    return JobEvent(
+        "backup_job", d.backup_job_id, d.state, d.resource_arn, d.resource_type,
+        d.backup_vault_name or vault_of(d.backup_vault_arn), event.region, event.account,
+        _size(d.backup_size_in_bytes), _time(event.time, "time"), None, source, point, None,
+        _created(d.creation_date), d.status_message or None)
+
+
+def _restore(event: RestoreJobEvent, source: Source) -> JobEvent | None:
+    """As event_convert._restore."""
+    d = event.detail
+    state = d.status or d.state
+    if state is None:
+        return None  # the models' DecodeError
+    return JobEvent(
+        "restore_job", d.restore_job_id, state, d.source_resource_arn, d.resource_type,
+        vault_of(d.backup_vault_arn), event.region, event.account,
+        _size(d.backup_size_in_bytes), _time(event.time, "time"), None, source,
+        d.recovery_point_arn, d.created_resource_arn, _created(d.creation_date),
+        d.status_message or None)
+
+
+def _copy(event: CopyJobEvent, source: Source) -> JobEvent:
+    """As event_convert._copy."""
+    d = event.detail
+    time = _time(event.time, "time")
+    if d.copy_job_id is None:
+        return ignored(time, source, event.region, event.account,
+                       "Copy Job State Change without copyJobId (AWS sends none with CREATED)")
+    point = d.destination_recovery_point_arn
+    return JobEvent(
+        "copy_job", d.copy_job_id, d.state, d.resource_arn, d.resource_type,
+        vault_of(d.destination_backup_vault_arn), event.region, event.account,
+        _size(d.backup_size_in_bytes), time, None, source,
+        point if isinstance(point, str) else None, None, _created(d.creation_date),
+        d.status_message or None)
+
+
+def _recovery_point(event: RecoveryPointEvent, source: Source) -> JobEvent | None:
+    """As event_convert._recovery_point."""
+    d = event.detail
+    state = d.status or d.state
+    if state is None:
+        return None  # the models' DecodeError
+    arn = d.recovery_point_arn or (event.resources[0] if event.resources else None)
+    return JobEvent(
+        "recovery_point", arn, state, d.resource_arn, d.resource_type,
+        d.backup_vault_name or vault_of(d.backup_vault_arn), event.region, event.account,
+        _size(d.backup_size_in_bytes), _time(event.time, "time"), None, source, arn, None,
+        _created(d.creation_date), d.status_message or None)
+
+
+_BUILDERS: dict[type[AnyJobEvent], Callable[[Any, Source], JobEvent | None]] = {
+    BackupJobEvent: _backup, RestoreJobEvent: _restore, CopyJobEvent: _copy,
+    RecoveryPointEvent: _recovery_point}
+
+
+def _time(value: str, field: str) -> datetime:
+    """A timestamp; text read before comes from job_event's cache without a call."""
+    return STAMPS.get(value) or timestamp(value, field)
+
+
+def _created(value: str | None) -> datetime | None:
+    return None if value is None else STAMPS.get(value) or timestamp(value, "detail.creationDate")
+
+
+def _size(value: int | str | None) -> int | None:
+    return size_of(value) if isinstance(value, str) else value
