@@ -30,7 +30,7 @@ from daemon.core.event_structs import (
     RestoreJobEvent,
     SnsNotification,
 )
-from daemon.core.job_event import STAMPS, JobEvent, Source, timestamp
+from daemon.core.job_event import JobEvent, Source, timestamp
 
 _JOB = msgspec.json.Decoder(AnyJobEvent)
 _NOTIFICATION = msgspec.json.Decoder(SnsNotification)
@@ -41,45 +41,41 @@ _TOO_DEEP = 200  # jiter refuses deeper nesting; msgspec does not (brackets boun
 def fast_decode(text: str) -> JobEvent | None:
     """The JobEvent the wire models would make of `text`, or None: ask them."""
     try:
-        if '"Type"' in text[:64]:  # the same guess as events._decode: SNS envelope first
-            return _sns(_NOTIFICATION.decode(text))
-        if _unsafe(text):
+        source: Source = "eventbridge"
+        if text.find('"Type"', 0, 64) >= 0:  # events._decode's guess ('"Type"' in text[:64])
+            envelope = _NOTIFICATION.decode(text)
+            text, source = envelope.message, "sns-eventbridge"
+            if not text.lstrip().startswith("{"):
+                return _notice(envelope)
+        # Could the text hide, in a field msgspec skips, what jiter refuses and msgspec reads?
+        if len(text) > _TOO_LONG or text.count("[") + text.count("{") > _TOO_DEEP:
             return None
         event = _JOB.decode(text)
-        return _BUILDERS[type(event)](event, "eventbridge")
+        return _BUILDERS[type(event)](event, source)
     except (msgspec.DecodeError, ValueError, RecursionError, DecodeError):
         return None  # refused here (ValueError: text that is not Unicode): the models decide
 
 
-def _sns(envelope: SnsNotification) -> JobEvent | None:
-    """A Notification: the job event in it, or the vault notification it is."""
-    message = envelope.message
-    if not message.lstrip().startswith("{"):
-        attributes = {name.lower(): attr.value
-                      for name, attr in envelope.message_attributes.items()}
-        return notice_event(message, attributes, envelope.topic_arn, envelope.timestamp)
-    if _unsafe(message):
-        return None
-    event = _JOB.decode(message)
-    return _BUILDERS[type(event)](event, "sns-eventbridge")
-
-
-def _unsafe(text: str) -> bool:
-    """Could `text` hide, in a field msgspec skips, what jiter refuses and msgspec accepts?"""
-    return len(text) > _TOO_LONG or text.count("[") + text.count("{") > _TOO_DEEP
+def _notice(envelope: SnsNotification) -> JobEvent:
+    """A vault notification: plain text, its facts in message attributes."""
+    attributes = {name.lower(): attr.value for name, attr in envelope.message_attributes.items()}
+    return notice_event(envelope.message, attributes, envelope.topic_arn, envelope.timestamp)
 
 
 def _backup(event: BackupJobEvent, source: Source) -> JobEvent:
-    """As event_convert._backup."""
+    """As event_convert._backup (the event AWS sends most: its helpers written inline)."""
     d = event.detail
-    point = d.recovery_point_arn
+    point, size, time, created = (
+        d.recovery_point_arn, d.backup_size_in_bytes, event.time, d.creation_date)
     if point is None and event.resources and d.state in ("COMPLETED", "PARTIAL"):
         point = event.resources[0]  # AWS names the new recovery point only here
     return JobEvent(
         "backup_job", d.backup_job_id, d.state, d.resource_arn, d.resource_type,
         d.backup_vault_name or vault_of(d.backup_vault_arn), event.region, event.account,
-        _size(d.backup_size_in_bytes), _time(event.time, "time"), None, source, point, None,
-        _created(d.creation_date), d.status_message or None)
+        size_of(size) if isinstance(size, str) else size,
+        timestamp(time, "time"), None, source, point, None,
+        None if created is None else timestamp(created, "detail.creationDate"),
+        d.status_message or None)
 
 
 def _restore(event: RestoreJobEvent, source: Source) -> JobEvent | None:
@@ -91,7 +87,7 @@ def _restore(event: RestoreJobEvent, source: Source) -> JobEvent | None:
     return JobEvent(
         "restore_job", d.restore_job_id, state, d.source_resource_arn, d.resource_type,
         vault_of(d.backup_vault_arn), event.region, event.account,
-        _size(d.backup_size_in_bytes), _time(event.time, "time"), None, source,
+        _size(d.backup_size_in_bytes), timestamp(event.time, "time"), None, source,
         d.recovery_point_arn, d.created_resource_arn, _created(d.creation_date),
         d.status_message or None)
 
@@ -99,7 +95,7 @@ def _restore(event: RestoreJobEvent, source: Source) -> JobEvent | None:
 def _copy(event: CopyJobEvent, source: Source) -> JobEvent:
     """As event_convert._copy."""
     d = event.detail
-    time = _time(event.time, "time")
+    time = timestamp(event.time, "time")
     if d.copy_job_id is None:
         return ignored(time, source, event.region, event.account,
                        "Copy Job State Change without copyJobId (AWS sends none with CREATED)")
@@ -122,7 +118,7 @@ def _recovery_point(event: RecoveryPointEvent, source: Source) -> JobEvent | Non
     return JobEvent(
         "recovery_point", arn, state, d.resource_arn, d.resource_type,
         d.backup_vault_name or vault_of(d.backup_vault_arn), event.region, event.account,
-        _size(d.backup_size_in_bytes), _time(event.time, "time"), None, source, arn, None,
+        _size(d.backup_size_in_bytes), timestamp(event.time, "time"), None, source, arn, None,
         _created(d.creation_date), d.status_message or None)
 
 
@@ -131,13 +127,8 @@ _BUILDERS: dict[type[AnyJobEvent], Callable[[Any, Source], JobEvent | None]] = {
     RecoveryPointEvent: _recovery_point}
 
 
-def _time(value: str, field: str) -> datetime:
-    """A timestamp; text read before comes from job_event's cache without a call."""
-    return STAMPS.get(value) or timestamp(value, field)
-
-
 def _created(value: str | None) -> datetime | None:
-    return None if value is None else STAMPS.get(value) or timestamp(value, "detail.creationDate")
+    return None if value is None else timestamp(value, "detail.creationDate")
 
 
 def _size(value: int | str | None) -> int | None:

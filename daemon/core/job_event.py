@@ -22,8 +22,6 @@ FAILED_STATES = frozenset({"FAILED", "ABORTED", "EXPIRED", "PARTIAL"})
 OPEN_STATES = frozenset({"CREATED", "PENDING", "RUNNING", "ABORTING"})
 _ZERO = timedelta(0)
 _ANY_TIME = TypeAdapter(datetime)
-STAMPS: dict[str, datetime] = {}  # timestamp text -> its instant in UTC (see `timestamp`)
-STAMPS_MAX = 8192  # about 1 MiB at most
 
 
 class JobEvent(Struct, gc=False):
@@ -60,35 +58,18 @@ class JobEvent(Struct, gc=False):
 def timestamp(value: str | float, field: str) -> datetime:
     """A timestamp as AWS writes it (ISO 8601 in any of its forms, or epoch seconds), in UTC.
 
-    Text already read comes from `STAMPS`: the events of one job repeat its creationDate, and
-    a backup wave's events share their times (whole seconds), so most are parsed once. The
-    cache is emptied when full rather than kept in LRU order: bounded memory, and the
-    bookkeeping would cost more than the parse it saves.
+    `datetime.fromisoformat` reads AWS's usual forms fast, "...Z" already in UTC; anything
+    else (epoch numbers, numeric strings) goes through pydantic's more forgiving parser. Not
+    cached: a parse costs about what a cache lookup and its upkeep cost (measured with
+    benchmarks/decode_apply.py).
     """
-    if type(value) is not str:
-        return _parse(value, field)
-    known = STAMPS.get(value)
-    if known is None:
-        try:  # AWS's usual form ("...Z") reads straight into UTC: the common miss, inline
-            known = datetime.fromisoformat(value)
-        except ValueError:
-            known = None
-        if known is None or known.tzinfo is not UTC:
-            known = _parse(value, field)
-        if len(STAMPS) >= STAMPS_MAX:
-            STAMPS.clear()
-        STAMPS[value] = known
-    return known
-
-
-def _parse(value: str | float, field: str) -> datetime:
-    """`datetime.fromisoformat` reads ISO 8601 (converted to UTC); anything else (epoch
-    numbers, numeric strings) goes through pydantic's more forgiving parser."""
     if isinstance(value, str):
         try:
-            return utc(datetime.fromisoformat(value), field)
+            parsed = datetime.fromisoformat(value)
         except ValueError:
             pass
+        else:
+            return parsed if parsed.tzinfo is UTC else utc(parsed, field)
     try:
         return utc(_ANY_TIME.validate_python(value), field)
     except ValidationError as exc:

@@ -82,31 +82,37 @@ class JobTable:
         self._bytes = 0
 
     def apply(self, event: JobEvent) -> Transition | None:
-        """Apply one event; None when it changes nothing (duplicate, stale, not a job)."""
+        """Apply one event; None when it changes nothing (duplicate, stale, not a job).
+
+        An open job's event is folded in here rather than in a helper: one call less on the
+        path every event takes.
+        """
         job_id, rank = event.job_id, RANK.get(event.state)  # type: ignore[arg-type]  # None: no rank
         if job_id is None or rank is None or event.kind not in TRACKED_KINDS:
             return None
         job = self._open.get(job_id)
         if job is None:
             return None if job_id in self._finished else self._start(event, job_id, rank)
-        return self._advance(job, event, rank) if job.kind == event.kind else None
-
-    def _advance(self, job: TrackedJob, event: JobEvent, rank: int) -> Transition | None:
-        """Fold an event into an open job; finish it, or move it between groups, as needed."""
+        if job.kind != event.kind:
+            return None
         previous, size, group = job.state, job.size_bytes, job.group
         changed = merge(job, event, rank)
-        counted = job.kind == "backup_job"
         if rank == FINAL:  # an open job takes any final state: it is finished now
-            del self._open[job.job_id]
-            self._remember(job.job_id, job.state)
-            if counted:
-                self._add(group, -1, -(size or 0))
-            return _transition(Transition, (job, previous, job.state, False, True))
+            return self._finish(job, previous, size, group)
         if not changed:
             return None
-        if counted and (job.size_bytes != size or job.group is not group):  # regroup: a new key
-            self._move(group, size or 0, job.group, job.size_bytes or 0)
+        if job.kind == "backup_job" and (job.size_bytes != size or job.group is not group):
+            self._move(group, size or 0, job.group, job.size_bytes or 0)  # regroup: a new key
         return _transition(Transition, (job, previous, job.state, False, False))
+
+    def _finish(self, job: TrackedJob, previous: str, size: int | None,
+                group: GroupKey) -> Transition:
+        """An open job reached a final state: forget it whole, remember how it ended."""
+        del self._open[job.job_id]
+        self._remember(job.job_id, job.state)
+        if job.kind == "backup_job":
+            self._add(group, -1, -(size or 0))
+        return _transition(Transition, (job, previous, job.state, False, True))
 
     def set_size(self, job_id: str, size: int) -> bool:
         """Give an open job a size learned elsewhere (DescribeTable), unless an event gave one."""

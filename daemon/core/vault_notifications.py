@@ -130,20 +130,19 @@ def _arn(run: str) -> str:
     return run[:-1] if run.endswith(".") and len(run) > 5 else run
 
 
+@lru_cache(maxsize=4096)
 def arn_part(arn: str | None, index: int) -> str | None:
-    """Field `index` of an ARN (2 service, 3 region, 4 account, 5 resource), None if absent."""
+    """Field `index` of an ARN (2 service, 3 region, 4 account, 5 resource), None if absent.
+
+    Cached: the same tables and topics come back all day, and a notification asks for up to
+    six parts of three ARNs.
+    """
     if not arn or not arn.startswith("arn:"):
         return None
-    parts = _split(arn)
+    parts = arn.split(":", 5)
     if len(parts) <= index:
         return None
     return parts[index] or None
-
-
-@lru_cache(maxsize=1024)
-def _split(arn: str) -> tuple[str, ...]:
-    """An ARN's fields; cached, since the same tables and topics come back all day."""
-    return tuple(arn.split(":", 5))
 
 
 @lru_cache(maxsize=1024)
