@@ -57,25 +57,20 @@ class TrackedJob(Struct, gc=False):
     size_time: datetime = _NEVER
     group: GroupKey = (UNKNOWN, UNKNOWN, UNKNOWN)
 
-    def regroup(self) -> None:
-        """Recompute `group` after vault, resource type or region changed."""
-        self.group = (self.vault or UNKNOWN, self.resource_type or UNKNOWN, self.region or UNKNOWN)
-
 
 def new_job(event: JobEvent, job_id: str, rank: int) -> TrackedJob:
     """The job as its first event describes it (strings shared across jobs are interned)."""
-    time = event.time if event.time.tzinfo is not None else _aware(event.time)
-    start = event.creation_date or time
-    size, vault, kind, region = event.size_bytes, event.vault, event.resource_type, event.region
+    time, start = _aware(event.time), _aware(event.creation_date or event.time)
+    size, vault, kind, region, arn = (
+        event.size_bytes, event.vault, event.resource_type, event.region, event.resource_arn)
     vault = None if vault is None else intern(vault)
     kind = None if kind is None else intern(kind)
     region = None if region is None else intern(region)
     # positional: keyword calls cost more, and this runs once per job
     return TrackedJob(
-        job_id, event.kind, intern(event.state or ""), _intern(event.resource_arn), kind, vault,
-        region, size, start if start.tzinfo is not None else _aware(start), time,
-        NO_SIZE if size is None else rank, _NEVER if size is None else time,
-        (vault or UNKNOWN, kind or UNKNOWN, region or UNKNOWN))
+        job_id, event.kind, intern(event.state or ""), None if arn is None else intern(arn),
+        kind, vault, region, size, start, time, NO_SIZE if size is None else rank,
+        _NEVER if size is None else time, (vault or UNKNOWN, kind or UNKNOWN, region or UNKNOWN))
 
 
 def merge(job: TrackedJob, event: JobEvent, rank: int) -> bool:
@@ -84,7 +79,9 @@ def merge(job: TrackedJob, event: JobEvent, rank: int) -> bool:
     The precedence comparisons are spelled out rather than written as tuple comparisons:
     this runs for every event, and building the tuples cost more than the rest of it.
     """
-    time = event.time if event.time.tzinfo is not None else _aware(event.time)
+    time = event.time
+    if time.tzinfo is None:
+        time = time.replace(tzinfo=UTC)
     changed = False
     state = event.state or ""
     current = RANK[job.state]
@@ -113,16 +110,12 @@ def merge(job: TrackedJob, event: JobEvent, rank: int) -> bool:
 
 def _fill(job: TrackedJob, event: JobEvent) -> None:
     """Take vault, resource and region from the event where the job has none yet."""
-    job.vault = job.vault or _intern(event.vault)
-    job.resource_type = job.resource_type or _intern(event.resource_type)
-    job.region = job.region or _intern(event.region)
-    job.resource_arn = job.resource_arn or _intern(event.resource_arn)
-    job.regroup()
-
-
-def _intern(value: str | None) -> str | None:
-    """Share the one copy of strings repeated across jobs (vaults, types, regions, ARNs)."""
-    return None if value is None else intern(value)
+    vault, kind, region, arn = event.vault, event.resource_type, event.region, event.resource_arn
+    job.vault = job.vault or (None if vault is None else intern(vault))
+    job.resource_type = job.resource_type or (None if kind is None else intern(kind))
+    job.region = job.region or (None if region is None else intern(region))
+    job.resource_arn = job.resource_arn or (None if arn is None else intern(arn))
+    job.group = (job.vault or UNKNOWN, job.resource_type or UNKNOWN, job.region or UNKNOWN)
 
 
 def _aware(value: datetime) -> datetime:

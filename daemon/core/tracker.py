@@ -110,8 +110,12 @@ class JobTable:
         """An open job reached a final state: forget it whole, remember how it ended."""
         del self._open[job.job_id]
         self._remember(job.job_id, job.state)
-        if job.kind == "backup_job":
-            self._add(group, -1, -(size or 0))
+        if job.kind == "backup_job":  # counted in its group until now (`_add` inline)
+            counts, size = self._groups[group], size or 0
+            counts[0] -= 1
+            counts[1] -= size
+            self._jobs -= 1
+            self._bytes -= size
         return _transition(Transition, (job, previous, job.state, False, True))
 
     def set_size(self, job_id: str, size: int) -> bool:

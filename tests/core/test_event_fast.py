@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -254,9 +254,13 @@ def test_reading_an_arn_in_one_pass_finds_what_the_lazy_pattern_found(tail: str)
         None if lazy is None else lazy.group(1))
 
 
+OFFSETS = st.builds(timezone, st.timedeltas(min_value=-timedelta(hours=23, minutes=59),
+                                            max_value=timedelta(hours=23, minutes=59)))
+
+
 @given(st.datetimes(timezones=st.just(UTC)) | st.datetimes(
-    min_value=datetime(2, 1, 1), max_value=datetime(9998, 12, 31),
-    timezones=st.timezones()) | st.datetimes())
+    min_value=datetime(2, 1, 1), max_value=datetime(9998, 12, 31), timezones=OFFSETS)
+    | st.datetimes())
 def test_a_timestamp_is_its_instant_in_utc_whatever_the_offset(when: datetime) -> None:
     parsed = timestamp(when.isoformat(), "time")
     assert parsed == (when if when.tzinfo is not None else when.replace(tzinfo=UTC))
