@@ -43,11 +43,12 @@ class World:
     queue_url: str = ""
     topic_arn: str = ""
     tables: dict[str, str] = field(default_factory=dict)  # name -> ARN
+    creds: tuple[str, str] = ("testing", "testing")  # an admin's, once IAM is enforced
 
-    def client(self, service: str, **creds: str) -> Any:
+    def client(self, service: str) -> Any:
+        key, secret = self.creds
         return boto3.client(service, region_name=self.region, endpoint_url=self.endpoint,
-                            aws_access_key_id=creds.get("key", "testing"),
-                            aws_secret_access_key=creds.get("secret", "testing"))
+                            aws_access_key_id=key, aws_secret_access_key=secret)
 
     def settings(self, endpoint: str | None = None, **overrides: Any) -> dict[str, Any]:
         """The daemon's settings for this run, as a dict (Settings(**it) or `env(it)`)."""
@@ -108,8 +109,10 @@ class World:
             return None
 
     def exported(self) -> list[str]:
+        """Keys of exported data (not the daemon's own `_backupd/` markers)."""
         listed = self.client("s3").list_objects_v2(Bucket=BUCKET, Prefix="exports/")
-        return [o["Key"] for o in listed.get("Contents", [])]
+        return [o["Key"] for o in listed.get("Contents", [])
+                if not o["Key"].startswith("exports/_backupd/")]
 
 
 def build_world(standin: Any, make_table: Any, make_queue: Any, make_topic: Any,

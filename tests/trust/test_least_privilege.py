@@ -1,0 +1,194 @@
+"""Least privilege, enforced: the scenario passes with credentials of a user holding only
+config/iam/policy.json (moto's IAM enforcement on); without any one exercised statement, a
+call is refused with an error naming the denied action, the features that need it fail, and
+nothing else breaks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import structlog
+from moto.core.authorization import enable_iam_authentication
+from prometheus_client import CollectorRegistry
+from structlog.testing import capture_logs
+
+from daemon.app import run_daemon
+from daemon.config.settings import Settings
+from daemon.core.clock import FakeClock
+from daemon.obs.metrics import Metrics
+from daemon.runtime.context import AppContext
+
+from .privilege import (
+    NEEDS,
+    NOT_EXERCISED,
+    STATEMENTS,
+    make_users,
+    may_fail,
+    names_denial,
+    only_in,
+)
+from .scenario import (
+    SLOT0,
+    TABLES,
+    World,
+    build_world,
+    check_jobs_final,
+    check_one_backup_per_slot,
+    slot_names,
+    start_wave,
+)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+EXERCISED = sorted(sid for sid in STATEMENTS if sid not in NOT_EXERCISED)
+# every feature gets to act on slot 1 (a retention pass, a rotation) before the checks are read
+SETTLE_SECONDS = 5.0
+
+
+def copies(world: World) -> list[dict[str, str]]:
+    """Tags of every restored copy that finished (state done)."""
+    ddb, out = world.client("dynamodb"), []
+    for name in ddb.list_tables()["TableNames"]:
+        if not name.startswith("orders-staging-"):
+            continue
+        try:
+            arn = ddb.describe_table(TableName=name)["Table"]["TableArn"]
+            tags: dict[str, str] = {}
+            kwargs = {"ResourceArn": arn}
+            while True:
+                page = ddb.list_tags_of_resource(**kwargs)
+                tags.update({t["Key"]: t["Value"] for t in page["Tags"]})
+                if not page.get("NextToken"):
+                    break
+                kwargs["NextToken"] = page["NextToken"]
+        except ddb.exceptions.ResourceNotFoundException:
+            continue
+        if tags.get("backupd:state") == "done":
+            out.append(tags)
+    return out
+
+
+def checks(world: World, fake: Any, ctx: AppContext, jobs: list[str],
+           logs: list[dict[str, Any]]) -> dict[str, bool]:
+    """Every check of the run, by name (True: holds)."""
+    value = ctx.metrics.registry.get_sample_value
+    last = slot_names(2)[-1]
+    slots = world.slots()
+    done = copies(world)
+    return {
+        "backups": all((t, last) in slots for t in TABLES) and not check_one_backup_per_slot(
+            world),
+        "retention": {n for _, n in slots} == {last},
+        "events": world.queue_depth() == 0,
+        "reconcile": (value("backupd_reconciles_total", {"outcome": "ok"}) or 0) > 0,
+        "jobs": not check_jobs_final(fake, {j: ctx.tracker.finished_state(j) for j in jobs})
+        and all(ctx.tracker.finished_state(j) for j in jobs),
+        "alerts": (value("backupd_alerts_published_total", {"severity": "critical"}) or 0) > 0,
+        "gauges": (value("backupd_cloudwatch_batches_total", {"outcome": "ok"}) or 0) > 0,
+        "restore_native": any("/backup/" in t["backupd:source-backup"] for t in done)
+        and world.ssm_target() is not None,
+        "restore_job": any(":recovery-point:" in t["backupd:source-backup"] for t in done),
+        # three restores (two slots, one wave job) and keep_last 2: one copy rotated away
+        "rotation": any(e["event"] == "restore.copy_deleted" for e in logs),
+        "export": bool(world.exported()),
+        "export_scan": not any(e["event"] == "export.pass_failed" for e in logs),
+    }
+
+
+async def run(world: World, fake: Any, creds: tuple[str, str], must_pass: set[str],
+              seconds: float = 40.0) -> tuple[dict[str, bool], str]:
+    """The scenario under the daemon's credentials; checks once `must_pass` hold (or time is
+    up), with every log line the daemon wrote."""
+    key, secret = creds
+    settings = Settings(**world.settings(
+        aws={"access_key_id": key, "secret_access_key": secret, "max_attempts": 2},
+        leader={"enabled": True, "create_table": True},
+        schedules=[{**world.settings()["schedules"][0], "retention": {"keep_last": 1}}],
+        restores=[{**world.settings()["restores"][0], "keep_last": 2}]))
+    clock, stop = FakeClock(SLOT0 + timedelta(seconds=1)), asyncio.Event()
+    ready: asyncio.Future[AppContext] = asyncio.get_running_loop().create_future()
+
+    async def on_ready(ctx: AppContext) -> None:
+        ready.set_result(ctx)
+
+    # tracebacks rendered, as in production's JSON lines: their last line names the action
+    with capture_logs(processors=[structlog.processors.format_exc_info]) as logs:
+        daemon = asyncio.create_task(run_daemon(
+            settings, metrics=Metrics(CollectorRegistry()), clock=clock, stop=stop,
+            on_ready=on_ready))
+        try:
+            ctx = await ready
+            jobs = start_wave(fake, world)
+            # slot 0 first (a leader that cannot reconcile acts only after its bounded tries)
+            await until(lambda: all((t, slot_names(1)[0]) in world.slots() for t in TABLES),
+                        30 if "backups" in must_pass else 8)
+            clock.current = SLOT0 + timedelta(minutes=1, seconds=1)
+            settled = asyncio.get_running_loop().time() + SETTLE_SECONDS
+            await until(lambda: asyncio.get_running_loop().time() > settled and all(
+                v for k, v in checks(world, fake, ctx, jobs, logs).items() if k in must_pass),
+                seconds)
+            results = checks(world, fake, ctx, jobs, logs)
+        finally:
+            stop.set()
+            await daemon
+    return results, "\n".join(json.dumps(e, default=str) for e in logs)
+
+
+async def until(condition: Callable[[], bool], seconds: float) -> None:
+    try:
+        async with asyncio.timeout(seconds):
+            while not condition():
+                await asyncio.sleep(0.3)
+    except TimeoutError:
+        pass  # the caller reads what held and what did not
+
+
+@pytest.fixture
+def privileged(fresh_standin: Any, aws_env: dict[str, str], make_table: Any, make_queue: Any,
+               make_topic: Any, make_vault: Any) -> tuple[World, Any]:
+    world = build_world(fresh_standin, make_table, make_queue, make_topic, make_vault)
+    return world, fresh_standin.backup
+
+
+def test_every_statement_left_out_says_why_and_still_exists() -> None:
+    """A renamed or removed statement must be taken off the list of those not exercised."""
+    assert set(NOT_EXERCISED) <= set(STATEMENTS)
+    assert all(reason for reason in NOT_EXERCISED.values())
+
+
+async def test_the_run_passes_on_exactly_the_shipped_policy(
+        privileged: tuple[World, Any]) -> None:
+    world, fake = privileged
+    creds, admin = make_users(world.client("iam"))
+    world.creds = admin
+    with enable_iam_authentication():
+        results, logs = await run(world, fake, creds, set(NEEDS))
+    denied = sorted(set(re.findall(r"not authorized to perform: ([\w:]+)", logs)))
+    assert denied == []
+    assert results == dict.fromkeys(NEEDS, True)
+
+
+@pytest.mark.parametrize("sid", EXERCISED)
+async def test_without_one_statement_only_its_features_fail(
+        privileged: tuple[World, Any], sid: str) -> None:
+    world, fake = privileged
+    removed = only_in(sid)
+    creds, admin = make_users(world.client("iam"), without=sid)
+    world.creds = admin
+    unaffected = {c for c in NEEDS if not may_fail(c, removed)}
+    with enable_iam_authentication():
+        results, logs = await run(world, fake, creds, unaffected, seconds=45)
+    denied = {a for a in removed if names_denial(logs, a)}
+    broken = {c for c, ok in results.items() if not ok}
+    if not removed:  # moto grants by action; another statement grants all of these
+        assert broken == set(), f"{sid}: no action of its own, yet {broken} failed"
+        return
+    assert denied, f"{sid}: no error names a denied action of {sorted(removed)}"
+    assert broken, f"{sid}: nothing failed without {sorted(removed)} (a needless grant?)"
+    assert broken <= {c for c in NEEDS if may_fail(c, removed)}, (
+        f"{sid}: {sorted(broken - {c for c in NEEDS if may_fail(c, removed)})} broke too")
