@@ -7,6 +7,9 @@ are modelled; everything else AWS adds is ignored, so new AWS fields never poiso
 Types follow AWS, with its quirks: sizes arrive as numbers or strings, restore jobs say
 `status` where backup jobs say `state`, copy jobs send `destinationRecoveryPointArn: {}`
 until there is one, and a copy job's CREATED event carries no `copyJobId`.
+
+These models are the reference: `event_structs` mirrors them for the decoder's fast path, and
+tests/core/test_event_fast.py holds the two to the same answers. Change both together.
 """
 
 from __future__ import annotations
