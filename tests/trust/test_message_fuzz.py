@@ -36,7 +36,7 @@ QUEUE = "https://sqs.us-east-1.amazonaws.com/123456789012/fuzz"
 
 
 class FakeSqs:
-    """SQS's ReceiveMessage / DeleteMessageBatch / ChangeMessageVisibilityBatch, in memory."""
+    """SQS's Receive/DeleteMessageBatch/ChangeMessageVisibilityBatch/GetQueueAttributes, in memory."""
 
     def __init__(self) -> None:
         self.waiting: list[dict[str, Any]] = []
@@ -61,6 +61,9 @@ class FakeSqs:
 
     async def change_message_visibility_batch(self, **kw: Any) -> dict[str, Any]:
         return {"Successful": [], "Failed": []}
+
+    async def get_queue_attributes(self, **kw: Any) -> dict[str, Any]:
+        return {"Attributes": {"QueueArn": "arn:aws:sqs:us-east-1:123456789012:fuzz"}}
 
 
 class FakeClients:
