@@ -33,7 +33,7 @@ from daemon.core.event_structs import (
 from daemon.core.job_event import JobEvent, Source
 
 _iso = datetime.fromisoformat  # a global: one lookup less than the attribute, per event
-_JOB = msgspec.json.Decoder(AnyJobEvent)
+_JOB: msgspec.json.Decoder[AnyJobEvent] = msgspec.json.Decoder(AnyJobEvent)
 _NOTIFICATION = msgspec.json.Decoder(SnsNotification)
 _TOO_LONG = 4300  # jiter refuses integers of more digits; msgspec does not
 _TOO_DEEP = 200  # jiter refuses deeper nesting; msgspec does not (brackets bound the depth)
@@ -54,13 +54,11 @@ def fast_decode(text: str) -> JobEvent | None:
         event = _JOB.decode(text)
         # Times as AWS writes them ("...Z") read straight into UTC; the models take the rest
         # (epoch seconds, other offsets). Read here, once for every kind of event.
-        time, created = _iso(event.time), event.detail.creation_date
-        if created is not None:
-            created = _iso(created)
-            if created.tzinfo is not UTC:
-                return None
-        return _BUILDERS[type(event)](event, source, time, created) if (
-            time.tzinfo is UTC) else None
+        time, creation = _iso(event.time), event.detail.creation_date
+        created = None if creation is None else _iso(creation)
+        if time.tzinfo is not UTC or (created is not None and created.tzinfo is not UTC):
+            return None
+        return _BUILDERS[type(event)](event, source, time, created)
     except (msgspec.DecodeError, ValueError, RecursionError, DecodeError):
         return None  # refused here (ValueError: not Unicode, or not ISO 8601): the models decide
 
