@@ -132,13 +132,14 @@ def notice_event(message: str, attrs: dict[str, str], topic: str | None,
     except notices.NotificationError as exc:
         raise DecodeError(f"vault notification: {exc}") from None
     resource = notice.resource_arn
+    region, account, resource_type = notices.resource_facts(resource)
     return JobEvent(
         kind=notice.kind, job_id=notice.job_id, state=notice.state,
-        resource_arn=resource, resource_type=notices.resource_type_of(resource),
+        resource_arn=resource, resource_type=resource_type,
         vault=notice.vault,
-        region=(notices.arn_part(resource, 3) or notices.arn_part(notice.recovery_point_arn, 3)
+        region=(region or notices.arn_part(notice.recovery_point_arn, 3)
                 or notices.arn_part(topic, 3)),
-        account=notice.account or notices.arn_part(resource, 4) or notices.arn_part(topic, 4),
+        account=notice.account or account or notices.arn_part(topic, 4),
         size_bytes=None, time=sns_time(stamp), source="vault-notification",
         recovery_point_arn=notice.recovery_point_arn, creation_date=_start_time(notice.start_time))
 

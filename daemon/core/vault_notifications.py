@@ -130,13 +130,8 @@ def _arn(run: str) -> str:
     return run[:-1] if run.endswith(".") and len(run) > 5 else run
 
 
-@lru_cache(maxsize=4096)
 def arn_part(arn: str | None, index: int) -> str | None:
-    """Field `index` of an ARN (2 service, 3 region, 4 account, 5 resource), None if absent.
-
-    Cached: the same tables and topics come back all day, and a notification asks for up to
-    six parts of three ARNs.
-    """
+    """Field `index` of an ARN (2 service, 3 region, 4 account, 5 resource), None if absent."""
     if not arn or not arn.startswith("arn:"):
         return None
     parts = arn.split(":", 5)
@@ -145,11 +140,23 @@ def arn_part(arn: str | None, index: int) -> str | None:
     return parts[index] or None
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=4096)
+def resource_facts(arn: str | None) -> tuple[str | None, str | None, str | None]:
+    """A resource ARN's region, account and AWS Backup resource type (None where absent), from
+    one split. Cached: the same tables come back every day."""
+    if not arn or not arn.startswith("arn:"):
+        return None, None, None
+    _, _, service, region, account, resource = [*arn.split(":", 5), "", "", "", ""][:6]
+    return region or None, account or None, _resource_type(service, resource)
+
+
 def resource_type_of(arn: str | None) -> str | None:
     """AWS Backup's resource type name for a resource ARN (e.g. DynamoDB, EBS), else None."""
-    service, resource = arn_part(arn, 2), arn_part(arn, 5)
-    if service is None:
+    return resource_facts(arn)[2]
+
+
+def _resource_type(service: str, resource: str) -> str | None:
+    if not service:
         return None
-    prefix = (resource or "").split("/", 1)[0].split(":", 1)[0]
+    prefix = resource.split("/", 1)[0].split(":", 1)[0]
     return RESOURCE_TYPES.get(f"{service}:{prefix}") or RESOURCE_TYPES.get(service)
