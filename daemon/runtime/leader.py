@@ -86,6 +86,7 @@ class LeaderGate:
             finally:
                 self._set_leading(False)
             return
+        self._forget_component_health()  # a follower is ready without its leader's parts
         if not await self._ensure_table(stop):
             return
         while not stop.is_set():
@@ -202,7 +203,12 @@ class LeaderGate:
             work.cancel()
             await asyncio.wait({work})
         self._set_leading(False)
-        for component in self._components:  # a follower's readiness ignores what it doesn't run
+        self._forget_component_health()
+
+    def _forget_component_health(self) -> None:
+        """A follower's readiness ignores the components it does not run (they report their
+        health again once they run): otherwise no follower would ever be ready."""
+        for component in self._components:
             self._board.health.pop(component.name, None)
 
     def _set_leading(self, leading: bool) -> None:

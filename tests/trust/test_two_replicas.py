@@ -105,6 +105,7 @@ def test_one_leader_and_failover_within_20_seconds(tmp_path: Path) -> None:
         follower = next(d for d in started if d is not leader)
         wait("slot 0 backed up by the leader", lambda: slot_done(world, 0), 20, (leader,))
         follower_gauges = job_gauges(follower)
+        follower_ready = follower.get("/readyz")
         follower_flag = follower.metrics().get("backupd_leader")
 
         set_clock(clock, SLOT0 + timedelta(minutes=1, seconds=1))  # slot 1 starts ...
@@ -145,5 +146,6 @@ def test_one_leader_and_failover_within_20_seconds(tmp_path: Path) -> None:
     assert doubled == []
     assert follower_flag == 0
     assert follower_gauges == []  # a Prometheus sum() never counts a job twice
+    assert follower_ready[0] == 200, follower_ready  # a follower serves, and is ready
 
 
