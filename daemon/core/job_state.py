@@ -60,7 +60,12 @@ class TrackedJob(Struct, gc=False):
 
 def new_job(event: JobEvent, job_id: str, rank: int) -> TrackedJob:
     """The job as its first event describes it (strings shared across jobs are interned)."""
-    time, start = _aware(event.time), _aware(event.creation_date or event.time)
+    time = event.time
+    if time.tzinfo is None:
+        time = time.replace(tzinfo=UTC)
+    start = event.creation_date or time
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=UTC)
     size, vault, kind, region, arn = (
         event.size_bytes, event.vault, event.resource_type, event.region, event.resource_arn)
     vault = None if vault is None else intern(vault)
@@ -102,7 +107,7 @@ def merge(job: TrackedJob, event: JobEvent, rank: int) -> bool:
         changed = True
     start = event.creation_date or time
     if start.tzinfo is None:
-        start = _aware(start)
+        start = start.replace(tzinfo=UTC)
     if start < job.started:  # noqa: PLR1730 - min() is a call, and this runs per event
         job.started = start
     return changed
@@ -116,7 +121,3 @@ def _fill(job: TrackedJob, event: JobEvent) -> None:
     job.region = job.region or (None if region is None else intern(region))
     job.resource_arn = job.resource_arn or (None if arn is None else intern(arn))
     job.group = (job.vault or UNKNOWN, job.resource_type or UNKNOWN, job.region or UNKNOWN)
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

@@ -19,6 +19,8 @@ from copy import copy
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from msgspec import Struct
+
 from daemon.core.events import JobEvent
 from daemon.core.job_state import (
     FINAL,
@@ -43,10 +45,11 @@ class Totals(NamedTuple):
     bytes: int
 
 
-class Transition(NamedTuple):
+class Transition(Struct, frozen=True, gc=False):
     """What one event changed: the job after it, and where its state came from.
 
-    `new`: the first event of this job; `finished`: it just entered a terminal state.
+    `new`: the first event of this job; `finished`: it just entered a terminal state. A
+    msgspec Struct: one is built per applied event, in a third of a NamedTuple's time.
     """
 
     job: TrackedJob
@@ -54,11 +57,6 @@ class Transition(NamedTuple):
     state: str
     new: bool
     finished: bool
-
-
-# Transition(...) goes through a generated Python __new__; tuple.__new__ builds the same
-# NamedTuple from a tuple in C (one per applied event)
-_transition = tuple.__new__
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +101,7 @@ class JobTable:
             return None
         if job.kind == "backup_job" and (job.size_bytes != size or job.group is not group):
             self._move(group, size or 0, job.group, job.size_bytes or 0)  # regroup: a new key
-        return _transition(Transition, (job, previous, job.state, False, False))
+        return Transition(job, previous, job.state, False, False)
 
     def _finish(self, job: TrackedJob, previous: str, size: int | None,
                 group: GroupKey) -> Transition:
@@ -116,7 +114,7 @@ class JobTable:
             counts[1] -= size
             self._jobs -= 1
             self._bytes -= size
-        return _transition(Transition, (job, previous, job.state, False, True))
+        return Transition(job, previous, job.state, False, True)
 
     def set_size(self, job_id: str, size: int) -> bool:
         """Give an open job a size learned elsewhere (DescribeTable), unless an event gave one."""
@@ -187,11 +185,11 @@ class JobTable:
         job = new_job(event, job_id, rank)
         if rank == FINAL:
             self._remember(job_id, job.state)
-            return _transition(Transition, (job, None, job.state, True, True))
+            return Transition(job, None, job.state, True, True)
         self._open[job_id] = job
         if job.kind == "backup_job":
             self._add(job.group, 1, job.size_bytes or 0)
-        return _transition(Transition, (job, None, job.state, True, False))
+        return Transition(job, None, job.state, True, False)
 
     def _remember(self, job_id: str, state: str) -> None:
         self._finished[job_id] = state
