@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import os
 import signal
+import sys
 from collections.abc import Awaitable, Callable
 
 import structlog
@@ -151,8 +153,13 @@ def _install_signal_handlers(stop: asyncio.Event) -> None:
 
     def on_signal(signum: int) -> None:
         if stop.is_set():
+            # At once means at once: no task cancellation, no executor join, no atexit;
+            # whatever is still in flight is rediscovered from AWS at the next start.
             log.warning("daemon.forced_exit", signal=signal.Signals(signum).name)
-            raise SystemExit(1)
+            for stream in (sys.stdout, sys.stderr):
+                with contextlib.suppress(Exception):
+                    stream.flush()
+            os._exit(1)
         log.info("daemon.stopping", signal=signal.Signals(signum).name)
         stop.set()
 

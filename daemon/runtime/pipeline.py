@@ -95,8 +95,11 @@ class Pipeline:
 
     async def settle(self) -> None:
         """Wait for the size lookups in flight (reconcile passes, shutdown, tests)."""
-        while self._lookups:
-            await asyncio.gather(*list(self._lookups), return_exceptions=True)
+        # Only the tasks not done yet: a finished task leaves the set by a callback that runs
+        # on a later loop turn, and awaiting a gather of finished tasks does not yield (an
+        # eager completion since Python 3.12): looping on it would spin the loop forever.
+        while pending := [task for task in self._lookups if not task.done()]:
+            await asyncio.wait(pending)
 
     def _after(self, event: JobEvent, transition: Transition) -> None:
         if not transition.finished:

@@ -91,8 +91,16 @@ class TaskRunner:
         runner = asyncio.get_running_loop().create_task(self._guarded(task, body),
                                                         name=f"task:{kind}:{key}")
         self._active[key] = (task, runner)
+        runner.add_done_callback(lambda _: self._forget(key, runner))
         self._gauges(kind)
         return True
+
+    def _forget(self, key: str, runner: asyncio.Task[None]) -> None:
+        """A task cancelled before its first step never reaches `_finish`: free its key."""
+        entry = self._active.get(key)
+        if entry is not None and entry[1] is runner:
+            del self._active[key]
+            self._gauges(entry[0].kind)
 
     @property
     def accepting(self) -> bool:
@@ -166,9 +174,8 @@ class TaskRunner:
 
     async def drain(self) -> None:
         """Wait until no task is active (tests, and the demo's end)."""
-        while self._active:
-            await asyncio.gather(*(r for _, r in list(self._active.values())),
-                                 return_exceptions=True)
+        while pending := [r for _, r in list(self._active.values()) if not r.done()]:
+            await asyncio.wait(pending)
 
     def status(self) -> Mapping[str, Any]:
         active = [t.view() for t, _ in self._active.values()]

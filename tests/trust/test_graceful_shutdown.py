@@ -40,7 +40,7 @@ def start(world: World, proxy: Any, standin: Any, log: Path) -> Daemon:
     for arn in world.tables.values():
         standin.backup.inject_job(arn, "ops", duration=30)
     wait("messages in work", lambda: daemon.metrics().get("backupd_messages_in_flight", 0) > 0,
-         20, (daemon,))
+         20, (daemon,), explain=lambda: dict(proxy.calls))
     return daemon
 
 
