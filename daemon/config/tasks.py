@@ -61,6 +61,11 @@ class TaskSettings(Section):
     rescan_seconds: float = Field(
         300.0, ge=5, description="How often in-flight restores and exports are rediscovered "
         "from AWS (tags, export lists): work a restart or a lost task left behind.")
+    catchup_seconds: float = Field(
+        86400.0, ge=0, le=35 * 86400, description="Each rescan also lists the backups "
+        "completed this far back (ListBackupJobs, ListBackups) and starts the restores and "
+        "exports whose trigger was lost (a crash after the event was consumed, a full task "
+        "queue); 0 turns it off. Restores only ever take a source's newest backup.")
     recent_limit: int = Field(50, ge=0, le=1000, description="Finished tasks kept on /status.")
     restore_role_arn: str | None = Field(
         None, description="IAM role AWS Backup assumes for StartRestoreJob (AWS Backup recovery "

@@ -18,7 +18,13 @@ from typing import Literal, Protocol
 
 from daemon.core.errors import PermanentError
 from daemon.core.naming import compile_pattern
-from daemon.core.triggers import arn_parts, dynamodb_table, rds_identifier, recovery_point_kind
+from daemon.core.triggers import (
+    arn_parts,
+    backup_ms,
+    dynamodb_table,
+    rds_identifier,
+    recovery_point_kind,
+)
 
 ExportKind = Literal["dynamodb", "rds"]
 MIN_INCREMENTAL = timedelta(minutes=15)
@@ -100,7 +106,8 @@ def plans_for_backup(resource_arn: str, recovery_point_arn: str, created: dateti
             continue
         fits = kind in ("dynamodb-backup", "aws-backup") if rule.kind == "dynamodb" else \
             kind in ("rds-snapshot", "rds-cluster-snapshot")
-        found = plan(rule, resource_arn, recovery_point_arn, created, vault=vault) if fits else None
+        found = plan(rule, resource_arn, recovery_point_arn, backup_ms(created),
+                     vault=vault) if fits else None
         if found is not None:
             out.append(found)
     return out

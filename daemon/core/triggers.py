@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol
 
 from daemon.core.naming import NamingError, compile_pattern, restore_name
@@ -112,8 +112,67 @@ def plan_restores(source_table: str, recovery_point_arn: str, created: datetime,
         engine: Literal["native", "aws-backup"] = (
             "native" if kind == "dynamodb-backup" else "aws-backup")
         out.append(RestoreDecision("start", rule.name, "new backup", RestorePlan(
-            rule.name, source_table, recovery_point_arn, created.astimezone(UTC), target,
+            rule.name, source_table, recovery_point_arn, backup_ms(created), target,
             engine)))
+    return out
+
+
+def backup_ms(created: datetime) -> datetime:
+    """A backup's time to AWS's precision (milliseconds, UTC).
+
+    Events write `creationDate` in milliseconds, listings may carry more digits: cut to the
+    millisecond, every path that names a backup's restore or export agrees on its time.
+    """
+    created = created.astimezone(UTC)
+    return created - timedelta(microseconds=created.microsecond % 1000)
+
+
+def _second(when: datetime) -> datetime:
+    """Restored copies record their backup's time to the second (tag and name)."""
+    return when.astimezone(UTC).replace(microsecond=0)
+
+
+def superseded(plan: RestorePlan, copies: Iterable[RestoredCopy]) -> RestoredCopy | None:
+    """A finished copy of the same rule and source made from a newer backup, if any.
+
+    Restoring an older backup after a newer one (a redelivered event, a late catch-up) would
+    move the SSM parameter backwards: such a restore is skipped.
+    """
+    newer = [c for c in copies if c.managed and c.rule == plan.rule and c.state == "done"
+             and c.source_table == plan.source_table and c.backup_time is not None
+             and c.backup_time > _second(plan.backup_time)]
+    return max(newer, key=lambda c: c.backup_time or plan.backup_time, default=None)
+
+
+def missed_restores(completed: Iterable[tuple[str, str, datetime]],
+                    copies: Iterable[RestoredCopy],
+                    rules: Iterable[RestoreRuleLike]) -> list[RestoreDecision]:
+    """Restores that completed backups should have triggered but left no copy behind.
+
+    `completed` holds (source table, recovery point ARN, creation time) as AWS lists them.
+    Per rule and source table only the newest backup counts, and only when no copy of the
+    rule (restoring, done or failed) is from a backup that new: an older backup whose copy
+    rotation already deleted is never restored again.
+    """
+    rules = list(rules)
+    newest: dict[tuple[str, str], RestorePlan] = {}
+    for table, point, created in completed:
+        for decision in plan_restores(table, point, created, rules):
+            plan = decision.plan
+            if plan is None:
+                continue
+            key = (plan.rule, plan.source_table)
+            if key not in newest or plan.backup_time > newest[key].backup_time:
+                newest[key] = plan
+    copies = list(copies)
+    out: list[RestoreDecision] = []
+    for (rule, source), plan in sorted(newest.items()):
+        covered = any(c.managed and c.rule == rule and c.source_table == source
+                      and c.backup_time is not None
+                      and c.backup_time >= _second(plan.backup_time) for c in copies)
+        if not covered:
+            out.append(RestoreDecision("start", rule, "completed backup without a copy "
+                                       "(trigger lost or never seen)", plan))
     return out
 
 

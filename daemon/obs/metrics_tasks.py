@@ -34,9 +34,20 @@ class TaskMetrics:
         self._copy_age = Gauge("backupd_restored_copy_age_seconds",
                                "Age of the newest restored copy of a rule (since its backup).",
                                ["rule"], registry=registry)
+        self._rescans = Counter("backupd_task_rescans",
+                                "Rescans of AWS for unfinished restores and exports and for "
+                                "lost triggers, by outcome (ok, failed).",
+                                ["kind", "outcome"], registry=registry)
+        self._caught_up = Counter("backupd_tasks_caught_up",
+                                  "Restores and exports a rescan started for a completed backup "
+                                  "whose trigger was lost (a crash, a full queue).",
+                                  ["kind"], registry=registry)
         for kind in KINDS:
             self._running.labels(kind)
             self._queued.labels(kind)
+            self._caught_up.labels(kind)
+            for result in ("ok", "failed"):
+                self._rescans.labels(kind, result)
             for outcome in OUTCOMES:
                 self._total.labels(kind, outcome)
 
@@ -49,6 +60,12 @@ class TaskMetrics:
     def finished(self, kind: str, outcome: str, seconds: float) -> None:
         self._total.labels(kind, outcome).inc()
         self._duration.labels(kind, outcome).observe(max(0.0, seconds))
+
+    def rescanned(self, kind: str, *, ok: bool) -> None:
+        self._rescans.labels(kind, "ok" if ok else "failed").inc()
+
+    def caught_up(self, kind: str) -> None:
+        self._caught_up.labels(kind).inc()
 
     def newest_restored_copy(self, rule: str, backup_unix: float) -> None:
         """The newest finished copy of `rule` holds a backup taken at `backup_unix`.

@@ -6,6 +6,7 @@ the leader only (restores and exports must not run twice across replicas).
 
 from __future__ import annotations
 
+from daemon.runtime.completed import CompletedBackups
 from daemon.runtime.context import AppContext
 from daemon.runtime.exports import ExportService
 from daemon.runtime.restores import RestoreService
@@ -14,6 +15,9 @@ from daemon.runtime.tasks import TaskRunner
 
 
 def build_tasks(ctx: AppContext) -> list[Component]:
-    """The task runner plus the restore and export services (which subscribe to the bus)."""
+    """The task runner plus the restore and export services (which subscribe to the bus and
+    share one listing of recently completed backups to catch up on lost triggers)."""
     runner = TaskRunner(ctx)
-    return [runner, RestoreService(ctx, runner), ExportService(ctx, runner)]
+    completed = CompletedBackups(ctx)
+    return [runner, RestoreService(ctx, runner, completed),
+            ExportService(ctx, runner, completed)]

@@ -26,7 +26,7 @@ class BackupCompleted:
     resource_arn: str
     resource_type: str
     created: datetime
-    origin: Literal["event", "scheduler"]
+    origin: Literal["event", "scheduler", "rescan"]
     vault: str | None = None
     job_id: str | None = None
     region: str | None = None

@@ -4,7 +4,8 @@ Three ways in. `on_backup` hears completed backups on the bus and queues the exp
 every rule that covers the resource. Scheduled rules fire at each slot of their cron()/rate()
 expression (the latest slot is caught up once after downtime; markers make a slot export
 once across restarts). `rescan` (at start, then every `tasks.rescan_seconds`) resumes the
-exports a previous run left open in its markers.
+exports a previous run left open in its markers, and starts those of recently completed
+backups that have no marker at all (a trigger lost to a crash or a full queue).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from daemon.core.exports import ExportPlan, plan, plans_for_backup
 from daemon.core.naming import compile_pattern
 from daemon.core.schedule import next_runs, parse_expression, slot_at_or_before
 from daemon.runtime.bus import BackupCompleted
+from daemon.runtime.completed import CompletedBackups
 from daemon.runtime.context import AppContext
 from daemon.runtime.export_aws import ExportAws
 from daemon.runtime.export_markers import MarkerStore
@@ -34,11 +36,14 @@ class ExportService:
 
     name = "exports"
 
-    def __init__(self, ctx: AppContext, runner: TaskRunner) -> None:
+    def __init__(self, ctx: AppContext, runner: TaskRunner,
+                 completed: CompletedBackups | None = None) -> None:
         self._ctx = ctx
         self._runner = runner
         self._aws = ExportAws(ctx)
         self._markers = MarkerStore(ctx)
+        self._completed = completed or CompletedBackups(ctx)
+        self._known: dict[str, datetime] = {}  # tokens with a marker or queued: no re-check
         self._rules = {rule.name: rule for rule in ctx.settings.exports}
         self._slots: dict[str, datetime] = {}  # last slot queued per rule (memory only)
         self._next_rescan: datetime | None = None
@@ -76,7 +81,12 @@ class ExportService:
         now = self._ctx.clock.now()
         queued = 0
         if self._next_rescan is None or now >= self._next_rescan:
-            queued += await self.rescan()
+            try:
+                queued += await self.rescan()
+            except Exception:
+                self._ctx.metrics.tasks.rescanned("export", ok=False)
+                raise
+            self._ctx.metrics.tasks.rescanned("export", ok=True)
             self._next_rescan = now + timedelta(seconds=self._ctx.settings.tasks.rescan_seconds)
         return queued + await self.run_due(now)
 
@@ -86,8 +96,34 @@ class ExportService:
         for rule in self._rules.values():
             for marker in await self._markers.open_markers(rule):
                 queued += self.consider(marker.plan)
+                self._known[marker.plan.token] = marker.plan.at
+        queued += await self._catch_up()
         if queued:
             log.info("export.rescan", queued=queued)
+        return queued
+
+    async def _catch_up(self) -> int:
+        """Queue the exports of recently completed backups that never got a marker."""
+        recent = await self._completed.recent()
+        if not recent:
+            return 0
+        oldest = min(item.created for item in recent)
+        self._known = {k: t for k, t in self._known.items() if t >= oldest}
+        queued = 0
+        for item in recent:
+            for found in plans_for_backup(item.resource_arn, item.recovery_point_arn,
+                                          item.created, item.vault, self._rules.values()):
+                if found.token in self._known:
+                    continue
+                if await self._markers.get(self._rules[found.rule], found.token) is not None:
+                    self._known[found.token] = found.at
+                    continue
+                if self.consider(found):
+                    self._known[found.token] = found.at
+                    queued += 1
+                    self._ctx.metrics.tasks.caught_up("export")
+                    log.warning("export.caught_up", rule=found.rule, table=found.name,
+                                source=found.source, token=found.token)
         return queued
 
     async def run_due(self, now: datetime) -> int:

@@ -23,7 +23,7 @@ from daemon.core.rotation import (
     newest_done,
     select_rotation,
 )
-from daemon.core.triggers import RestoreDecision, RestorePlan, dedupe
+from daemon.core.triggers import RestoreDecision, RestorePlan, dedupe, superseded
 from daemon.runtime.context import AppContext
 from daemon.runtime.restore_aws import RestoreAws
 from daemon.runtime.tasks import State, Task, TaskRunner
@@ -85,7 +85,13 @@ class RestoreRun:
             job = await self._aws.restore_job(self._job_id)
             if job.get("CreatedResourceArn") == existing.arn:  # our job made it: adopt
                 return RestoreDecision("adopt", plan.rule, "made by our restore job", plan)
-        return dedupe(fresh, existing)
+        decision = dedupe(fresh, existing)
+        if decision.action == "start":
+            newer = superseded(plan, [c async for c in self._copies(plan.target[:-SUFFIX_LENGTH])])
+            if newer is not None:
+                return RestoreDecision("skip", plan.rule, f"copy {newer.name} of a newer backup "
+                                       "exists already", plan)
+        return decision
 
     async def _restore(self) -> None:
         if self._plan.engine == "native":

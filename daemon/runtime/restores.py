@@ -5,7 +5,8 @@ COMPLETED jobs, the scheduler's AVAILABLE native backups) and queues a restore p
 rule; the restore task itself reads AWS first, so a duplicate event ends as `skipped`.
 `run_once` (at start, then every `tasks.rescan_seconds`) rediscovers what a restart or a
 crash left behind: copies tagged `restoring`, untagged tables a rule made from a backup
-just before a crash, and AWS Backup restore jobs still running.
+just before a crash, AWS Backup restore jobs still running, and completed backups whose
+trigger never became a restore (the newest per source, when no copy of it exists).
 """
 
 from __future__ import annotations
@@ -23,10 +24,12 @@ from daemon.core.triggers import (
     adoptable,
     dynamodb_table,
     looks_restored,
+    missed_restores,
     plan_restores,
     recovery_point_kind,
 )
 from daemon.runtime.bus import BackupCompleted
+from daemon.runtime.completed import CompletedBackups
 from daemon.runtime.context import AppContext
 from daemon.runtime.restore_aws import RestoreAws
 from daemon.runtime.restore_run import RestoreRun
@@ -41,11 +44,14 @@ class RestoreService:
 
     name = "restores"
 
-    def __init__(self, ctx: AppContext, runner: TaskRunner) -> None:
+    def __init__(self, ctx: AppContext, runner: TaskRunner,
+                 completed: CompletedBackups | None = None) -> None:
         self._ctx = ctx
         self._runner = runner
         self._aws = RestoreAws(ctx)
+        self._completed = completed or CompletedBackups(ctx)
         self._rules = {rule.name: rule for rule in ctx.settings.restores}
+        self._caught: dict[tuple[str, str], datetime] = {}  # (rule, backup) caught up
         ctx.bus.subscribe(self.on_backup)
 
     async def on_backup(self, item: BackupCompleted) -> None:
@@ -77,6 +83,9 @@ class RestoreService:
                 await self.run_once()
             except Exception:
                 log.exception("restore.rescan_failed")
+                self._ctx.metrics.tasks.rescanned("restore", ok=False)
+            else:
+                self._ctx.metrics.tasks.rescanned("restore", ok=True)
             if await sleep_or_stop(self._ctx.settings.tasks.rescan_seconds, stop):
                 return
 
@@ -95,6 +104,7 @@ class RestoreService:
             if plan is not None:
                 queued += self.consider(RestoreDecision("resume", plan.rule, "rescan", plan))
         queued += await self._open_jobs()
+        queued += await self._catch_up(copies)
         self._copy_ages(copies)
         if queued:
             log.info("restore.rescan", queued=queued)
@@ -122,6 +132,30 @@ class RestoreService:
                 if decision.plan is not None and \
                         await self._aws.describe(decision.plan.target) is None:
                     queued += self.consider(decision, job_id=job["RestoreJobId"])
+        return queued
+
+    async def _catch_up(self, copies: list[RestoredCopy]) -> int:
+        """Start the restores of completed backups that left no copy (each once per run)."""
+        recent = await self._completed.recent()
+        if not recent:
+            return 0
+        oldest = min(item.created for item in recent)
+        self._caught = {k: t for k, t in self._caught.items() if t >= oldest}
+        found = [(table, item.recovery_point_arn, item.created) for item in recent
+                 if (table := dynamodb_table(item.resource_arn)) is not None]
+        queued = 0
+        for decision in missed_restores(found, copies, self._rules.values()):
+            plan = decision.plan
+            assert plan is not None
+            key = (plan.rule, plan.source_backup)
+            if key in self._caught or not self.consider(decision):
+                continue
+            self._caught[key] = plan.backup_time
+            queued += 1
+            self._ctx.metrics.tasks.caught_up("restore")
+            log.warning("restore.caught_up", rule=plan.rule, table=plan.source_table,
+                        target=plan.target, source_backup=plan.source_backup,
+                        reason=decision.reason)
         return queued
 
     def _copy_ages(self, copies: list[RestoredCopy]) -> None:

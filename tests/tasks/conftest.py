@@ -31,7 +31,10 @@ from daemon.runtime.status import StatusBoard
 from daemon.runtime.supervisor import supervise
 from daemon.runtime.tasks import Task, TaskRunner
 
-FAST_TASKS = {"poll_initial_seconds": 0.05, "poll_max_seconds": 0.2, "rescan_seconds": 3600}
+# Catch-up off by default: these tests drive triggers through the bus themselves, and a rescan
+# finding the same completed backup in AWS would race them (test_catch_up_e2e turns it on).
+FAST_TASKS = {"poll_initial_seconds": 0.05, "poll_max_seconds": 0.2, "rescan_seconds": 3600,
+              "catchup_seconds": 0}
 
 
 @dataclass

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from daemon.core.rotation import RestoredCopy, copy_tags
 from daemon.core.triggers import (
     adoptable,
+    backup_ms,
     dedupe,
     dynamodb_table,
     looks_restored,
+    missed_restores,
     plan_restores,
     rds_identifier,
     recovery_point_kind,
     suffix_time,
+    superseded,
 )
 
 AT = datetime(2026, 11, 24, 5, 0, 7, tzinfo=UTC)
@@ -119,3 +122,71 @@ def test_an_untagged_table_the_rule_made_is_adopted_and_a_look_alike_is_not() ->
                               restored_from=NATIVE)
     assert adoptable(look_alike, "orders-production", [STAGING]) is None
     assert adoptable(tagged("restoring"), "orders-production", [STAGING]) is None
+
+
+def copy_from(at: datetime, state: str = "done", *, rule: str = "staging",
+              source: str = "orders-production") -> RestoredCopy:
+    """A tagged copy of `source` made by `rule` from a backup taken at `at`."""
+    name = f"orders-staging-{at:%Y%m%d-%H-%M-%S}"
+    tags = copy_tags(rule, source, f"{NATIVE}-{at:%H%M%S}", at, "done")
+    tags["backupd:state"] = state
+    return RestoredCopy(name, f"arn:aws:dynamodb:r:1:table/{name}", "ACTIVE", tags)
+
+
+LATER = AT + timedelta(hours=6)
+
+
+def test_a_lost_trigger_is_caught_up_with_the_newest_backup_only() -> None:
+    """Two completed backups, no copy: only the newer one is restored."""
+    completed = [("orders-production", NATIVE, AT), ("orders-production", VAULTED, LATER),
+                 ("customers", NATIVE, LATER)]  # no rule matches it
+    [decision] = missed_restores(completed, [], [STAGING])
+    assert decision.action == "start"
+    assert decision.plan is not None
+    assert (decision.plan.source_backup, decision.plan.backup_time) == (VAULTED, LATER)
+    assert decision.plan.target == "orders-staging-20261124-11-00-07"
+
+
+@pytest.mark.parametrize("state", ["restoring", "done", "failed"])
+def test_a_backup_with_a_copy_in_any_state_is_not_caught_up(state: str) -> None:
+    assert missed_restores([("orders-production", NATIVE, AT)], [copy_from(AT, state)],
+                           [STAGING]) == []
+
+
+def test_an_older_backup_whose_copy_rotation_deleted_is_never_restored_again() -> None:
+    """Only LATER's copy is left (AT's was rotated away): AT is not restored again."""
+    completed = [("orders-production", NATIVE, AT), ("orders-production", NATIVE, LATER)]
+    assert missed_restores(completed, [copy_from(LATER)], [STAGING]) == []
+
+
+def test_copies_of_another_rule_or_source_do_not_count() -> None:
+    other = [copy_from(LATER, rule="other"), copy_from(LATER, source="orders-x-production")]
+    [decision] = missed_restores([("orders-production", NATIVE, AT)], other, [STAGING])
+    assert decision.plan is not None
+    assert decision.plan.backup_time == AT
+
+
+def test_a_listing_with_more_digits_than_the_tag_still_matches_its_copy() -> None:
+    """Tags keep the second; a listing's sub-second time is the same backup."""
+    listed = AT + timedelta(microseconds=658_123)
+    assert missed_restores([("orders-production", NATIVE, listed)], [copy_from(AT)],
+                           [STAGING]) == []
+
+
+def test_backup_times_are_cut_to_the_millisecond_as_events_write_them() -> None:
+    listed = AT + timedelta(microseconds=658_999)
+    assert backup_ms(listed) == AT + timedelta(milliseconds=658)
+    [from_event] = plan_restores("orders-production", NATIVE, backup_ms(listed), [STAGING])
+    [from_listing] = plan_restores("orders-production", NATIVE, listed, [STAGING])
+    assert from_event.plan == from_listing.plan
+
+
+def test_a_restore_older_than_a_finished_copy_is_superseded() -> None:
+    [old] = plan_restores("orders-production", NATIVE, AT, [STAGING])
+    assert old.plan is not None
+    newer = copy_from(LATER)
+    assert superseded(old.plan, [newer, copy_from(AT - timedelta(days=1))]) == newer
+    assert superseded(old.plan, [copy_from(LATER, "failed"), copy_from(LATER, rule="x")]) is None
+    [new] = plan_restores("orders-production", NATIVE, LATER, [STAGING])
+    assert new.plan is not None
+    assert superseded(new.plan, [copy_from(AT)]) is None

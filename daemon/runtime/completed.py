@@ -1,0 +1,122 @@
+"""Completed backups read back from AWS: the triggers a crash or a full queue could lose.
+
+A completed backup reaches restores and exports through the bus, in memory: the SQS message
+that carried it is deleted once the tracker applied it, so a crash (or a full task queue)
+between that delete and the task reaching AWS would lose the trigger. This is the other way
+in: every rescan lists what completed in the last `tasks.catchup_seconds` (ListBackupJobs
+COMPLETED, and the scheduler's own AVAILABLE native backups from ListBackups) as the same
+`BackupCompleted` items the bus carries, with the same times, so they map to the same
+restore names and export tokens and a trigger already acted on is recognised as such.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+
+from daemon.core.inventory import native_owner
+from daemon.runtime.bus import BackupCompleted
+from daemon.runtime.context import AppContext
+
+log = structlog.get_logger(__name__)
+SHARE_SECONDS = 30.0  # restores and exports rescan together: one listing serves both
+
+
+class CompletedBackups:
+    """Lists recent completed backups; one listing is shared for `SHARE_SECONDS`."""
+
+    def __init__(self, ctx: AppContext) -> None:
+        self._ctx = ctx
+        self._lock = asyncio.Lock()
+        self._listed: tuple[datetime, list[BackupCompleted]] | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self._ctx.settings.tasks.catchup_seconds > 0
+
+    async def recent(self) -> list[BackupCompleted]:
+        """Backups completed since `now - tasks.catchup_seconds`, oldest first."""
+        if not self.enabled:
+            return []
+        async with self._lock:
+            now = self._ctx.clock.now()
+            if self._listed is not None and \
+                    (now - self._listed[0]).total_seconds() < SHARE_SECONDS:
+                return self._listed[1]
+            since = now - timedelta(seconds=self._ctx.settings.tasks.catchup_seconds)
+            found = [*await self._backup_jobs(since), *await self._native(since)]
+            found.sort(key=lambda item: item.created)
+            self._listed = (now, found)
+            return found
+
+    async def _backup_jobs(self, since: datetime) -> list[BackupCompleted]:
+        """AWS Backup jobs COMPLETED since `since` (any vault, any resource type)."""
+        backup = await self._ctx.clients.client("backup")
+        paginator = backup.get_paginator("list_backup_jobs")
+        out: list[BackupCompleted] = []
+        async for page in paginator.paginate(ByState="COMPLETED", ByCreatedAfter=since):
+            out.extend(from_backup_jobs(page.get("BackupJobs", []), self._ctx.settings.region))
+        return out
+
+    async def _native(self, since: datetime) -> list[BackupCompleted]:
+        """The scheduler's native backups (named by it) that are AVAILABLE."""
+        schedules = [s.name for s in self._ctx.settings.schedules if s.engine == "dynamodb"]
+        if not schedules:
+            return []
+        dynamodb = await self._ctx.clients.client("dynamodb")
+        kwargs: dict[str, Any] = {"BackupType": "USER", "TimeRangeLowerBound": since,
+                                  "Limit": 100}
+        out: list[BackupCompleted] = []
+        while True:
+            page = await dynamodb.list_backups(**kwargs)
+            out.extend(from_native_backups(
+                page.get("BackupSummaries", []), self._ctx.settings.scheduler.backup_name_prefix,
+                schedules, self._ctx.settings.region))
+            last = page.get("LastEvaluatedBackupArn")
+            if not last:
+                return out
+            kwargs["ExclusiveStartBackupArn"] = last
+
+
+def from_backup_jobs(jobs: Iterable[dict[str, Any]], region: str) -> list[BackupCompleted]:
+    """ListBackupJobs entries as bus items, timed as the job's event is (its CreationDate)."""
+    out: list[BackupCompleted] = []
+    for job in jobs:
+        point, resource, created = (job.get("RecoveryPointArn"), job.get("ResourceArn"),
+                                    job.get("CreationDate"))
+        if job.get("State") != "COMPLETED" or not point or not resource or \
+                not isinstance(created, datetime):
+            continue
+        size = job.get("BackupSizeInBytes")
+        out.append(BackupCompleted(
+            recovery_point_arn=point, resource_arn=resource,
+            resource_type=job.get("ResourceType") or "", created=_aware(created),
+            origin="rescan", vault=job.get("BackupVaultName"), job_id=job.get("BackupJobId"),
+            region=region, size_bytes=int(size) if size else None))
+    return out
+
+
+def from_native_backups(items: Iterable[dict[str, Any]], prefix: str, schedules: Iterable[str],
+                        region: str) -> list[BackupCompleted]:
+    """ListBackups entries the scheduler made, timed by their slot as the scheduler's are."""
+    names = tuple(schedules)
+    out: list[BackupCompleted] = []
+    for item in items:
+        owner = native_owner(prefix, names, item.get("BackupName", ""))
+        arn = item.get("BackupArn", "")
+        if owner is None or item.get("BackupStatus") != "AVAILABLE" or "/backup/" not in arn:
+            continue
+        size = item.get("BackupSizeBytes")
+        out.append(BackupCompleted(
+            recovery_point_arn=arn, resource_arn=arn.split("/backup/", 1)[0],
+            resource_type="DynamoDB", created=owner[1], origin="rescan", region=region,
+            size_bytes=int(size) if size else None))
+    return out
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
