@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
 
-from daemon.core.inventory import native_owner
+from daemon.core.inventory import Listed
 from daemon.runtime.bus import BackupCompleted
 from daemon.runtime.context import AppContext
+from daemon.runtime.engines import NativeEngine, aware_time
+from daemon.runtime.throttle import Throttle
 
 log = structlog.get_logger(__name__)
 SHARE_SECONDS = 30.0  # restores and exports rescan together: one listing serves both
@@ -31,6 +33,14 @@ class CompletedBackups:
 
     def __init__(self, ctx: AppContext) -> None:
         self._ctx = ctx
+        settings = ctx.settings
+        self._native_schedules = [s.name for s in settings.schedules if s.engine == "dynamodb"]
+        # the scheduler's own listing (its own rate bucket: the task path must not starve
+        # the scheduler's calls, nor the scheduler this one)
+        self._native_engine = NativeEngine(
+            ctx, Throttle(settings.scheduler.api_calls_per_second,
+                          settings.scheduler.concurrency),
+            [s.name for s in settings.schedules]) if self._native_schedules else None
         self._lock = asyncio.Lock()
         self._listed: tuple[datetime, list[BackupCompleted]] | None = None
 
@@ -64,22 +74,10 @@ class CompletedBackups:
 
     async def _native(self, since: datetime) -> list[BackupCompleted]:
         """The scheduler's native backups (named by it) that are AVAILABLE."""
-        schedules = [s.name for s in self._ctx.settings.schedules if s.engine == "dynamodb"]
-        if not schedules:
+        if self._native_engine is None:
             return []
-        dynamodb = await self._ctx.clients.client("dynamodb")
-        kwargs: dict[str, Any] = {"BackupType": "USER", "TimeRangeLowerBound": since,
-                                  "Limit": 100}
-        out: list[BackupCompleted] = []
-        while True:
-            page = await dynamodb.list_backups(**kwargs)
-            out.extend(from_native_backups(
-                page.get("BackupSummaries", []), self._ctx.settings.scheduler.backup_name_prefix,
-                schedules, self._ctx.settings.region))
-            last = page.get("LastEvaluatedBackupArn")
-            if not last:
-                return out
-            kwargs["ExclusiveStartBackupArn"] = last
+        listed = await self._native_engine.list_backups(since)
+        return from_native_backups(listed, self._native_schedules, self._ctx.settings.region)
 
 
 def from_backup_jobs(jobs: Iterable[dict[str, Any]], region: str) -> list[BackupCompleted]:
@@ -94,29 +92,19 @@ def from_backup_jobs(jobs: Iterable[dict[str, Any]], region: str) -> list[Backup
         size = job.get("BackupSizeInBytes")
         out.append(BackupCompleted(
             recovery_point_arn=point, resource_arn=resource,
-            resource_type=job.get("ResourceType") or "", created=_aware(created),
+            resource_type=job.get("ResourceType") or "", created=aware_time(created),
             origin="rescan", vault=job.get("BackupVaultName"), job_id=job.get("BackupJobId"),
             region=region, size_bytes=int(size) if size else None))
     return out
 
 
-def from_native_backups(items: Iterable[dict[str, Any]], prefix: str, schedules: Iterable[str],
-                        region: str) -> list[BackupCompleted]:
+def from_native_backups(listed: Iterable[Listed], schedules: Iterable[str], region: str,
+                        ) -> list[BackupCompleted]:
     """ListBackups entries the scheduler made, timed by their slot as the scheduler's are."""
-    names = tuple(schedules)
-    out: list[BackupCompleted] = []
-    for item in items:
-        owner = native_owner(prefix, names, item.get("BackupName", ""))
-        arn = item.get("BackupArn", "")
-        if owner is None or item.get("BackupStatus") != "AVAILABLE" or "/backup/" not in arn:
-            continue
-        size = item.get("BackupSizeBytes")
-        out.append(BackupCompleted(
-            recovery_point_arn=arn, resource_arn=arn.split("/backup/", 1)[0],
-            resource_type="DynamoDB", created=owner[1], origin="rescan", region=region,
-            size_bytes=int(size) if size else None))
-    return out
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    names = frozenset(schedules)
+    return [BackupCompleted(
+        recovery_point_arn=item.arn, resource_arn=item.arn.split("/backup/", 1)[0],
+        resource_type="DynamoDB", created=item.slot, origin="rescan", region=region)
+        for item in listed
+        if item.schedule in names and item.slot is not None and item.status == "AVAILABLE"
+        and "/backup/" in item.arn]

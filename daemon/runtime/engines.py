@@ -80,7 +80,7 @@ class NativeEngine:
 
     def _listed(self, item: dict[str, Any]) -> Listed:
         owner = native_owner(self._prefix, self._schedules, item.get("BackupName", ""))
-        return Listed(item["TableName"], item["BackupArn"], _aware(item["BackupCreationDateTime"]),
+        return Listed(item["TableName"], item["BackupArn"], aware_time(item["BackupCreationDateTime"]),
                       item.get("BackupStatus", "AVAILABLE"), *(owner or (None, None)))
 
     async def existing(self, spec: ScheduleSpec, slot: datetime, since: datetime,
@@ -100,7 +100,7 @@ class NativeEngine:
             client.create_backup, TableName=table.name,
             BackupName=backup_name(self._prefix, spec.name, slot)))["BackupDetails"]
         return Started(table.name, details["BackupArn"], details.get("BackupStatus", "CREATING"),
-                       _aware(details.get("BackupCreationDateTime", self._ctx.clock.now())))
+                       aware_time(details.get("BackupCreationDateTime", self._ctx.clock.now())))
 
     async def delete(self, arn: str) -> bool:
         """DeleteBackup; False when the backup is gone already or still in use (CREATING)."""
@@ -167,7 +167,7 @@ class AwsBackupEngine:
             for job in page.get("BackupJobs", []):
                 if job.get("IamRoleArn") != spec.iam_role_arn or (job.get("CreatedBy") or {}):
                     continue
-                created = _aware(job["CreationDate"])
+                created = aware_time(job["CreationDate"])
                 found.append(Listed(_table_of(job["ResourceArn"]), job["BackupJobId"], created,
                                     job.get("State", "CREATED"), spec.name,
                                     job_slot(expression, created)))
@@ -194,7 +194,7 @@ class AwsBackupEngine:
             kwargs["Lifecycle"] = {"DeleteAfterDays": spec.retention.keep_days}
         out = await self._throttle.call(client.start_backup_job, **kwargs)
         return Started(table.name, out.get("RecoveryPointArn") or out["BackupJobId"], "CREATED",
-                       _aware(out.get("CreationDate", self._ctx.clock.now())),
+                       aware_time(out.get("CreationDate", self._ctx.clock.now())),
                        job_id=out["BackupJobId"])
 
 
@@ -203,7 +203,8 @@ def _table_of(resource_arn: str) -> str:
     return resource_arn.rsplit(":table/", 1)[-1].split("/", 1)[0]
 
 
-def _aware(value: Any) -> datetime:
+def aware_time(value: Any) -> datetime:
+    """A time AWS returned, as an aware datetime (naive ones are UTC)."""
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
     return datetime.fromisoformat(str(value))
