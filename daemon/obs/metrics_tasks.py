@@ -1,7 +1,8 @@
 """Metrics of restores, exports and the task runner (see metrics.py for the facade's rules).
 
 Labels stay bounded: `kind` is restore|export, `outcome` one of OUTCOMES, `rule` a configured
-rule name (the operator bounds those). No table names, no task ids.
+rule name (the operator bounds those), `step`
+one of RESCAN_STEPS. No table names, no task ids.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import time
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 KINDS = ("restore", "export")
+RESCAN_STEPS = ("resume", "catch_up")
 OUTCOMES = ("succeeded", "failed", "cancelled", "skipped")
 # A small table restores in seconds, a large export runs for hours: 10 s .. 6 h.
 DURATION_BUCKETS = (10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 1800.0, 3600.0, 7200.0,
@@ -35,9 +37,10 @@ class TaskMetrics:
                                "Age of the newest restored copy of a rule (since its backup).",
                                ["rule"], registry=registry)
         self._rescans = Counter("backupd_task_rescans",
-                                "Rescans of AWS for unfinished restores and exports and for "
-                                "lost triggers, by outcome (ok, failed).",
-                                ["kind", "outcome"], registry=registry)
+                                "Rescans of AWS by step (resume: unfinished restores and "
+                                "exports; catch_up: completed backups whose trigger was lost), "
+                                "by outcome (ok, failed).",
+                                ["kind", "step", "outcome"], registry=registry)
         self._caught_up = Counter("backupd_tasks_caught_up",
                                   "Restores and exports a rescan started for a completed backup "
                                   "whose trigger was lost (a crash, a full queue).",
@@ -46,8 +49,9 @@ class TaskMetrics:
             self._running.labels(kind)
             self._queued.labels(kind)
             self._caught_up.labels(kind)
-            for result in ("ok", "failed"):
-                self._rescans.labels(kind, result)
+            for step in RESCAN_STEPS:
+                for result in ("ok", "failed"):
+                    self._rescans.labels(kind, step, result)
             for outcome in OUTCOMES:
                 self._total.labels(kind, outcome)
 
@@ -61,8 +65,8 @@ class TaskMetrics:
         self._total.labels(kind, outcome).inc()
         self._duration.labels(kind, outcome).observe(max(0.0, seconds))
 
-    def rescanned(self, kind: str, *, ok: bool) -> None:
-        self._rescans.labels(kind, "ok" if ok else "failed").inc()
+    def rescanned(self, kind: str, step: str, *, ok: bool) -> None:
+        self._rescans.labels(kind, step, "ok" if ok else "failed").inc()
 
     def caught_up(self, kind: str) -> None:
         self._caught_up.labels(kind).inc()

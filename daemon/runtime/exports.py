@@ -25,7 +25,7 @@ from daemon.runtime.context import AppContext
 from daemon.runtime.export_aws import ExportAws
 from daemon.runtime.export_markers import MarkerStore
 from daemon.runtime.export_run import ExportRun
-from daemon.runtime.supervisor import sleep_or_stop
+from daemon.runtime.supervisor import backoff_delay, sleep_or_stop
 from daemon.runtime.tasks import TaskRunner
 
 log = structlog.get_logger(__name__)
@@ -47,6 +47,7 @@ class ExportService:
         self._rules = {rule.name: rule for rule in ctx.settings.exports}
         self._slots: dict[str, datetime] = {}  # last slot queued per rule (memory only)
         self._next_rescan: datetime | None = None
+        self._rescan_failures = 0
         ctx.bus.subscribe(self.on_backup)
 
     async def on_backup(self, item: BackupCompleted) -> None:
@@ -81,23 +82,39 @@ class ExportService:
         now = self._ctx.clock.now()
         queued = 0
         if self._next_rescan is None or now >= self._next_rescan:
-            try:
-                queued += await self.rescan()
-            except Exception:
-                self._ctx.metrics.tasks.rescanned("export", ok=False)
-                raise
-            self._ctx.metrics.tasks.rescanned("export", ok=True)
-            self._next_rescan = now + timedelta(seconds=self._ctx.settings.tasks.rescan_seconds)
+            queued += await self.rescan(now)
         return queued + await self.run_due(now)
 
-    async def rescan(self) -> int:
-        """Queue every export a previous run left open (its marker says where it was)."""
+    async def rescan(self, now: datetime) -> int:
+        """Queue every export a previous run left open (its marker says where it was), then
+        those of recently completed backups without a marker. Each step fails on its own
+        (logged, counted): a failed resume is retried with backoff, never every pass, and
+        neither holds up the scheduled slots."""
+        interval = self._ctx.settings.tasks.rescan_seconds
         queued = 0
-        for rule in self._rules.values():
-            for marker in await self._markers.open_markers(rule):
-                queued += self.consider(marker.plan)
-                self._known[marker.plan.token] = marker.plan.at
-        queued += await self._catch_up()
+        try:
+            for rule in self._rules.values():
+                for marker in await self._markers.open_markers(rule):
+                    queued += self.consider(marker.plan)
+                    self._known[marker.plan.token] = marker.plan.at
+        except Exception:
+            log.exception("export.rescan_failed")
+            self._ctx.metrics.tasks.rescanned("export", "resume", ok=False)
+            self._rescan_failures += 1
+            retry = backoff_delay(self._rescan_failures, base=5.0, cap=interval)
+            self._next_rescan = now + timedelta(seconds=max(1.0, retry))
+        else:
+            self._ctx.metrics.tasks.rescanned("export", "resume", ok=True)
+            self._rescan_failures = 0
+            self._next_rescan = now + timedelta(seconds=interval)
+        if self._completed.enabled:
+            try:
+                queued += await self._catch_up()
+            except Exception:
+                log.exception("export.catch_up_failed")
+                self._ctx.metrics.tasks.rescanned("export", "catch_up", ok=False)
+            else:
+                self._ctx.metrics.tasks.rescanned("export", "catch_up", ok=True)
         if queued:
             log.info("export.rescan", queued=queued)
         return queued

@@ -45,11 +45,17 @@ class RestoreAws:
         return table
 
     async def copy(self, name: str) -> RestoredCopy | None:
-        """The table under `name` with its tags, or None."""
+        """The table under `name` with its tags, or None (also when it is deleted between
+        the two reads: a rotation running at the same time)."""
         table = await self.describe(name)
         if table is None:
             return None
-        tags = await self.tags(table["TableArn"])
+        try:
+            tags = await self.tags(table["TableArn"])
+        except ClientError as exc:
+            if error_code(exc) == "ResourceNotFoundException":
+                return None
+            raise
         summary = table.get("RestoreSummary") or {}
         return RestoredCopy(name, table["TableArn"], table.get("TableStatus", ""), tags,
                             summary.get("SourceBackupArn"))
@@ -173,9 +179,23 @@ class RestoreAws:
         ssm = await self._client("ssm")
         await ssm.put_parameter(Name=name, Value=value, Type="String", Overwrite=True)
 
-    async def delete_table(self, name: str) -> None:
+    async def delete_table(self, name: str) -> bool:
+        """DeleteTable; False when the table is gone or being deleted already (another
+        rotation of the same rule, here or on the replica before a handover, got there
+        first)."""
         ddb = await self._client("dynamodb")
-        await ddb.delete_table(TableName=name)
+        try:
+            await ddb.delete_table(TableName=name)
+        except ClientError as exc:
+            code = error_code(exc)
+            if code == "ResourceNotFoundException":
+                return False
+            if code == "ResourceInUseException":
+                table = await self.describe(name)
+                if table is None or table.get("TableStatus") == "DELETING":
+                    return False
+            raise
+        return True
 
 
 def native_overrides(settings: TableSettings | None) -> dict[str, Any]:

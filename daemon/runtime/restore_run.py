@@ -8,6 +8,7 @@ SSM parameter has moved, then `done` (or `failed`, which rotation later cleans u
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import structlog
@@ -36,9 +37,11 @@ class RestoreRun:
     """The body of one restore task."""
 
     def __init__(self, ctx: AppContext, runner: TaskRunner, aws: RestoreAws, rule: RestoreRule,
-                 plan: RestorePlan, *, job_id: str | None = None) -> None:
+                 plan: RestorePlan, *, job_id: str | None = None,
+                 publishing: asyncio.Lock | None = None) -> None:
         self._ctx, self._runner, self._aws = ctx, runner, aws
         self._rule, self._plan, self._job_id = rule, plan, job_id
+        self._publishing = publishing or asyncio.Lock()
         self._task: Task | None = None
         self._claimed = False
 
@@ -119,12 +122,21 @@ class RestoreRun:
                 await self._aws.update_billing(plan.target, rule.table_settings):
             await self._wait_active()
         await self._validate()
-        if rule.ssm_parameter:
-            name = ssm_name(rule.ssm_parameter, plan.source_table)
-            self._phase("publishing", ssm_parameter=name)
-            await self._aws.put_ssm(name, copy.arn)
-        await self._tag(copy.arn, "done")
-        await self._rotate(copy)
+        # Restores of one source run in parallel and finish in any order. Checking for a newer
+        # finished copy, moving the SSM parameter, tagging `done` and rotating happen as one
+        # step per (rule, source table), so the parameter never moves back to an older copy.
+        async with self._publishing:
+            base = plan.target[:-SUFFIX_LENGTH]
+            newer = superseded(plan, [c async for c in self._copies(base)])
+            if newer is not None:
+                log.info("restore.superseded", table=plan.source_table, target=plan.target,
+                         newer=newer.name)
+            elif rule.ssm_parameter:
+                name = ssm_name(rule.ssm_parameter, plan.source_table)
+                self._phase("publishing", ssm_parameter=name)
+                await self._aws.put_ssm(name, copy.arn)
+            await self._tag(copy.arn, "done")
+            await self._rotate(copy if newer is None else None)
 
     async def _wait_active(self) -> None:
         self._phase("waiting_active")
@@ -157,11 +169,12 @@ class RestoreRun:
                 raise PermanentError(f"validation: {read - found} of {read} items scanned "
                                      f"from {target} could not be read back by key")
 
-    async def _rotate(self, newest: RestoredCopy) -> None:
-        """Delete this rule's copies of the source table beyond keep_last, oldest first."""
+    async def _rotate(self, newest: RestoredCopy | None) -> None:
+        """Delete this rule's copies of the source table beyond keep_last, oldest first;
+        `newest` (this run's copy, unless a newer one superseded it) always stays."""
         plan, rule = self._plan, self._rule
         self._phase("rotating")
-        protected = {newest.arn, newest.name}
+        protected = {newest.arn, newest.name} if newest is not None else set()
         if rule.ssm_parameter:
             current = await self._aws.ssm_value(ssm_name(rule.ssm_parameter, plan.source_table))
             protected |= {current} if current else set()
@@ -169,8 +182,11 @@ class RestoreRun:
         decisions = select_rotation(copies, rule=rule.name, source_table=plan.source_table,
                                     keep_last=rule.keep_last, protected=protected)
         for decision in (d for d in decisions if d.action == "delete"):
-            await self._aws.delete_table(decision.copy.name)
-            log.info("restore.copy_deleted", table=decision.copy.name, reasons=decision.reasons)
+            if await self._aws.delete_table(decision.copy.name):
+                log.info("restore.copy_deleted", table=decision.copy.name,
+                         reasons=decision.reasons)
+            else:
+                log.info("restore.copy_already_deleted", table=decision.copy.name)
         latest = newest_done(copies, rule.name)
         if latest is not None and latest.backup_time is not None:
             self._ctx.metrics.tasks.newest_restored_copy(rule.name,

@@ -12,6 +12,7 @@ trigger never became a restore (the newest per source, when no copy of it exists
 from __future__ import annotations
 
 import asyncio
+from collections import defaultdict
 from datetime import datetime
 
 import structlog
@@ -52,6 +53,8 @@ class RestoreService:
         self._completed = completed or CompletedBackups(ctx)
         self._rules = {rule.name: rule for rule in ctx.settings.restores}
         self._caught: dict[tuple[str, str], datetime] = {}  # (rule, backup) caught up
+        # one publish-and-rotate at a time per (rule, source table): see RestoreRun._finish
+        self._publishing: defaultdict[tuple[str, str], asyncio.Lock] = defaultdict(asyncio.Lock)
         ctx.bus.subscribe(self.on_backup)
 
     async def on_backup(self, item: BackupCompleted) -> None:
@@ -70,7 +73,8 @@ class RestoreService:
             return self._runner.submit(f"invalid:{decision.rule}:{decision.reason}", "restore",
                                        decision.rule, "?", _Fail(decision.reason))
         run = RestoreRun(self._ctx, self._runner, self._aws, self._rules[plan.rule], plan,
-                         job_id=job_id)
+                         job_id=job_id,
+                         publishing=self._publishing[(plan.rule, plan.source_table)])
         return self._runner.submit(plan.target, "restore", plan.rule, plan.source_table, run)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -83,14 +87,15 @@ class RestoreService:
                 await self.run_once()
             except Exception:
                 log.exception("restore.rescan_failed")
-                self._ctx.metrics.tasks.rescanned("restore", ok=False)
+                self._ctx.metrics.tasks.rescanned("restore", "resume", ok=False)
             else:
-                self._ctx.metrics.tasks.rescanned("restore", ok=True)
+                self._ctx.metrics.tasks.rescanned("restore", "resume", ok=True)
             if await sleep_or_stop(self._ctx.settings.tasks.rescan_seconds, stop):
                 return
 
     async def run_once(self) -> int:
-        """Queue every unfinished restore found in AWS; returns how many were queued."""
+        """Queue every unfinished restore found in AWS, then those of completed backups that
+        left no copy; returns how many were queued."""
         queued = 0
         copies: list[RestoredCopy] = []
         async for name in self._aws.table_names():
@@ -104,8 +109,8 @@ class RestoreService:
             if plan is not None:
                 queued += self.consider(RestoreDecision("resume", plan.rule, "rescan", plan))
         queued += await self._open_jobs()
-        queued += await self._catch_up(copies)
         self._copy_ages(copies)
+        queued += await self._catch_up_step(copies)
         if queued:
             log.info("restore.rescan", queued=queued)
         return queued
@@ -132,6 +137,20 @@ class RestoreService:
                 if decision.plan is not None and \
                         await self._aws.describe(decision.plan.target) is None:
                     queued += self.consider(decision, job_id=job["RestoreJobId"])
+        return queued
+
+    async def _catch_up_step(self, copies: list[RestoredCopy]) -> int:
+        """The catch-up as a step of its own: its failure is logged with the cause and
+        counted, and does not fail the resume."""
+        if not self._completed.enabled:
+            return 0
+        try:
+            queued = await self._catch_up(copies)
+        except Exception:
+            log.exception("restore.catch_up_failed")
+            self._ctx.metrics.tasks.rescanned("restore", "catch_up", ok=False)
+            return 0
+        self._ctx.metrics.tasks.rescanned("restore", "catch_up", ok=True)
         return queued
 
     async def _catch_up(self, copies: list[RestoredCopy]) -> int:

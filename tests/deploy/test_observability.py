@@ -37,7 +37,8 @@ EXPORTED = {
     "backupd_schedule_expected_interval_seconds", "backupd_schedule_missed_slots_total",
     "backupd_backups_deferred_total", "backupd_admission_queue_length", "backupd_tasks_running",
     "backupd_task_duration_seconds_bucket", "backupd_tasks_total",
-    "backupd_restored_copy_age_seconds",
+    "backupd_restored_copy_age_seconds", "backupd_task_rescans_total",
+    "backupd_tasks_caught_up_total", "backupd_tasks_queued",
 }
 METRIC = re.compile(r"\bbackupd_[a-z_]+\b")
 

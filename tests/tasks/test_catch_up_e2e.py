@@ -35,9 +35,11 @@ def metric(instance: Daemon, name: str, **labels: str) -> float:
 
 
 async def rescanned(instance: Daemon, kinds: tuple[str, ...] = ("restore", "export")) -> None:
-    """Wait for the first rescan of restores and of exports, then for the tasks they queued."""
+    """Wait for the first rescan of restores and of exports (its last step), then for the
+    tasks they queued."""
+    step = "catch_up" if instance.ctx.settings.tasks.catchup_seconds else "resume"
     assert await wait_until(lambda: all(
-        metric(instance, "backupd_task_rescans_total", kind=kind, outcome="ok") >= 1
+        metric(instance, "backupd_task_rescans_total", kind=kind, step=step, outcome="ok") >= 1
         for kind in kinds))
     await instance.settle()
 

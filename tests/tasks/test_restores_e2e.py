@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 
 from daemon.runtime.bus import BackupCompleted
+from daemon.runtime.restore_aws import RestoreAws
 from tests.fixtures.standin import boto3_client
 from tests.tasks.conftest import halt, settings_with, wait_until
 
@@ -110,6 +111,40 @@ async def test_rotation_keeps_the_newest_copies_and_never_a_foreign_table(
         "backupd_restored_copy_age_seconds", {"rule": "staging"})
     assert age is not None
     assert 86400 <= age < 2 * 86400  # the newest copy's backup is a day old
+
+
+async def test_rotations_running_at_once_agree_and_none_fails(
+        daemon: Any, orders: dict[str, Any]) -> None:
+    """A burst of completions restores in parallel and finishes in any order: two rotations
+    may delete the same table (the second finds it gone, and succeeds), and a copy that
+    finishes after a newer one neither takes the SSM parameter nor stays."""
+    instance = await daemon(settings_with(restores=[rule(validate=None, keep_last=1)]))
+    first = datetime.now(UTC).replace(microsecond=0) - timedelta(days=4)
+    names = []
+    for day in range(4):
+        backup = orders["ddb"].create_backup(
+            TableName="orders-production", BackupName=f"burst-{day}")["BackupDetails"]["BackupArn"]
+        at = first + timedelta(days=day)
+        names.append(f"orders-staging-{at:%Y%m%d-%H-%M-%S}")
+        instance.ctx.bus.publish(completed(backup, orders["table"].arn, at))
+    await instance.settle()
+    assert instance.tasks_total("restore", "failed") == 0
+    assert instance.tasks_total("restore", "succeeded") == 4
+    left = {n for n in orders["ddb"].list_tables()["TableNames"]
+            if n.startswith("orders-staging-")}
+    assert left == {names[3]}
+    # whatever order the restores finished in, the parameter never went back to an older copy
+    value = orders["ssm"].get_parameter(Name=SSM)["Parameter"]["Value"]
+    assert value.endswith(f"table/{names[3]}")
+
+
+async def test_deleting_a_copy_that_is_gone_already_is_not_an_error(
+        daemon: Any, orders: dict[str, Any], make_table: Any) -> None:
+    instance = await daemon(settings_with(restores=[rule()]))
+    aws = RestoreAws(instance.ctx)
+    copy = make_table("orders-staging-20261101-05-00-00")
+    assert await aws.delete_table(copy.name) is True
+    assert await aws.delete_table(copy.name) is False  # not an error: someone got there first
 
 
 async def test_a_restore_interrupted_in_the_middle_is_finished_after_a_restart(

@@ -41,6 +41,10 @@ NEEDS: dict[str, set[str]] = {
     # the exports' background pass: markers in S3, exports rediscovered
     "export_scan": TABLE_READS | {"s3:ListBucket", "s3:GetObject", "dynamodb:ListExports",
                                   "dynamodb:DescribeExport"},
+    # the rescans' catch-up of lost triggers: what completed lately (both listings), the
+    # restored copies it is compared with (the restores' table scan), the exports' markers
+    "catch_up": TABLE_READS | {"backup:ListBackupJobs", "dynamodb:ListBackups",
+                               "s3:ListBucket", "s3:GetObject"},
 }
 NEEDS["rotation"] = NEEDS["restore_native"] | NEEDS["restore_job"] | {"dynamodb:DeleteTable"}
 LEASE = {"dynamodb:CreateTable", "dynamodb:DescribeTable", "dynamodb:GetItem",

@@ -96,7 +96,12 @@ def checks(world: World, fake: Any, ctx: AppContext, jobs: list[str],
         # three restores (two slots, one wave job) and keep_last 2: one copy rotated away
         "rotation": any(e["event"] == "restore.copy_deleted" for e in logs),
         "export": bool(world.exported()),
-        "export_scan": not any(e["event"] == "export.pass_failed" for e in logs),
+        "export_scan": not any(e["event"] in {"export.pass_failed", "export.rescan_failed"}
+                               for e in logs),
+        "catch_up": all((value("backupd_task_rescans_total", {
+            "kind": kind, "step": "catch_up", "outcome": "ok"}) or 0) > 0
+            for kind in ("restore", "export")) and not any(
+            e["event"] in {"restore.catch_up_failed", "export.catch_up_failed"} for e in logs),
     }
 
 
