@@ -29,6 +29,7 @@ from daemon.runtime.supervisor import backoff_delay, sleep_or_stop
 from daemon.runtime.tasks import TaskRunner
 
 log = structlog.get_logger(__name__)
+RESUME_RETRY_SECONDS = 5.0  # first retry of a failed resume; doubles up to rescan_seconds
 
 
 class ExportService:
@@ -101,8 +102,10 @@ class ExportService:
             log.exception("export.rescan_failed")
             self._ctx.metrics.tasks.rescanned("export", "resume", ok=False)
             self._rescan_failures += 1
-            retry = backoff_delay(self._rescan_failures, base=5.0, cap=interval)
-            self._next_rescan = now + timedelta(seconds=max(1.0, retry))
+            retry = max(RESUME_RETRY_SECONDS,
+                        backoff_delay(self._rescan_failures, base=RESUME_RETRY_SECONDS,
+                                      cap=interval))
+            self._next_rescan = now + timedelta(seconds=retry)
         else:
             self._ctx.metrics.tasks.rescanned("export", "resume", ok=True)
             self._rescan_failures = 0

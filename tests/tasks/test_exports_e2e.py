@@ -3,15 +3,19 @@ export that keeps its source, a table without PITR, schedules, and a restart mid
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from moto.core.utils import unix_time
 from moto.dynamodb.models import dynamodb_backends
 
 from daemon.runtime.bus import BackupCompleted
+from daemon.runtime.completed import CompletedBackups
+from daemon.runtime.export_markers import MarkerStore
 from tests.fixtures.standin import boto3_client
 from tests.tasks.conftest import halt, settings_with, wait_until
 
@@ -201,3 +205,39 @@ async def test_a_scheduled_export_runs_once_per_slot_across_restarts(
     slot = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     assert datetime.fromisoformat(last["to"]) == slot
     assert backup_exists(aws["dynamodb"], orders["backup"])
+
+
+async def test_a_failing_rescan_holds_up_no_slot_and_is_retried_with_backoff(
+        daemon: Any, orders: dict[str, Any], aws: dict[str, Any], fresh_standin: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both rescan steps refused (as a role without their actions is): each is logged and
+    counted, the scheduled slot exports anyway, and the resume is not retried every pass."""
+    pitr_for_a_day(fresh_standin, "orders")
+    refused = ClientError({"Error": {"Code": "AccessDeniedException", "Message": "denied"}},
+                          "ListBackupJobs")
+    calls = {"resume": 0}
+
+    async def deny_recent(self: CompletedBackups) -> list[BackupCompleted]:
+        raise refused
+
+    async def deny_markers(self: MarkerStore, rule: Any) -> list[Any]:
+        calls["resume"] += 1
+        raise refused
+
+    monkeypatch.setattr(CompletedBackups, "recent", deny_recent)
+    monkeypatch.setattr(MarkerStore, "open_markers", deny_markers)
+    rule = ddb_rule(on_backup=False, schedule="rate(1 hour)", export_type="incremental",
+                    incremental_window_seconds=3600, delete_source_on_success=False)
+    instance = await daemon(settings_with(exports=[rule], tasks={"catchup_seconds": 3600}))
+    assert await wait_until(lambda: instance.tasks_total("export", "succeeded"))
+
+    def rescans(step: str, outcome: str) -> float:
+        return instance.ctx.metrics.registry.get_sample_value(
+            "backupd_task_rescans_total",
+            {"kind": "export", "step": step, "outcome": outcome}) or 0.0
+
+    assert rescans("resume", "failed") >= 1
+    assert rescans("catch_up", "failed") >= 1
+    assert rescans("resume", "ok") == rescans("catch_up", "ok") == 0
+    await asyncio.sleep(4.0)  # passes wake at least every second; the backoff starts at 5 s
+    assert calls["resume"] <= 2
