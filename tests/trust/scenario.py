@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,6 +28,7 @@ VAULT = "ops"
 SLOT0 = datetime(2026, 11, 24, 5, tzinfo=UTC)
 ROLE = "arn:aws:iam::123456789012:role/backupd-restore"
 GIB = 2**30
+HELD_SECONDS = 86400.0  # a held job: running until the test finishes it
 # The wave: (table, final state) of the AWS Backup jobs the test starts.
 WAVE = (("orders-production", "COMPLETED"), ("customers-production", "COMPLETED"),
         ("audit-log", "FAILED"), ("carts", "ABORTED"), ("customers-production", "COMPLETED"),
@@ -134,10 +135,12 @@ def build_world(standin: Any, make_table: Any, make_queue: Any, make_topic: Any,
     return world
 
 
-def start_wave(fake: Any, world: World, *, duration: float = 1.0) -> list[str]:
-    """Start the wave of AWS Backup jobs; returns their ids."""
+def start_wave(fake: Any, world: World, *, duration: float = 1.0,
+               held: Collection[int] = ()) -> list[str]:
+    """Start the wave of AWS Backup jobs; returns their ids. The jobs at the `held` indexes
+    of WAVE stay RUNNING until the test ends them (`fake.finish`)."""
     return [fake.inject_job(world.tables[table], VAULT, final_state=state, size_bytes=GIB,
-                            duration=duration + i * 0.2).job_id
+                            duration=HELD_SECONDS if i in held else duration + i * 0.2).job_id
             for i, (table, state) in enumerate(WAVE)]
 
 

@@ -34,8 +34,10 @@ from .privilege import (
     only_in,
 )
 from .scenario import (
+    GIB,
     SLOT0,
     TABLES,
+    WAVE,
     World,
     build_world,
     check_jobs_final,
@@ -48,6 +50,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 EXERCISED = sorted(sid for sid in STATEMENTS if sid not in NOT_EXERCISED)
 # every feature gets to act on slot 1 (a retention pass, a rotation) before the checks are read
 SETTLE_SECONDS = 5.0
+ORDERS_JOB = next(i for i, (table, _) in enumerate(WAVE) if table == "orders-production")
+SLOT1_COPY = f"orders-staging-{SLOT0 + timedelta(minutes=1):%Y%m%d-%H-%M}"
 
 
 def copies(world: World) -> list[dict[str, str]]:
@@ -128,11 +132,18 @@ async def run(world: World, fake: Any, creds: tuple[str, str], must_pass: set[st
             on_ready=on_ready))
         try:
             ctx = await ready
-            jobs = start_wave(fake, world)
+            # The wave's orders-production job (the newest backup of the restored table) is
+            # held until slot 1's restore has begun: a restore of an older backup that
+            # starts after a newer copy is done is skipped, and the rotation check needs
+            # all three copies (slot 0, slot 1, the wave's recovery point).
+            jobs = start_wave(fake, world, held=[ORDERS_JOB])
             # slot 0 first (a leader that cannot reconcile acts only after its bounded tries)
             await until(lambda: all((t, slot_names(1)[0]) in world.slots() for t in TABLES),
                         30 if "backups" in must_pass else 8)
             clock.current = SLOT0 + timedelta(minutes=1, seconds=1)
+            await until(lambda: any(n.startswith(SLOT1_COPY) for n in world.client(
+                "dynamodb").list_tables()["TableNames"]), 15 if "rotation" in must_pass else 3)
+            fake.finish(jobs[ORDERS_JOB], "COMPLETED", size_bytes=GIB)
             settled = asyncio.get_running_loop().time() + SETTLE_SECONDS
             await until(lambda: asyncio.get_running_loop().time() > settled and all(
                 v for k, v in checks(world, fake, ctx, jobs, logs).items() if k in must_pass),
