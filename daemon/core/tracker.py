@@ -126,6 +126,12 @@ class JobTable:
         job.size_bytes = size
         return True
 
+    def wants_size(self, job_id: str) -> bool:
+        """Whether a size lookup for this job could still change anything: it is open and
+        no event gave it a size."""
+        job = self._open.get(job_id)
+        return job is not None and job.size_rank == NO_SIZE
+
     def get(self, job_id: str) -> TrackedJob | None:
         """The open job with this id, else None (finished jobs are not kept whole)."""
         return self._open.get(job_id)

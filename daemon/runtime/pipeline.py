@@ -89,6 +89,10 @@ class Pipeline:
         task.add_done_callback(self._lookups.discard)
 
     async def _apply_size(self, job_id: str, resource_arn: str | None) -> None:
+        # The lookup starts after the rest of its batch was applied: a job that finished
+        # there, or got its size from a later event, needs no DescribeTable.
+        if not self._ctx.tracker.wants_size(job_id):
+            return
         size = await self._sizes.size_of(resource_arn)
         if size and self._ctx.tracker.set_size(job_id, size):
             self.check_thresholds()

@@ -165,6 +165,26 @@ async def test_concurrent_size_lookups_of_one_table_share_one_describe_table(
             "service": "dynamodb", "operation": "DescribeTable", "outcome": "ok"}) == 1
 
 
+async def test_a_job_that_finished_before_its_size_lookup_ran_needs_no_describe_table(
+        aws_env: dict[str, str], make_table: Callable[..., Any]) -> None:
+    """RUNNING without a size, then COMPLETED in the same batch (a backlog drained after a
+    restart): the lookup finds nothing left to size and makes no call. A job still running
+    is looked up as before."""
+    done, running = make_table("done", size_bytes=GIB), make_table("busy", size_bytes=2 * GIB)
+    async with context(settings()) as (ctx, pipeline):
+        await asyncio.gather(*(pipeline.handle(body) for body in (
+            backup_event("j-done", "RUNNING", table=done.name),
+            backup_event("j-done", "COMPLETED", table=done.name, size=GIB),
+            backup_event("j-busy", "RUNNING", table=running.name))))
+        await pipeline.settle()
+        assert ctx.metrics.registry.get_sample_value("backupd_aws_api_calls_total", {
+            "service": "dynamodb", "operation": "DescribeTable", "outcome": "ok"}) == 1
+        job = ctx.tracker.get("j-busy")
+        assert job is not None
+        assert job.size_bytes == 2 * GIB
+        assert ctx.tracker.running_bytes_total() == 2 * GIB
+
+
 async def test_a_network_error_is_counted_with_its_operation(aws_env: dict[str, str]) -> None:
     s = settings(aws={"endpoint_url": "http://127.0.0.1:9", "max_attempts": 1,
                       "connect_timeout_seconds": 0.5})
