@@ -63,6 +63,11 @@ class QueueSettings(Section):
         60, ge=2, le=43200, description="Visibility set on receive and extended while in work.")
     error_backoff_max_seconds: float = Field(
         30.0, gt=0, description="Ceiling of the backoff after an SQS error.")
+    batch_window_seconds: float = Field(
+        0.2, ge=0, le=5, description="After a ReceiveMessage that returned fewer than "
+        "max_messages, wait this long before the next one so that events arriving one by one "
+        "are taken in fuller batches (fewer SQS calls); the batch in hand is handled at once. "
+        "0: poll again at once.")
 
 
 class HttpSettings(Section):

@@ -79,6 +79,10 @@ class Consumer:
                 self._set_up(True)
                 if messages:
                     self._start_batch(sqs, messages)
+                    if len(messages) < self._cfg.max_messages and self._cfg.batch_window_seconds:
+                        # Like Lambda's MaximumBatchingWindowInSeconds: a trickle of events
+                        # is taken in fuller batches rather than one ReceiveMessage each.
+                        await sleep_or_stop(self._cfg.batch_window_seconds, stop)
         finally:
             await self._drain(sqs)
 

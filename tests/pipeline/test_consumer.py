@@ -142,3 +142,39 @@ async def test_visibility_is_extended_while_a_message_is_in_work(
         assert "Messages" not in stolen, "another consumer got a message still in work"
         assert await work == 1
     assert queue_depth(sqs, url) == 0
+
+
+async def test_a_trickle_of_events_is_taken_in_fuller_batches(
+        aws_env: dict[str, str], make_queue: Callable[..., str]) -> None:
+    """After a partial batch the consumer waits `batch_window_seconds` before polling again:
+    four events sent one by one in that window arrive in one batch, not four."""
+    url = make_queue()
+    sqs = sqs_client(aws_env)
+    s = settings(queue_url=url, queue={"wait_seconds": 1, "batch_window_seconds": 1.0})
+    async with context(s) as (ctx, pipeline):
+        consumer = Consumer(ctx, pipeline)
+        sizes: list[int] = []
+        start_batch = consumer._start_batch
+
+        def counted(client: Any, messages: Any) -> None:
+            sizes.append(len(messages))
+            start_batch(client, messages)
+
+        consumer._start_batch = counted  # type: ignore[method-assign]
+        stop = asyncio.Event()
+        task = asyncio.create_task(consumer.run(stop))
+        sqs.send_message(QueueUrl=url, MessageBody=backup_event("j-0", "RUNNING", size=1))
+        for _ in range(100):
+            if consumer.processed:
+                break
+            await asyncio.sleep(0.02)
+        for i in range(1, 5):
+            await asyncio.to_thread(sqs.send_message, QueueUrl=url,
+                                    MessageBody=backup_event(f"j-{i}", "RUNNING", size=1))
+        for _ in range(200):
+            if consumer.processed >= 5:
+                break
+            await asyncio.sleep(0.02)
+        stop.set()
+        await task
+    assert sizes == [1, 4]  # with batch_window_seconds 0: [1, 1, 1, 1, 1]
