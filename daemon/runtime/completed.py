@@ -12,7 +12,7 @@ restore names and export tokens and a trigger already acted on is recognised as 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -62,6 +62,21 @@ class CompletedBackups:
             found.sort(key=lambda item: item.created)
             self._listed = (now, found)
             return found
+
+    async def catch_up(self, kind: str, act: Callable[[], Awaitable[int]]) -> int:
+        """Run one user's catch-up (`act`, which reads `recent()`) as a step of its own:
+        a failure (AWS refusing a listing, throttling past the retries) is logged with its
+        cause and counted, and does not fail the rest of that user's rescan."""
+        if not self.enabled:
+            return 0
+        try:
+            queued = await act()
+        except Exception:
+            log.exception(f"{kind}.catch_up_failed")
+            self._ctx.metrics.tasks.rescanned(kind, "catch_up", ok=False)
+            return 0
+        self._ctx.metrics.tasks.rescanned(kind, "catch_up", ok=True)
+        return queued
 
     async def _backup_jobs(self, since: datetime) -> list[BackupCompleted]:
         """AWS Backup jobs COMPLETED since `since` (any vault, any resource type)."""

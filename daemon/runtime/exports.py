@@ -110,14 +110,7 @@ class ExportService:
             self._ctx.metrics.tasks.rescanned("export", "resume", ok=True)
             self._rescan_failures = 0
             self._next_rescan = now + timedelta(seconds=interval)
-        if self._completed.enabled:
-            try:
-                queued += await self._catch_up()
-            except Exception:
-                log.exception("export.catch_up_failed")
-                self._ctx.metrics.tasks.rescanned("export", "catch_up", ok=False)
-            else:
-                self._ctx.metrics.tasks.rescanned("export", "catch_up", ok=True)
+        queued += await self._completed.catch_up("export", self._catch_up)
         if queued:
             log.info("export.rescan", queued=queued)
         return queued

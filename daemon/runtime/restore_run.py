@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import structlog
 
@@ -126,8 +127,8 @@ class RestoreRun:
         # finished copy, moving the SSM parameter, tagging `done` and rotating happen as one
         # step per (rule, source table), so the parameter never moves back to an older copy.
         async with self._publishing:
-            base = plan.target[:-SUFFIX_LENGTH]
-            newer = superseded(plan, [c async for c in self._copies(base)])
+            copies = [c async for c in self._copies(plan.target[:-SUFFIX_LENGTH])]
+            newer = superseded(plan, copies)
             if newer is not None:
                 log.info("restore.superseded", table=plan.source_table, target=plan.target,
                          newer=newer.name)
@@ -136,7 +137,10 @@ class RestoreRun:
                 self._phase("publishing", ssm_parameter=name)
                 await self._aws.put_ssm(name, copy.arn)
             await self._tag(copy.arn, "done")
-            await self._rotate(copy if newer is None else None)
+            # the listing, read under the lock, stays true but for this copy's new state
+            copies = [replace(c, tags={**c.tags, TAG_STATE: "done"}) if c.name == copy.name
+                      else c for c in copies]
+            await self._rotate(copy if newer is None else None, copies)
 
     async def _wait_active(self) -> None:
         self._phase("waiting_active")
@@ -169,16 +173,15 @@ class RestoreRun:
                 raise PermanentError(f"validation: {read - found} of {read} items scanned "
                                      f"from {target} could not be read back by key")
 
-    async def _rotate(self, newest: RestoredCopy | None) -> None:
-        """Delete this rule's copies of the source table beyond keep_last, oldest first;
-        `newest` (this run's copy, unless a newer one superseded it) always stays."""
+    async def _rotate(self, newest: RestoredCopy | None, copies: list[RestoredCopy]) -> None:
+        """Delete this rule's copies of the source table (`copies`) beyond keep_last, oldest
+        first; `newest` (this run's copy, unless a newer one superseded it) always stays."""
         plan, rule = self._plan, self._rule
         self._phase("rotating")
         protected = {newest.arn, newest.name} if newest is not None else set()
         if rule.ssm_parameter:
             current = await self._aws.ssm_value(ssm_name(rule.ssm_parameter, plan.source_table))
             protected |= {current} if current else set()
-        copies = [c async for c in self._copies(plan.target[:-SUFFIX_LENGTH])]
         decisions = select_rotation(copies, rule=rule.name, source_table=plan.source_table,
                                     keep_last=rule.keep_last, protected=protected)
         for decision in (d for d in decisions if d.action == "delete"):

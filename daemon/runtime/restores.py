@@ -110,7 +110,7 @@ class RestoreService:
                 queued += self.consider(RestoreDecision("resume", plan.rule, "rescan", plan))
         queued += await self._open_jobs()
         self._copy_ages(copies)
-        queued += await self._catch_up_step(copies)
+        queued += await self._completed.catch_up("restore", lambda: self._catch_up(copies))
         if queued:
             log.info("restore.rescan", queued=queued)
         return queued
@@ -137,20 +137,6 @@ class RestoreService:
                 if decision.plan is not None and \
                         await self._aws.describe(decision.plan.target) is None:
                     queued += self.consider(decision, job_id=job["RestoreJobId"])
-        return queued
-
-    async def _catch_up_step(self, copies: list[RestoredCopy]) -> int:
-        """The catch-up as a step of its own: its failure is logged with the cause and
-        counted, and does not fail the resume."""
-        if not self._completed.enabled:
-            return 0
-        try:
-            queued = await self._catch_up(copies)
-        except Exception:
-            log.exception("restore.catch_up_failed")
-            self._ctx.metrics.tasks.rescanned("restore", "catch_up", ok=False)
-            return 0
-        self._ctx.metrics.tasks.rescanned("restore", "catch_up", ok=True)
         return queued
 
     async def _catch_up(self, copies: list[RestoredCopy]) -> int:

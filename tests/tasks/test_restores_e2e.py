@@ -38,6 +38,15 @@ def tags_of(ddb: Any, name: str) -> dict[str, str]:
     return {t["Key"]: t["Value"] for page in pages for t in page["Tags"]}
 
 
+def daily_backups(orders: dict[str, Any], days: int) -> list[tuple[datetime, str]]:
+    """`days` native backups of orders-production, as (time, ARN) one day apart up to
+    yesterday, oldest first."""
+    first = datetime.now(UTC).replace(microsecond=0) - timedelta(days=days)
+    return [(first + timedelta(days=day), orders["ddb"].create_backup(
+        TableName="orders-production", BackupName=f"backup-{day}")["BackupDetails"]["BackupArn"])
+        for day in range(days)]
+
+
 @pytest.fixture
 def orders(make_table: Any, fresh_standin: Any) -> dict[str, Any]:
     """orders-production with items and one native backup of it."""
@@ -94,11 +103,7 @@ async def test_rotation_keeps_the_newest_copies_and_never_a_foreign_table(
     foreign = make_table("orders-staging-20261101-05-00-00")
     instance = await daemon(settings_with(restores=[rule(validate=None)]))
     names = []
-    first = datetime.now(UTC).replace(microsecond=0) - timedelta(days=3)
-    for day in range(3):
-        backup = orders["ddb"].create_backup(
-            TableName="orders-production", BackupName=f"backup-{day}")["BackupDetails"]["BackupArn"]
-        at = first + timedelta(days=day)
+    for at, backup in daily_backups(orders, 3):
         names.append(f"orders-staging-{at:%Y%m%d-%H-%M-%S}")
         instance.ctx.bus.publish(completed(backup, orders["table"].arn, at))
         await instance.settle()
@@ -119,12 +124,8 @@ async def test_rotations_running_at_once_agree_and_none_fails(
     may delete the same table (the second finds it gone, and succeeds), and a copy that
     finishes after a newer one neither takes the SSM parameter nor stays."""
     instance = await daemon(settings_with(restores=[rule(validate=None, keep_last=1)]))
-    first = datetime.now(UTC).replace(microsecond=0) - timedelta(days=4)
     names = []
-    for day in range(4):
-        backup = orders["ddb"].create_backup(
-            TableName="orders-production", BackupName=f"burst-{day}")["BackupDetails"]["BackupArn"]
-        at = first + timedelta(days=day)
+    for at, backup in daily_backups(orders, 4):
         names.append(f"orders-staging-{at:%Y%m%d-%H-%M-%S}")
         instance.ctx.bus.publish(completed(backup, orders["table"].arn, at))
     await instance.settle()
