@@ -22,8 +22,8 @@ from benchmarks.corpus import ACCOUNT, REGION, iso_ms, iso_s
 from benchmarks.inprocess import quiet_logging, reconciled, settings, wait_until
 from benchmarks.sandbox import Sandbox
 from daemon.app import run_daemon
+from daemon.kernel.context import AppContext
 from daemon.obs.metrics import Metrics
-from daemon.runtime.context import AppContext
 
 CROSSINGS = 200
 GIB = 2**30

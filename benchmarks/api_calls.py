@@ -23,8 +23,8 @@ import boto3
 from benchmarks.common import Figure, Target, exit_with, figure
 from benchmarks.inprocess import api_calls, quiet_logging, reconciled, settings, wait_until
 from daemon.app import run_daemon
+from daemon.kernel.context import AppContext
 from daemon.obs.metrics import Metrics
-from daemon.runtime.context import AppContext
 from daemon.standin import FakeConfig, StandIn
 
 JOBS = 100

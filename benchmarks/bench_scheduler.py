@@ -20,9 +20,9 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from benchmarks.common import Figure, Target, best_of, exit_with, figure
-from daemon.core.planner import SpreadOrder, due_slot, due_tables
-from daemon.core.retention import BackupRecord, RetentionPolicy, select
-from daemon.core.schedule import Expression, parse_expression
+from daemon.core.scheduling.planner import SpreadOrder, due_slot, due_tables
+from daemon.core.scheduling.retention import BackupRecord, RetentionPolicy, select
+from daemon.core.scheduling.schedule import Expression, parse_expression
 
 TABLES = 10_000
 BACKUPS = 100_000

@@ -21,10 +21,10 @@ from benchmarks.common import REPORTED, Figure, Target, exit_with, figure
 from benchmarks.inprocess import api_calls, daemon_context, quiet_logging, settings
 from benchmarks.sandbox import Sandbox
 from daemon.core.clock import FakeClock
-from daemon.core.events import JobEvent
-from daemon.core.tracker import JobTable
+from daemon.core.events.decode import JobEvent
+from daemon.core.events.tracker import JobTable
+from daemon.events.cloudwatch import CloudWatchPublisher
 from daemon.obs.metrics import Metrics
-from daemon.runtime.cloudwatch import CloudWatchPublisher
 
 JOBS = 1_000
 MINUTES = 10

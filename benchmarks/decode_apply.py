@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from benchmarks.common import Figure, Target, best_of, exit_with, figure
 from benchmarks.corpus import Corpus
 from daemon.core.errors import DecodeError
-from daemon.core.events import decode
-from daemon.core.tracker import JobTable
+from daemon.core.events.decode import decode
+from daemon.core.events.tracker import JobTable
 
 JOBS = 5_000  # ~20 000 bodies
 REPEAT = 7

@@ -16,9 +16,9 @@ from daemon.app import build_context
 from daemon.aws.session import AwsClients
 from daemon.config.settings import Settings
 from daemon.core.clock import Clock, SystemClock
+from daemon.kernel.context import AppContext
 from daemon.obs.logging import configure_logging
 from daemon.obs.metrics import Metrics
-from daemon.runtime.context import AppContext
 
 _DEVNULL = Path("/dev/null").open("w", encoding="utf-8")  # noqa: SIM115 - for the process
 

@@ -20,10 +20,10 @@ from benchmarks.common import Figure, Target, exit_with, figure
 from benchmarks.corpus import Corpus
 from benchmarks.inprocess import api_calls, daemon_context, quiet_logging, settings, wait_until
 from benchmarks.sandbox import REGION, Sandbox
+from daemon.events.consumer import Consumer
+from daemon.events.pipeline import Pipeline
+from daemon.events.sizes import SizeResolver
 from daemon.obs.metrics import Metrics
-from daemon.runtime.consumer import Consumer
-from daemon.runtime.pipeline import Pipeline
-from daemon.runtime.sizes import SizeResolver
 
 MESSAGES = 150
 ROUNDS = 3

@@ -20,23 +20,23 @@ import structlog
 from daemon.aws.session import AwsClients
 from daemon.config.settings import Settings
 from daemon.core.clock import Clock, SystemClock
-from daemon.core.tracker import JobTable
+from daemon.core.events.tracker import JobTable
+from daemon.events.cloudwatch import CloudWatchPublisher
+from daemon.events.consumer import Consumer
+from daemon.events.pipeline import Pipeline, ThresholdWatch
+from daemon.events.reconciler import Reconciler
+from daemon.events.sizes import SizeResolver
+from daemon.ha.gate import LeaderGate
+from daemon.kernel.bus import CompletionBus
+from daemon.kernel.context import AppContext
+from daemon.kernel.http import HttpServer
+from daemon.kernel.outbox import AlertOutbox
+from daemon.kernel.status import StatusBoard
+from daemon.kernel.supervisor import Component, supervise
 from daemon.obs.collector import TrackerCollector
 from daemon.obs.metrics import Metrics
-from daemon.runtime.alerts import AlertOutbox
-from daemon.runtime.background import build_tasks
-from daemon.runtime.bus import CompletionBus
-from daemon.runtime.cloudwatch import CloudWatchPublisher
-from daemon.runtime.consumer import Consumer
-from daemon.runtime.context import AppContext
-from daemon.runtime.http import HttpServer
-from daemon.runtime.leader import LeaderGate
-from daemon.runtime.pipeline import Pipeline, ThresholdWatch
-from daemon.runtime.reconciler import Reconciler
-from daemon.runtime.scheduler import build_scheduler
-from daemon.runtime.sizes import SizeResolver
-from daemon.runtime.status import StatusBoard
-from daemon.runtime.supervisor import Component, supervise
+from daemon.scheduling.scheduler import build_scheduler
+from daemon.tasks.wiring import build_tasks
 
 log = structlog.get_logger(__name__)
 

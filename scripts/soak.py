@@ -31,8 +31,8 @@ from prometheus_client import CollectorRegistry
 
 from daemon.app import run_daemon
 from daemon.config.settings import Settings
+from daemon.kernel.context import AppContext
 from daemon.obs.metrics import Metrics
-from daemon.runtime.context import AppContext
 
 ROOT = Path(__file__).resolve().parents[1]
 REGION, ACCOUNT = "us-east-1", "123456789012"

@@ -14,8 +14,8 @@ from typing import Any
 
 from daemon.cli.common import settings_or_report
 from daemon.config.settings import Settings
-from daemon.core.schedule import next_run, parse_expression
-from daemon.core.schedule import next_runs as schedule_runs
+from daemon.core.scheduling.schedule import next_run, parse_expression
+from daemon.core.scheduling.schedule import next_runs as schedule_runs
 
 
 def add_parser(parser: argparse.ArgumentParser) -> None:

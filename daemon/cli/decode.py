@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from daemon.core.errors import DecodeError
-from daemon.core.events import MAX_BODY_BYTES, JobEvent, decode_sqs_message
+from daemon.core.events.decode import MAX_BODY_BYTES, JobEvent, decode_sqs_message
 
 KEYS = ("kind", "job_id", "state", "resource_arn", "resource_type", "vault", "region", "account",
         "size_bytes", "time", "reason")

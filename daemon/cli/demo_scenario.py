@@ -15,8 +15,8 @@ import boto3
 
 from daemon.app import run_daemon
 from daemon.config.settings import Settings
+from daemon.kernel.context import AppContext
 from daemon.obs.metrics import Metrics
-from daemon.runtime.context import AppContext
 from daemon.standin import StandIn
 
 GIB = 2**30

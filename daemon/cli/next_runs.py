@@ -12,7 +12,7 @@ import sys
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from daemon.core.schedule import ScheduleError, load_zone, next_runs, parse_expression
+from daemon.core.scheduling.schedule import ScheduleError, load_zone, next_runs, parse_expression
 
 
 def add_parser(parser: argparse.ArgumentParser) -> None:

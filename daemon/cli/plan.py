@@ -25,8 +25,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from daemon.cli.next_runs import iso_z, parse_time
-from daemon.core.retention import BackupRecord, Decision, RetentionPolicy, select
-from daemon.core.schedule import ScheduleError, load_zone
+from daemon.core.scheduling.retention import BackupRecord, Decision, RetentionPolicy, select
+from daemon.core.scheduling.schedule import ScheduleError, load_zone
 
 DEFAULT_MAX_DELETES = 100
 

@@ -23,9 +23,9 @@ from daemon.cli.plan import decision_json
 from daemon.config.settings import Settings
 from daemon.core.clock import FakeClock
 from daemon.obs.metrics import Metrics
-from daemon.runtime.discovery import TableCatalog
-from daemon.runtime.retention_runner import RetentionRunner
-from daemon.runtime.scheduler import BackupScheduler, build_scheduler
+from daemon.scheduling.discovery import TableCatalog
+from daemon.scheduling.retention import RetentionRunner
+from daemon.scheduling.scheduler import BackupScheduler, build_scheduler
 
 
 async def plan_against_aws(now: datetime) -> int:

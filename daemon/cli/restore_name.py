@@ -12,7 +12,7 @@ import re
 import sys
 from datetime import UTC, datetime
 
-from daemon.core.naming import NamingError, check_rule, restore_name
+from daemon.core.tasks.naming import NamingError, check_rule, restore_name
 
 
 def add_parser(parser: argparse.ArgumentParser) -> None:

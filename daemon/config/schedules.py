@@ -11,9 +11,9 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from daemon.core.planner import Selector
-from daemon.core.retention import RetentionPolicy
-from daemon.core.schedule import Expression, ScheduleError, load_zone, parse_expression
+from daemon.core.scheduling.planner import Selector
+from daemon.core.scheduling.retention import RetentionPolicy
+from daemon.core.scheduling.schedule import Expression, ScheduleError, load_zone, parse_expression
 
 Engine = Literal["dynamodb", "aws-backup"]
 NAME_RE = re.compile(r"[A-Za-z0-9_.]+(?:-[A-Za-z0-9_.]+)*")

@@ -11,8 +11,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from daemon.core.naming import NamingError, check_rule, compile_pattern
-from daemon.core.schedule import ScheduleError, parse_expression
+from daemon.core.scheduling.schedule import ScheduleError, parse_expression
+from daemon.core.tasks.naming import NamingError, check_rule, compile_pattern
 
 RULE_NAME = r"^[A-Za-z0-9_.\-]{1,64}$"
 SSM_NAME = r"^[A-Za-z0-9_.\-/{}]{1,2048}$"

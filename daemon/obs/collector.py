@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from daemon.core.tracker import JobTable
+from daemon.core.events.tracker import JobTable
 
 LABELS = ["vault", "resource_type", "region"]
 

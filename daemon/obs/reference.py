@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry
 
-from daemon.core.tracker import JobTable
+from daemon.core.events.tracker import JobTable
 from daemon.obs.collector import TrackerCollector
 from daemon.obs.metrics import Metrics
 

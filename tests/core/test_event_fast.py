@@ -21,10 +21,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from daemon.core.errors import DecodeError
-from daemon.core.event_fast import fast_decode
-from daemon.core.events import JobEvent, decode, decode_reference
-from daemon.core.job_event import timestamp
-from daemon.core.vault_notifications import RESOURCE_RE, _arn
+from daemon.core.events.decode import JobEvent, decode, decode_reference
+from daemon.core.events.fast import fast_decode
+from daemon.core.events.job import timestamp
+from daemon.core.events.notifications import RESOURCE_RE, _arn
 
 DATA = Path(__file__).parent.parent / "data" / "events"
 FIXTURES = sorted(p for p in DATA.iterdir() if p.suffix == ".json" and p.name != "expected.json")

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from daemon.cli.decode import EXTRA_KEYS, KEYS, as_json
 from daemon.core.errors import DecodeError
-from daemon.core.events import MAX_BODY_BYTES, JobEvent, decode, decode_sqs_message
+from daemon.core.events.decode import MAX_BODY_BYTES, JobEvent, decode, decode_sqs_message
 
 DATA = Path(__file__).parent.parent / "data" / "events"
 EXPECTED: dict[str, dict[str, Any]] = json.loads((DATA / "expected.json").read_text())

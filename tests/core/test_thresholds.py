@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from daemon.core.events import JobEvent
-from daemon.core.thresholds import (
+from daemon.core.events.decode import JobEvent
+from daemon.core.events.thresholds import (
     Level,
     LevelChange,
     ThresholdState,
@@ -21,7 +21,7 @@ from daemon.core.thresholds import (
     printable,
     resource_name,
 )
-from daemon.core.tracker import JobTable
+from daemon.core.events.tracker import JobTable
 
 T0 = datetime(2026, 11, 24, 5, 0, tzinfo=UTC)
 LIMIT = 1000

@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from msgspec.structs import replace
 
-from daemon.core.events import JobEvent
-from daemon.core.tracker import JobTable, Totals, TrackedJob
+from daemon.core.events.decode import JobEvent
+from daemon.core.events.tracker import JobTable, Totals, TrackedJob
 
 T0 = datetime(2026, 11, 24, 5, 0, tzinfo=UTC)
 GROUP = ("ops", "DynamoDB", "eu-west-1")

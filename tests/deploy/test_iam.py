@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from daemon.config.settings import CloudWatchSettings
-from daemon.core.rotation import MANAGED, TAG_MANAGED
+from daemon.core.tasks.rotation import MANAGED, TAG_MANAGED
 from tests.deploy import iam
 from tests.deploy.aws_calls import required_actions, scan
 from tests.deploy.tools import ROOT

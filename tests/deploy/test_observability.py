@@ -15,8 +15,8 @@ import pytest
 import yaml
 
 from daemon.config.settings import FIFTY_TIB, CloudWatchSettings, Settings
-from daemon.core.tracker import JobTable
-from daemon.runtime.cloudwatch import datums
+from daemon.core.events.tracker import JobTable
+from daemon.events.cloudwatch import datums
 from tests.deploy.shapes import resolve, shape_errors
 from tests.deploy.tools import ROOT, run, tool
 

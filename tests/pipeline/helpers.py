@@ -14,10 +14,10 @@ from daemon.app import build_context
 from daemon.aws.session import AwsClients
 from daemon.config.settings import Settings
 from daemon.core.clock import Clock, SystemClock
+from daemon.events.pipeline import Pipeline
+from daemon.events.sizes import SizeResolver
+from daemon.kernel.context import AppContext
 from daemon.obs.metrics import Metrics
-from daemon.runtime.context import AppContext
-from daemon.runtime.pipeline import Pipeline
-from daemon.runtime.sizes import SizeResolver
 
 
 def settings(**overrides: Any) -> Settings:

@@ -11,8 +11,8 @@ import boto3
 import pytest
 from structlog.testing import capture_logs
 
-from daemon.runtime.consumer import Consumer
-from daemon.runtime.pipeline import Outcome
+from daemon.events.consumer import Consumer
+from daemon.events.pipeline import Outcome
 from tests.pipeline.helpers import backup_event, context, settings
 
 pytestmark = pytest.mark.e2e

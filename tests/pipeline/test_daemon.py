@@ -16,8 +16,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from daemon import app
 from daemon.app import run_daemon
 from daemon.config.settings import Settings
+from daemon.kernel.context import AppContext
 from daemon.obs.metrics import Metrics
-from daemon.runtime.context import AppContext
 from tests.pipeline.helpers import settings
 
 pytestmark = pytest.mark.e2e

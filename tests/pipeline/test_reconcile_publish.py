@@ -13,10 +13,10 @@ import pytest
 
 from daemon.core.alerts import Alert
 from daemon.core.clock import FakeClock
-from daemon.runtime.cloudwatch import CloudWatchPublisher, chunks, datums
-from daemon.runtime.pipeline import ThresholdWatch
-from daemon.runtime.reconciler import Reconciler
-from daemon.runtime.sizes import SizeResolver
+from daemon.events.cloudwatch import CloudWatchPublisher, chunks, datums
+from daemon.events.pipeline import ThresholdWatch
+from daemon.events.reconciler import Reconciler
+from daemon.events.sizes import SizeResolver
 from tests.pipeline.helpers import backup_event, context, settings
 
 pytestmark = pytest.mark.e2e

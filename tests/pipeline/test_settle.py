@@ -10,7 +10,7 @@ import asyncio
 import threading
 from collections.abc import Awaitable, Callable
 
-from daemon.runtime.tasks import TaskRunner
+from daemon.tasks.runner import TaskRunner
 from tests.pipeline.helpers import context, settings
 
 

@@ -20,15 +20,15 @@ from prometheus_client import CollectorRegistry
 from daemon.aws.session import AwsClients
 from daemon.config.settings import Settings
 from daemon.core.clock import FakeClock
-from daemon.core.tracker import JobTable
+from daemon.core.events.tracker import JobTable
+from daemon.kernel.bus import CompletionBus
+from daemon.kernel.context import AppContext
+from daemon.kernel.outbox import AlertOutbox
+from daemon.kernel.status import StatusBoard
 from daemon.obs.metrics import Metrics
-from daemon.runtime.alerts import AlertOutbox
-from daemon.runtime.bus import CompletionBus
-from daemon.runtime.context import AppContext
-from daemon.runtime.discovery import TableCatalog
-from daemon.runtime.retention_runner import RetentionRunner
-from daemon.runtime.scheduler import BackupScheduler, build_scheduler
-from daemon.runtime.status import StatusBoard
+from daemon.scheduling.discovery import TableCatalog
+from daemon.scheduling.retention import RetentionRunner
+from daemon.scheduling.scheduler import BackupScheduler, build_scheduler
 
 FAST = {"tick_seconds": 1, "api_calls_per_second": 500, "concurrency": 4, "spread_seconds": 0}
 

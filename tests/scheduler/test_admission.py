@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from daemon.core.admission import AdmissionQueue, Pending
+from daemon.core.scheduling.admission import AdmissionQueue, Pending
 
 NOW = datetime(2026, 11, 24, 5, tzinfo=UTC)
 GIB = 2**30

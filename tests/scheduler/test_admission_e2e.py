@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from daemon.core.clock import FakeClock
-from daemon.runtime.engines import NativeEngine, Started
+from daemon.scheduling.engines import NativeEngine, Started
 from tests.scheduler.conftest import backup_names
 
 pytestmark = pytest.mark.e2e

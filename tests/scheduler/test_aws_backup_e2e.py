@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from daemon.core.clock import FakeClock
-from daemon.core.inventory import TAG_SCHEDULE, TAG_SLOT
+from daemon.core.scheduling.inventory import TAG_SCHEDULE, TAG_SLOT
 from tests.fixtures.standin import boto3_client
 
 pytestmark = pytest.mark.e2e

@@ -11,7 +11,7 @@ from cronsim import CronSim, CronSimError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from daemon.core.schedule import ScheduleError, next_runs, parse_expression
+from daemon.core.scheduling.schedule import ScheduleError, next_runs, parse_expression
 
 
 def utc(*parts: int) -> datetime:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from daemon.core.planner import (
+from daemon.core.scheduling.planner import (
     MAX_MISSED_COUNTED,
     Selector,
     SpreadOrder,
@@ -21,7 +21,7 @@ from daemon.core.planner import (
     spread_fraction,
     spread_seconds,
 )
-from daemon.core.schedule import parse_expression
+from daemon.core.scheduling.schedule import parse_expression
 
 SLOT = datetime(2026, 11, 24, 5, tzinfo=UTC)
 

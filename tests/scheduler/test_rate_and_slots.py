@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from daemon.core.schedule import (
+from daemon.core.scheduling.schedule import (
     Rate,
     expected_interval_seconds,
     next_run,

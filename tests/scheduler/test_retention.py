@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from daemon.core.retention import BackupRecord, Decision, RetentionPolicy, Status, select
+from daemon.core.scheduling.retention import BackupRecord, Decision, RetentionPolicy, Status, select
 
 NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)
 

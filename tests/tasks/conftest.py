@@ -20,16 +20,16 @@ from prometheus_client import CollectorRegistry
 from daemon.aws.session import AwsClients
 from daemon.config.settings import AwsSettings, Settings
 from daemon.core.clock import SystemClock
-from daemon.core.tracker import JobTable
+from daemon.core.events.tracker import JobTable
+from daemon.kernel.bus import CompletionBus
+from daemon.kernel.context import AppContext
+from daemon.kernel.http import HttpServer
+from daemon.kernel.outbox import AlertOutbox
+from daemon.kernel.status import StatusBoard
+from daemon.kernel.supervisor import supervise
 from daemon.obs.metrics import Metrics
-from daemon.runtime.alerts import AlertOutbox
-from daemon.runtime.background import build_tasks
-from daemon.runtime.bus import CompletionBus
-from daemon.runtime.context import AppContext
-from daemon.runtime.http import HttpServer
-from daemon.runtime.status import StatusBoard
-from daemon.runtime.supervisor import supervise
-from daemon.runtime.tasks import Task, TaskRunner
+from daemon.tasks.runner import Task, TaskRunner
+from daemon.tasks.wiring import build_tasks
 
 # Catch-up off by default: these tests drive triggers through the bus themselves, and a rescan
 # finding the same completed backup in AWS would race them (test_catch_up_e2e turns it on).

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from daemon.app import run_daemon
-from daemon.runtime.context import AppContext
+from daemon.kernel.context import AppContext
 from tests.fixtures.standin import boto3_client
 from tests.tasks.conftest import settings_with, wait_until
 from tests.tasks.test_restore_jobs_e2e import ROLE

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from daemon.core.errors import PermanentError
-from daemon.core.exports import (
+from daemon.core.tasks.exports import (
     Pitr,
     check_export_time,
     delete_call,

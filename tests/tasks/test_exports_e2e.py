@@ -13,9 +13,9 @@ from botocore.exceptions import ClientError
 from moto.core.utils import unix_time
 from moto.dynamodb.models import dynamodb_backends
 
-from daemon.runtime.bus import BackupCompleted
-from daemon.runtime.completed import CompletedBackups
-from daemon.runtime.export_markers import MarkerStore
+from daemon.kernel.bus import BackupCompleted
+from daemon.tasks.completed import CompletedBackups
+from daemon.tasks.export_markers import MarkerStore
 from tests.fixtures.standin import boto3_client
 from tests.tasks.conftest import halt, settings_with, wait_until
 

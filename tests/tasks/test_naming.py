@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from daemon.core.naming import (
+from daemon.core.tasks.naming import (
     TABLE_NAME,
     NamingError,
     check_rule,

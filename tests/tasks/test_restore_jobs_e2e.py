@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from daemon.runtime.bus import BackupCompleted
+from daemon.kernel.bus import BackupCompleted
 from tests.fixtures.standin import boto3_client
 from tests.tasks.conftest import halt, settings_with, wait_until
 from tests.tasks.test_restores_e2e import ITEMS, SSM, rule, tags_of

@@ -9,8 +9,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from daemon.runtime.bus import BackupCompleted
-from daemon.runtime.restore_aws import RestoreAws
+from daemon.kernel.bus import BackupCompleted
+from daemon.tasks.restore_aws import RestoreAws
 from tests.fixtures.standin import boto3_client
 from tests.tasks.conftest import halt, settings_with, wait_until
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from daemon.core.rotation import (
+from daemon.core.tasks.rotation import (
     RestoredCopy,
     copy_tags,
     newest_done,

@@ -12,13 +12,13 @@ from prometheus_client import CollectorRegistry
 from daemon.config.settings import Settings
 from daemon.core.clock import FakeClock
 from daemon.core.errors import PermanentError
-from daemon.core.tracker import JobTable
+from daemon.core.events.tracker import JobTable
+from daemon.kernel.bus import CompletionBus
+from daemon.kernel.context import AppContext
+from daemon.kernel.outbox import AlertOutbox
+from daemon.kernel.status import StatusBoard
 from daemon.obs.metrics import Metrics
-from daemon.runtime.alerts import AlertOutbox
-from daemon.runtime.bus import CompletionBus
-from daemon.runtime.context import AppContext
-from daemon.runtime.status import StatusBoard
-from daemon.runtime.tasks import State, Task, TaskRunner
+from daemon.tasks.runner import State, Task, TaskRunner
 
 
 def context(**tasks: Any) -> AppContext:

@@ -7,8 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from daemon.core.rotation import RestoredCopy, copy_tags
-from daemon.core.triggers import (
+from daemon.core.tasks.restore_triggers import (
     adoptable,
     backup_ms,
     dedupe,
@@ -21,6 +20,7 @@ from daemon.core.triggers import (
     suffix_time,
     superseded,
 )
+from daemon.core.tasks.rotation import RestoredCopy, copy_tags
 
 AT = datetime(2026, 11, 24, 5, 0, 7, tzinfo=UTC)
 NATIVE = "arn:aws:dynamodb:eu-west-1:111122223333:table/orders-production/backup/01764-abc"

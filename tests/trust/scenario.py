@@ -17,7 +17,7 @@ from typing import Any
 
 import boto3
 
-from daemon.core.events import OPEN_STATES
+from daemon.core.events.decode import OPEN_STATES
 
 TABLES = ("orders-production", "customers-production", "audit-log", "carts")
 SCHEDULE = "minutely"

@@ -16,11 +16,11 @@ from daemon.app import build_context, run_daemon
 from daemon.config.settings import Settings
 from daemon.core.alerts import Alert
 from daemon.core.clock import FakeClock, SystemClock
+from daemon.events.consumer import Consumer
+from daemon.kernel.context import AppContext
+from daemon.kernel.outbox import AlertOutbox
 from daemon.obs.metrics import Metrics
-from daemon.runtime.alerts import AlertOutbox
-from daemon.runtime.consumer import Consumer
-from daemon.runtime.context import AppContext
-from daemon.runtime.tasks import TaskRunner
+from daemon.tasks.runner import TaskRunner
 
 from .scenario import SLOT0, VAULT, build_world
 from .test_message_fuzz import QUEUE, FakeClients, FakeSqs

@@ -15,9 +15,9 @@ from prometheus_client import CollectorRegistry
 from daemon.app import run_daemon
 from daemon.config.settings import Settings
 from daemon.core.clock import FakeClock
+from daemon.kernel.context import AppContext
+from daemon.kernel.http import HttpServer
 from daemon.obs.metrics import Metrics
-from daemon.runtime.context import AppContext
-from daemon.runtime.http import HttpServer
 
 from .faultproxy import FaultPlan, FaultProxy
 from .scenario import (

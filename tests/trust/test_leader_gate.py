@@ -8,13 +8,13 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from daemon.aws.lease import LeaseTable
 from daemon.aws.session import AwsClients
 from daemon.config.leader import LeaderSettings
-from daemon.core.lease import LeaseRecord
+from daemon.core.ha.lease import LeaseRecord
+from daemon.ha.gate import LeaderGate
+from daemon.ha.lease_table import LeaseTable
+from daemon.kernel.status import StatusBoard
 from daemon.obs.metrics import Metrics
-from daemon.runtime.leader import LeaderGate
-from daemon.runtime.status import StatusBoard
 
 pytestmark = pytest.mark.e2e
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from daemon.core.lease import (
+from daemon.core.ha.lease import (
     Action,
     LeaseRecord,
     Observation,

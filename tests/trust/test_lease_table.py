@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from daemon.aws.lease import LeaseTable
 from daemon.aws.session import AwsClients
 from daemon.core.errors import PermanentError
-from daemon.core.lease import LeaseRecord
+from daemon.core.ha.lease import LeaseRecord
+from daemon.ha.lease_table import LeaseTable
 
 pytestmark = pytest.mark.e2e
 NOW = datetime(2026, 1, 1, 12, tzinfo=UTC)

@@ -21,8 +21,8 @@ from structlog.testing import capture_logs
 from daemon.app import run_daemon
 from daemon.config.settings import Settings
 from daemon.core.clock import FakeClock
+from daemon.kernel.context import AppContext
 from daemon.obs.metrics import Metrics
-from daemon.runtime.context import AppContext
 
 from .privilege import (
     NEEDS,

@@ -25,10 +25,10 @@ from daemon.app import build_context
 from daemon.config.settings import Settings
 from daemon.core.clock import SystemClock
 from daemon.core.errors import DecodeError
-from daemon.core.events import decode
+from daemon.core.events.decode import decode
+from daemon.events.consumer import Consumer
+from daemon.events.pipeline import Pipeline
 from daemon.obs.metrics import Metrics
-from daemon.runtime.consumer import Consumer
-from daemon.runtime.pipeline import Pipeline
 
 from .messages import MESSAGES
 

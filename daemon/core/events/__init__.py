@@ -1,0 +1,1 @@
+"""Pure decisions of the events capability: wire models, decode, the job tracker, thresholds."""

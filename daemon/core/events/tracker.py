@@ -1,0 +1,226 @@
+"""The job tracker: job id -> every open AWS Backup job, with running totals (pure, no I/O).
+
+A synchronous state machine in the spirit of velero's backup_tracker. Applying events is
+idempotent and order-tolerant, so SQS's at-least-once, unordered delivery cannot skew it:
+how one event updates one job is `job_state.merge` (states only move forward, terminal
+states are final, each field by its own precedence); this table adds the memory of finished
+jobs (the last `finished_memory`) so a late duplicate cannot resurrect one.
+
+Running totals per (vault, resource type, region) are kept incrementally, O(1) per event,
+counting only open `backup_job`s. In-memory only: lost on restart by design and rebuilt from
+AWS (ListBackupJobs, see `diff`) at start.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from copy import copy
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from msgspec import Struct
+
+from daemon.core.events.decode import JobEvent
+from daemon.core.events.job_state import (
+    FINAL,
+    NO_SIZE,
+    RANK,
+    UNKNOWN,
+    GroupKey,
+    TrackedJob,
+    merge,
+    new_job,
+)
+
+__all__ = ["UNKNOWN", "GroupKey", "JobTable", "ReconcilePlan", "Totals", "TrackedJob",
+           "Transition"]
+TRACKED_KINDS = frozenset({"backup_job", "restore_job", "copy_job"})
+
+
+class Totals(NamedTuple):
+    """Open backup jobs and their bytes in one group."""
+
+    jobs: int
+    bytes: int
+
+
+class Transition(Struct, frozen=True, gc=False):
+    """What one event changed: the job after it, and where its state came from.
+
+    `new`: the first event of this job; `finished`: it just entered a terminal state. A
+    msgspec Struct: one is built per applied event, in a third of a NamedTuple's time.
+    """
+
+    job: TrackedJob
+    previous_state: str | None
+    state: str
+    new: bool
+    finished: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcilePlan:
+    """Listed open jobs the table lacks or is behind on, and open jobs AWS no longer lists."""
+
+    upserts: list[JobEvent]
+    vanished: list[str]
+
+
+class JobTable:
+    """Job id -> tracked open job, with totals per (vault, resource type, region)."""
+
+    def __init__(self, finished_memory: int = 100_000) -> None:
+        self._open: dict[str, TrackedJob] = {}
+        self._finished: dict[str, str] = {}
+        self._finished_order: deque[str] = deque()
+        self._finished_memory = finished_memory
+        self._groups: dict[GroupKey, list[int]] = {}  # key -> [jobs, bytes]
+        self._jobs = 0
+        self._bytes = 0
+
+    def apply(self, event: JobEvent) -> Transition | None:
+        """Apply one event; None when it changes nothing (duplicate, stale, not a job).
+
+        An open job's event is folded in here rather than in a helper: one call less on the
+        path every event takes.
+        """
+        job_id, rank = event.job_id, RANK.get(event.state)  # type: ignore[arg-type]  # None: no rank
+        if job_id is None or rank is None or event.kind not in TRACKED_KINDS:
+            return None
+        job = self._open.get(job_id)
+        if job is None:
+            return None if job_id in self._finished else self._start(event, job_id, rank)
+        if job.kind != event.kind:
+            return None
+        previous, size, group = job.state, job.size_bytes, job.group
+        changed = merge(job, event, rank)
+        if rank == FINAL:  # an open job takes any final state: it is finished now
+            return self._finish(job, previous, size, group)
+        if not changed:
+            return None
+        if job.kind == "backup_job" and (job.size_bytes != size or job.group is not group):
+            self._move(group, size or 0, job.group, job.size_bytes or 0)  # regroup: a new key
+        return Transition(job, previous, job.state, False, False)
+
+    def _finish(self, job: TrackedJob, previous: str, size: int | None,
+                group: GroupKey) -> Transition:
+        """An open job reached a final state: forget it whole, remember how it ended."""
+        del self._open[job.job_id]
+        self._remember(job.job_id, job.state)
+        if job.kind == "backup_job":  # counted in its group until now (`_add` inline)
+            counts, size = self._groups[group], size or 0
+            counts[0] -= 1
+            counts[1] -= size
+            self._jobs -= 1
+            self._bytes -= size
+        return Transition(job, previous, job.state, False, True)
+
+    def set_size(self, job_id: str, size: int) -> bool:
+        """Give an open job a size learned elsewhere (DescribeTable), unless an event gave one."""
+        job = self._open.get(job_id)
+        if job is None or job.size_rank != NO_SIZE or size < 0 or size == job.size_bytes:
+            return False
+        if job.kind == "backup_job":
+            self._add(job.group, 0, size - (job.size_bytes or 0))
+        job.size_bytes = size
+        return True
+
+    def wants_size(self, job_id: str) -> bool:
+        """Whether a size lookup for this job could still change anything: it is open and
+        no event gave it a size."""
+        job = self._open.get(job_id)
+        return job is not None and job.size_rank == NO_SIZE
+
+    def get(self, job_id: str) -> TrackedJob | None:
+        """The open job with this id, else None (finished jobs are not kept whole)."""
+        return self._open.get(job_id)
+
+    def finished_state(self, job_id: str) -> str | None:
+        """The terminal state of a remembered finished job, else None."""
+        return self._finished.get(job_id)
+
+    def open_jobs(self, kind: str | None = None) -> list[TrackedJob]:
+        """Every open job, or those of one kind."""
+        return [j for j in self._open.values() if kind is None or j.kind == kind]
+
+    def totals(self) -> dict[GroupKey, Totals]:
+        """Open backup jobs and bytes per group (groups that emptied stay, at zero)."""
+        return {key: Totals(jobs, size) for key, (jobs, size) in self._groups.items()}
+
+    def running_jobs_total(self) -> int:
+        """Open backup jobs, all groups."""
+        return self._jobs
+
+    def running_bytes_total(self) -> int:
+        """Bytes of open backup jobs, all groups (a job of unknown size counts 0)."""
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._open)
+
+    def diff(self, listed_open: Iterable[JobEvent], *, region: str | None = None) -> ReconcilePlan:
+        """Compare with a ListBackupJobs snapshot of open backup jobs (as JobEvents).
+
+        Listed jobs that applying would change become upserts; open backup jobs of `region`
+        (any region when None) that the listing lacks are `vanished`: describe them and apply
+        what AWS says (a COMPLETED event we never received).
+        """
+        upserts, seen = [], set()
+        for event in listed_open:
+            if event.job_id is None or event.kind != "backup_job":
+                continue
+            seen.add(event.job_id)
+            if self._would_change(event):
+                upserts.append(event)
+        vanished = [job.job_id for job in self._open.values()
+                    if job.kind == "backup_job" and job.job_id not in seen
+                    and (region is None or job.region in (None, region))]
+        return ReconcilePlan(upserts, vanished)
+
+    def _would_change(self, event: JobEvent) -> bool:
+        rank = RANK.get(event.state or "")
+        if event.job_id is None or rank is None or event.job_id in self._finished:
+            return False
+        job = self._open.get(event.job_id)
+        if job is None:
+            return True
+        return job.kind == event.kind and merge(copy(job), event, rank)
+
+    def _start(self, event: JobEvent, job_id: str, rank: int) -> Transition:
+        job = new_job(event, job_id, rank)
+        if rank == FINAL:
+            self._remember(job_id, job.state)
+            return Transition(job, None, job.state, True, True)
+        self._open[job_id] = job
+        if job.kind == "backup_job":
+            self._add(job.group, 1, job.size_bytes or 0)
+        return Transition(job, None, job.state, True, False)
+
+    def _remember(self, job_id: str, state: str) -> None:
+        self._finished[job_id] = state
+        self._finished_order.append(job_id)
+        if len(self._finished_order) > self._finished_memory:
+            self._finished.pop(self._finished_order.popleft(), None)
+
+    def _move(self, old: GroupKey, old_size: int, new: GroupKey, new_size: int) -> None:
+        """One open backup job moves between groups or changes size (`_add` twice, inline)."""
+        groups = self._groups
+        before = groups[old]
+        before[0] -= 1
+        before[1] -= old_size
+        after = groups.get(new)
+        if after is None:
+            after = groups[new] = [0, 0]
+        after[0] += 1
+        after[1] += new_size
+        self._bytes += new_size - old_size
+
+    def _add(self, key: GroupKey, jobs: int, size: int) -> None:
+        group = self._groups.get(key)
+        if group is None:
+            group = self._groups[key] = [0, 0]
+        group[0] += jobs
+        group[1] += size
+        self._jobs += jobs
+        self._bytes += size

@@ -1,0 +1,1 @@
+"""Pure decisions of leader election over a lease record."""

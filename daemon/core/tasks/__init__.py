@@ -1,0 +1,1 @@
+"""Pure decisions of restores and exports: restore names and triggers, rotation, export plans."""

@@ -1,0 +1,168 @@
+"""Export decisions (pure): what to export, where to, under which marker, inside which window.
+
+An export is identified by a token derived from (rule, resource, source, time), never by
+memory: the same completed backup or the same schedule slot always gives the same token,
+which is DynamoDB's `ClientToken`, part of RDS's `ExportTaskIdentifier`, and the name of
+the daemon's marker object. PITR windows are checked here so a table without PITR, or a
+window that has slid out of it, is a sentence naming the table and the fix, not a crash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal, Protocol
+
+from daemon.core.errors import PermanentError
+from daemon.core.tasks.naming import compile_pattern
+from daemon.core.tasks.restore_triggers import (
+    arn_parts,
+    backup_ms,
+    dynamodb_table,
+    rds_identifier,
+    recovery_point_kind,
+)
+
+ExportKind = Literal["dynamodb", "rds"]
+MIN_INCREMENTAL = timedelta(minutes=15)
+MAX_INCREMENTAL = timedelta(hours=24)
+TERMINAL = frozenset({"COMPLETED", "COMPLETE", "FAILED", "CANCELED", "CANCELLED"})
+SUCCEEDED = frozenset({"COMPLETED", "COMPLETE"})
+
+
+class ExportRuleLike(Protocol):
+    """What the decisions need of an export rule (config.tasks.ExportRule has it)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def kind(self) -> ExportKind: ...
+    @property
+    def source_pattern(self) -> str: ...
+    @property
+    def on_backup(self) -> bool: ...
+    @property
+    def prefix(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ExportPlan:
+    """One export to run. `source` is the recovery point that may be deleted on success."""
+
+    rule: str
+    kind: ExportKind
+    name: str  # table name, or DB instance / cluster identifier
+    resource_arn: str
+    source: str | None
+    at: datetime
+    token: str
+    key_prefix: str
+    vault: str | None = None
+    trigger: Literal["backup", "schedule"] = "backup"
+
+
+def export_token(rule: str, resource_arn: str, source: str | None, at: datetime) -> str:
+    """32 hex characters, the same for the same (rule, resource, source, time)."""
+    text = "|".join((rule, resource_arn, source or "-", at.astimezone(UTC).isoformat()))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def key_prefix(prefix: str, name: str, at: datetime) -> str:
+    """`<prefix>/<name>/<YYYY>/<MM>/<DD>/` of the export's time (UTC)."""
+    day = at.astimezone(UTC).strftime("%Y/%m/%d")
+    return "/".join(p for p in (prefix.strip("/"), name, day) if p) + "/"
+
+
+def rds_task_identifier(rule: str, token: str) -> str:
+    """ExportTaskIdentifier: a letter first, letters, digits and single hyphens, <= 60."""
+    clean = re.sub(r"-+", "-", re.sub(r"[^A-Za-z0-9]", "-", rule)).strip("-")[:30]
+    return f"backupd-{clean}-{token[:20]}" if clean else f"backupd-{token[:20]}"
+
+
+def plan(rule: ExportRuleLike, resource_arn: str, source: str | None, at: datetime, *,
+         vault: str | None = None,
+         trigger: Literal["backup", "schedule"] = "backup") -> ExportPlan | None:
+    """The plan of `rule` for this resource, or None when the rule does not cover it."""
+    name = dynamodb_table(resource_arn) if rule.kind == "dynamodb" else rds_identifier(
+        resource_arn)
+    if name is None or compile_pattern(rule.source_pattern).search(name) is None:
+        return None
+    at = at.astimezone(UTC)
+    return ExportPlan(rule.name, rule.kind, name, resource_arn, source, at,
+                      export_token(rule.name, resource_arn, source, at),
+                      key_prefix(rule.prefix, name, at), vault, trigger)
+
+
+def plans_for_backup(resource_arn: str, recovery_point_arn: str, created: datetime,
+                     vault: str | None, rules: Iterable[ExportRuleLike]) -> list[ExportPlan]:
+    """Exports a completed backup triggers: DynamoDB backups and RDS snapshots only."""
+    kind = recovery_point_kind(recovery_point_arn)
+    out: list[ExportPlan] = []
+    for rule in rules:
+        if not rule.on_backup:
+            continue
+        fits = kind in ("dynamodb-backup", "aws-backup") if rule.kind == "dynamodb" else \
+            kind in ("rds-snapshot", "rds-cluster-snapshot")
+        found = plan(rule, resource_arn, recovery_point_arn, backup_ms(created),
+                     vault=vault) if fits else None
+        if found is not None:
+            out.append(found)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Pitr:
+    """A table's point-in-time recovery as DescribeContinuousBackups reports it."""
+
+    enabled: bool
+    earliest: datetime | None = None
+    latest: datetime | None = None
+
+
+def check_export_time(table: str, at: datetime, pitr: Pitr) -> Literal["ok", "wait"]:
+    """`ok` to export at `at`, `wait` while PITR has not caught up; else PermanentError."""
+    if not pitr.enabled:
+        raise PermanentError(f"table {table} has point-in-time recovery disabled; exports need "
+                             "it: enable PointInTimeRecoverySpecification on the table")
+    if pitr.earliest is not None and at < pitr.earliest:
+        raise PermanentError(f"export time {at.isoformat()} of table {table} has slid out of "
+                             f"its PITR window (earliest restorable {pitr.earliest.isoformat()})")
+    if pitr.latest is not None and at > pitr.latest:
+        return "wait"
+    return "ok"
+
+
+def incremental_window(table: str, previous_to: datetime | None, now: datetime, pitr: Pitr,
+                       first_seconds: float) -> tuple[datetime, datetime] | None:
+    """(from, to) of the next incremental export, None when under 15 min has accrued.
+
+    Windows continue from the previous export's end, are at most 24 h (AWS's limit; a
+    backlog is caught up window by window) and must start inside the PITR window.
+    """
+    check_export_time(table, now, Pitr(pitr.enabled))
+    latest = min(now, pitr.latest) if pitr.latest else now
+    start = previous_to or latest - timedelta(seconds=first_seconds)
+    if pitr.earliest is not None and start < pitr.earliest:
+        raise PermanentError(
+            f"incremental export of table {table} would start at {start.isoformat()}, before "
+            f"its PITR window (earliest restorable {pitr.earliest.isoformat()}): the window "
+            "has slid out; run a full export to start a new chain")
+    end = min(latest, start + MAX_INCREMENTAL)
+    if end - start < MIN_INCREMENTAL:
+        return None
+    return start, end
+
+
+def delete_call(source: str, vault: str | None) -> tuple[str, str]:
+    """(service, operation) that deletes the source recovery point after a good export."""
+    kind = recovery_point_kind(source)
+    if vault or kind == "aws-backup" or ":awsbackup:" in arn_parts(source)[3]:
+        return "backup", "DeleteRecoveryPoint"
+    if kind == "dynamodb-backup":
+        return "dynamodb", "DeleteBackup"
+    if kind == "rds-cluster-snapshot":
+        return "rds", "DeleteDBClusterSnapshot"
+    return "rds", "DeleteDBSnapshot"

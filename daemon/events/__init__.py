@@ -1,0 +1,1 @@
+"""Events capability: SQS consumer, decode -> tracker pipeline, reconciler, sizes, CloudWatch."""

@@ -1,0 +1,82 @@
+"""Table sizes for jobs whose events carry none: DescribeTable's TableSizeBytes, cached with a TTL.
+
+A table that no longer exists is logged, not fatal: the job keeps an unknown size (0 bytes in
+the totals) until an event or a reconcile brings one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from typing import Any
+
+import structlog
+
+from daemon.kernel.context import AppContext
+
+log = structlog.get_logger(__name__)
+TABLE_ARN = re.compile(r"^arn:aws[\w-]*:dynamodb:([\w-]+):(\d{12}):table/([A-Za-z0-9_.-]{3,255})$")
+
+
+def table_name(resource_arn: str | None) -> str | None:
+    """The table name of a DynamoDB table ARN, else None."""
+    if not resource_arn:
+        return None
+    match = TABLE_ARN.match(resource_arn)
+    return match.group(3) if match else None
+
+
+class SizeResolver:
+    """Looks up and caches table sizes (TTL `size_cache_seconds`)."""
+
+    def __init__(self, ctx: AppContext) -> None:
+        self._ctx = ctx
+        self._ttl = ctx.settings.size_cache_seconds
+        self._cache: dict[str, tuple[float, int | None]] = {}
+        self._pending: dict[str, asyncio.Future[int | None]] = {}
+
+    async def size_of(self, resource_arn: str | None) -> int | None:
+        """The table's size; concurrent asks for one table share a single DescribeTable."""
+        name = table_name(resource_arn)
+        if name is None or resource_arn is None:
+            return None
+        hit = self._cache.get(resource_arn)
+        if hit is not None and time.monotonic() - hit[0] < self._ttl:
+            return hit[1]
+        pending = self._pending.get(resource_arn)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        self._pending[resource_arn] = future
+        try:
+            size = await self._lookup(name, resource_arn)
+        except BaseException:  # cancelled: the others get no size rather than hang
+            future.set_result(None)
+            raise
+        finally:
+            del self._pending[resource_arn]
+        future.set_result(size)
+        return size
+
+    async def _lookup(self, name: str, resource_arn: str) -> int | None:
+        now = time.monotonic()
+        try:
+            size = await self._describe(name, resource_arn)
+        except Exception as exc:  # transient: not cached, asked again next time
+            log.warning("size.lookup_failed", table=name, error=str(exc))
+            return None
+        self._cache[resource_arn] = (now, size)
+        if len(self._cache) > 50_000:  # bounded: drop the oldest half
+            for key in sorted(self._cache, key=lambda k: self._cache[k][0])[:25_000]:
+                del self._cache[key]
+        return size
+
+    async def _describe(self, name: str, resource_arn: str) -> int | None:
+        dynamodb: Any = await self._ctx.clients.client("dynamodb")
+        try:
+            resp = await dynamodb.describe_table(TableName=name)
+        except dynamodb.exceptions.ResourceNotFoundException:
+            log.info("size.table_gone", table=name, resource_arn=resource_arn)
+            return None
+        return int(resp["Table"].get("TableSizeBytes", 0))

@@ -1,0 +1,1 @@
+"""High availability: the leader lease in DynamoDB and the gate that runs leader-only components."""

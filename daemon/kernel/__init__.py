@@ -1,0 +1,1 @@
+"""What every capability shares at run time: supervisor, bus, status board, HTTP, alert outbox."""

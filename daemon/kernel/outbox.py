@@ -1,0 +1,107 @@
+"""The SNS alert publisher: a bounded outbox drained by one component.
+
+`submit` never blocks and never raises, so no caller (the event loop, the scheduler) can be
+held up by an SNS outage; failed publishes are retried with backoff while the outbox holds
+them, and dropped (counted) only when it overflows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import deque
+from typing import Any
+
+import structlog
+
+from daemon.core.alerts import Alert
+from daemon.kernel.supervisor import backoff_delay, sleep_or_stop
+from daemon.obs.metrics import Metrics
+
+log = structlog.get_logger(__name__)
+SUBJECT_MAX = 100
+
+
+class AlertOutbox:
+    """Alerts waiting to be published; `run` publishes them to SNS in order."""
+
+    name = "alerts"
+
+    def __init__(self, topic_arn: str | None, metrics: Metrics, clients: Any,
+                 *, capacity: int = 1000) -> None:
+        self._topic_arn = topic_arn
+        self._metrics = metrics
+        self._clients = clients
+        self._queue: deque[Alert] = deque()
+        self._capacity = capacity
+        self._wake = asyncio.Event()
+        self.sent: deque[Alert] = deque(maxlen=50)
+
+    def submit(self, alert: Alert) -> None:
+        """Queue an alert; never blocks. The oldest waiting alert is dropped on overflow."""
+        log.warning("alert.raised", severity=alert.severity, alert_event=alert.event,
+                    subject=alert.subject)
+        if len(self._queue) >= self._capacity:
+            self._queue.popleft()
+            self._metrics.alerts.dropped()
+        self._queue.append(alert)
+        self._wake.set()
+
+    def pending(self) -> int:
+        return len(self._queue)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        attempt = 0
+        while not stop.is_set():
+            if not self._queue:
+                self._wake.clear()
+                waiter = asyncio.ensure_future(self._wake.wait())
+                stopper = asyncio.ensure_future(stop.wait())
+                await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+                waiter.cancel()
+                stopper.cancel()
+                continue
+            if await self.run_once():
+                attempt = 0
+            else:
+                attempt += 1
+                await sleep_or_stop(backoff_delay(attempt, cap=30.0), stop)
+        await self.flush(budget_seconds=2.0)
+
+    async def run_once(self) -> bool:
+        """Publish the oldest waiting alert; False when SNS refused it (it stays queued)."""
+        alert = self._queue[0]
+        try:
+            await self._publish(alert)
+        except Exception as exc:
+            self._metrics.alerts.failed(alert.severity)
+            log.warning("alert.publish_failed", alert_event=alert.event, error=str(exc))
+            return False
+        self._queue.popleft()
+        self.sent.append(alert)
+        self._metrics.alerts.published(alert.severity)
+        return True
+
+    async def flush(self, budget_seconds: float) -> None:
+        """Best-effort publish of what is left, bounded in time (shutdown)."""
+        try:
+            async with asyncio.timeout(budget_seconds):
+                while self._queue and await self.run_once():
+                    pass
+        except TimeoutError:
+            log.warning("alert.flush_incomplete", left=len(self._queue))
+
+    async def _publish(self, alert: Alert) -> None:
+        if not self._topic_arn:
+            return
+        sns = await self._clients.client("sns")
+        subject = alert.subject if len(alert.subject) <= SUBJECT_MAX else (
+            alert.subject[: SUBJECT_MAX - 3] + "...")
+        await sns.publish(
+            TopicArn=self._topic_arn, Subject=subject,
+            Message=json.dumps({"event": alert.event, "severity": alert.severity, **alert.body},
+                               default=str, sort_keys=True),
+            MessageAttributes={
+                "severity": {"DataType": "String", "StringValue": alert.severity},
+                "event": {"DataType": "String", "StringValue": alert.event},
+            })

@@ -1,0 +1,1 @@
+"""Scheduling capability: scheduled backups (native or AWS Backup) and retention."""

@@ -1,0 +1,192 @@
+"""The two backup engines: how a backup is started and how "already done" is read from AWS.
+
+- `dynamodb`: CreateBackup named `<prefix>-<schedule>-<YYYYMMDDHHMM>`; done = a backup with
+  that name in ListBackups; followed to AVAILABLE with DescribeBackup and backoff.
+- `aws-backup`: StartBackupJob with an IdempotencyToken of (schedule, table, slot), the
+  vault, the role, `Lifecycle.DeleteAfterDays` = keep_days when that is the only rule, and
+  recovery-point tags naming schedule and slot; done = such a job in ListBackupJobs. The
+  event pipeline tracks the job from there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal, Protocol
+
+from daemon.aws.backups import list_native_backups
+from daemon.aws.throttle import Throttle, error_code
+from daemon.config.schedules import ScheduleSpec
+from daemon.core.clock import aware_time
+from daemon.core.scheduling.inventory import TAG_SCHEDULE, TAG_SLOT, Listed, job_slot
+from daemon.core.scheduling.planner import backup_name, idempotency_token
+from daemon.kernel.context import AppContext
+from daemon.kernel.supervisor import backoff_delay, sleep_or_stop
+from daemon.scheduling.discovery import TableInfo
+
+LIST_MARGIN = timedelta(minutes=5)
+FollowResult = Literal["AVAILABLE", "FAILED", "TIMEOUT", "STOPPED"]
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    """What a start returned: the backup (or job) and whether it is already complete."""
+
+    table: str
+    arn: str
+    status: str
+    created: datetime
+    job_id: str | None = None
+
+
+class Engine(Protocol):
+    """How one kind of backup is made and found again."""
+
+    kind: str
+
+    async def existing(self, spec: ScheduleSpec, slot: datetime, since: datetime,
+                       ) -> list[Listed]: ...
+
+    async def start(self, spec: ScheduleSpec, table: TableInfo, slot: datetime) -> Started: ...
+
+    async def latest_slot(self, spec: ScheduleSpec, since: datetime) -> datetime | None: ...
+
+
+class NativeEngine:
+    """DynamoDB on-demand backups (CreateBackup / ListBackups / DescribeBackup)."""
+
+    kind = "dynamodb"
+
+    def __init__(self, ctx: AppContext, throttle: Throttle, schedules: Iterable[str]) -> None:
+        self._ctx = ctx
+        self._throttle = throttle
+        self._prefix = ctx.settings.scheduler.backup_name_prefix
+        self._schedules = tuple(schedules)
+
+    async def list_backups(self, since: datetime | None = None) -> list[Listed]:
+        """Every USER backup (created since `since`), attributed to its schedule by name."""
+        client = await self._ctx.clients.client("dynamodb")
+        return await list_native_backups(client, self._throttle, prefix=self._prefix,
+                                         schedules=self._schedules, since=since)
+
+    async def existing(self, spec: ScheduleSpec, slot: datetime, since: datetime,
+                       ) -> list[Listed]:
+        listed = await self.list_backups(since - LIST_MARGIN)
+        return [b for b in listed if b.schedule == spec.name and b.slot == slot]
+
+    async def latest_slot(self, spec: ScheduleSpec, since: datetime) -> datetime | None:
+        """The newest slot this schedule has a backup for, among those created since."""
+        slots = [b.slot for b in await self.list_backups(since)
+                 if b.schedule == spec.name and b.slot is not None]
+        return max(slots, default=None)
+
+    async def start(self, spec: ScheduleSpec, table: TableInfo, slot: datetime) -> Started:
+        client = await self._ctx.clients.client("dynamodb")
+        details = (await self._throttle.call(
+            client.create_backup, TableName=table.name,
+            BackupName=backup_name(self._prefix, spec.name, slot)))["BackupDetails"]
+        return Started(table.name, details["BackupArn"], details.get("BackupStatus", "CREATING"),
+                       aware_time(details.get("BackupCreationDateTime", self._ctx.clock.now())))
+
+    async def delete(self, arn: str) -> bool:
+        """DeleteBackup; False when the backup is gone already or still in use (CREATING)."""
+        client = await self._ctx.clients.client("dynamodb")
+        try:
+            await self._throttle.call(client.delete_backup, BackupArn=arn)
+        except Exception as exc:
+            if error_code(exc) in {"BackupNotFoundException", "BackupInUseException"}:
+                return False
+            raise
+        return True
+
+    async def follow(self, arn: str, stop: asyncio.Event, limit_seconds: float) -> FollowResult:
+        """DescribeBackup with backoff until AVAILABLE, gone, the timeout, or shutdown."""
+        client = await self._ctx.clients.client("dynamodb")
+        deadline = asyncio.get_running_loop().time() + limit_seconds
+        attempt = 0
+        while asyncio.get_running_loop().time() < deadline:
+            try:
+                described = await self._throttle.call(client.describe_backup, BackupArn=arn)
+            except Exception as exc:
+                if error_code(exc) == "BackupNotFoundException":
+                    return "FAILED"
+                described = None
+            if described is not None:
+                status = described["BackupDescription"]["BackupDetails"]["BackupStatus"]
+                if status != "CREATING":
+                    return "AVAILABLE" if status == "AVAILABLE" else "FAILED"
+            attempt += 1
+            if await sleep_or_stop(1.0 + backoff_delay(attempt, base=2.0, cap=60.0), stop):
+                return "STOPPED"
+        return "TIMEOUT"
+
+
+class AwsBackupEngine:
+    """AWS Backup on-demand jobs (StartBackupJob / ListBackupJobs)."""
+
+    kind = "aws-backup"
+
+    def __init__(self, ctx: AppContext, throttle: Throttle) -> None:
+        self._ctx = ctx
+        self._throttle = throttle
+
+    async def existing(self, spec: ScheduleSpec, slot: datetime, since: datetime,
+                       ) -> list[Listed]:
+        """On-demand jobs of this schedule's role into its vault, attributed to their slot."""
+        kwargs: dict[str, Any] = {"ByBackupVaultName": spec.backup_vault,
+                                  "ByResourceType": "DynamoDB",
+                                  "ByCreatedAfter": since - LIST_MARGIN}
+        return [job for job in await self._jobs(spec, kwargs) if job.slot == slot]
+
+    async def latest_slot(self, spec: ScheduleSpec, since: datetime) -> datetime | None:
+        kwargs: dict[str, Any] = {"ByBackupVaultName": spec.backup_vault,
+                                  "ByResourceType": "DynamoDB", "ByCreatedAfter": since}
+        slots = [job.slot for job in await self._jobs(spec, kwargs) if job.slot is not None]
+        return max(slots, default=None)
+
+    async def _jobs(self, spec: ScheduleSpec, kwargs: dict[str, Any]) -> list[Listed]:
+        client = await self._ctx.clients.client("backup")
+        expression = spec.parsed()
+        found: list[Listed] = []
+        while True:
+            page = await self._throttle.call(client.list_backup_jobs, **kwargs)
+            for job in page.get("BackupJobs", []):
+                if job.get("IamRoleArn") != spec.iam_role_arn or (job.get("CreatedBy") or {}):
+                    continue
+                created = aware_time(job["CreationDate"])
+                found.append(Listed(_table_of(job["ResourceArn"]), job["BackupJobId"], created,
+                                    job.get("State", "CREATED"), spec.name,
+                                    job_slot(expression, created)))
+            token = page.get("NextToken")
+            if not token:
+                return found
+            kwargs["NextToken"] = token
+
+    async def start(self, spec: ScheduleSpec, table: TableInfo, slot: datetime) -> Started:
+        if table.arn is None:
+            raise LookupError(f"table {table.name} has no known ARN yet")
+        client = await self._ctx.clients.client("backup")
+        kwargs: dict[str, Any] = {
+            "BackupVaultName": spec.backup_vault, "ResourceArn": table.arn,
+            "IamRoleArn": spec.iam_role_arn,
+            "IdempotencyToken": idempotency_token(spec.name, table.name, slot),
+            "StartWindowMinutes": spec.start_window_minutes,
+            "RecoveryPointTags": {TAG_SCHEDULE: spec.name,
+                                  TAG_SLOT: slot.astimezone(UTC).isoformat()},
+        }
+        if spec.complete_window_minutes:
+            kwargs["CompleteWindowMinutes"] = spec.complete_window_minutes
+        if spec.retention.only_keep_days():
+            kwargs["Lifecycle"] = {"DeleteAfterDays": spec.retention.keep_days}
+        out = await self._throttle.call(client.start_backup_job, **kwargs)
+        return Started(table.name, out.get("RecoveryPointArn") or out["BackupJobId"], "CREATED",
+                       aware_time(out.get("CreationDate", self._ctx.clock.now())),
+                       job_id=out["BackupJobId"])
+
+
+def _table_of(resource_arn: str) -> str:
+    """`arn:aws:dynamodb:region:account:table/NAME` -> NAME."""
+    return resource_arn.rsplit(":table/", 1)[-1].split("/", 1)[0]
+

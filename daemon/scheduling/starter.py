@@ -1,0 +1,215 @@
+"""Starting backups and seeing them through: the I/O half of the scheduler.
+
+- `refresh`: list the slot's backups in AWS, delete duplicates a racing replica made
+  (keeping the earliest), and follow CREATING native backups nobody follows (restart).
+- `start`: one CreateBackup / StartBackupJob (or a dry-run log line).
+- following: DescribeBackup with backoff to AVAILABLE, then `BackupCompleted` on the bus;
+  a failure or a timeout raises an alert on the same path as failed jobs. AWS Backup jobs
+  are followed by the event pipeline: its `BackupCompleted` events close them here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+
+import structlog
+
+from daemon.aws.throttle import error_code
+from daemon.core.alerts import Alert
+from daemon.core.scheduling.admission import Pending
+from daemon.core.scheduling.inventory import Listed
+from daemon.kernel.bus import BackupCompleted
+from daemon.kernel.context import AppContext
+from daemon.scheduling.discovery import TableCatalog, TableInfo
+from daemon.scheduling.engines import NativeEngine, Started
+from daemon.scheduling.retention import RetentionRunner
+from daemon.scheduling.slots import ScheduleState, SlotRun
+
+log = structlog.get_logger(__name__)
+LEDGER_SECONDS = 600.0  # how long a started job counts before the tracker must know it
+MAX_JOBS_REMEMBERED = 100_000
+GONE_CODES = frozenset({"TableNotFoundException", "ResourceNotFoundException"})
+
+
+class Starter:
+    """Starts, deduplicates and follows the backups of every schedule."""
+
+    def __init__(self, ctx: AppContext, states: dict[str, ScheduleState], catalog: TableCatalog,
+                 retention: RetentionRunner | None) -> None:
+        self.ctx = ctx
+        self.states = states
+        self.catalog = catalog
+        self.retention = retention
+        self.stop = asyncio.Event()
+        self._followers: dict[str, asyncio.Task[None]] = {}
+        self._following_bytes: dict[str, int] = {}
+        self._jobs: dict[str, tuple[str, int, float]] = {}  # job id -> (schedule, size, t)
+        ctx.bus.subscribe(self._on_completed)
+
+    async def refresh(self, state: ScheduleState, run: SlotRun, now: datetime) -> None:
+        """Read the slot's backups from AWS; converge duplicates; adopt CREATING ones."""
+        since = run.listed_at or run.slot
+        listed = await state.engine.existing(state.spec, run.slot, since)
+        run.listed_at, run.dirty = now, False
+        for extra in run.merge(listed):
+            await self._delete_duplicate(state, run, extra)
+        if isinstance(state.engine, NativeEngine):
+            for backup in run.creating():
+                self._follow(state, run, backup.arn, backup.table, size=0)
+
+    async def _delete_duplicate(self, state: ScheduleState, run: SlotRun, extra: Listed) -> None:
+        if not isinstance(state.engine, NativeEngine):
+            return  # jobs cannot be deleted; the idempotency token prevents them instead
+        if self.ctx.settings.dry_run:
+            log.info("backup.duplicate_kept_dry_run", schedule=state.spec.name, arn=extra.arn)
+            return
+        deleted = await state.engine.delete(extra.arn)
+        if deleted or extra.status != "CREATING":
+            run.forget(extra.arn)
+        if deleted:
+            self.ctx.metrics.scheduler.deletion(state.spec.name, "duplicate")
+            log.info("backup.duplicate_deleted", schedule=state.spec.name, table=extra.table,
+                     arn=extra.arn, slot=run.slot.isoformat())
+        else:
+            run.dirty = True  # still CREATING: look again next tick
+
+    async def start(self, state: ScheduleState, item: Pending) -> None:
+        """Start one backup; a failure leaves it due, so the next tick tries again."""
+        run, spec = state.run, state.spec
+        if run is None or run.slot != item.slot:
+            return
+        with structlog.contextvars.bound_contextvars(schedule=spec.name, table=item.table):
+            if self.ctx.settings.dry_run:
+                run.pretend(item.table)
+                run.count("dry_run")
+                self.ctx.metrics.scheduler.backup(spec.name, spec.engine, "dry_run")
+                log.info("backup.would_start", slot=item.slot.isoformat(), engine=spec.engine)
+                return
+            run.in_flight.add(item.table)
+            try:
+                started = await state.engine.start(spec, self._table(item.table), item.slot)
+            except Exception as exc:
+                self._start_failed(run, item, exc)
+                return
+            finally:
+                run.in_flight.discard(item.table)
+            self._started(state, run, started, item.size_bytes)
+
+    def _table(self, name: str) -> TableInfo:
+        return self.catalog.get(name) or TableInfo(name)
+
+    def _start_failed(self, run: SlotRun, item: Pending, exc: Exception) -> None:
+        code = error_code(exc)
+        if code in GONE_CODES:
+            run.pending.discard(item.table)
+            log.info("backup.table_gone", code=code)
+            return
+        run.count("start_errors")
+        log.warning("backup.start_failed", code=code, error=str(exc))
+
+    def _started(self, state: ScheduleState, run: SlotRun, started: Started, size: int) -> None:
+        spec = state.spec
+        run.add(Listed(started.table, started.arn, started.created, started.status, spec.name,
+                       run.slot))
+        run.dirty = True
+        run.count("started")
+        self.ctx.metrics.scheduler.backup(spec.name, spec.engine, "started")
+        log.info("backup.started", slot=run.slot.isoformat(), arn=started.arn,
+                 status=started.status, engine=spec.engine)
+        if started.job_id is not None:
+            self._jobs[started.job_id] = (spec.name, size, self._clock())
+            if len(self._jobs) > MAX_JOBS_REMEMBERED:
+                self._jobs.pop(next(iter(self._jobs)))
+        elif started.status == "AVAILABLE":
+            self._completed(state, run.slot, started.arn, started.table, size)
+        else:
+            self._follow(state, run, started.arn, started.table, size)
+
+    def _follow(self, state: ScheduleState, run: SlotRun, arn: str, table: str,
+                size: int) -> None:
+        if arn in self._followers:
+            return
+        self._following_bytes[arn] = size
+        task = asyncio.get_running_loop().create_task(
+            self._follow_one(state, run.slot, arn, table, size), name=f"follow:{arn}")
+        self._followers[arn] = task
+
+    async def _follow_one(self, state: ScheduleState, slot: datetime, arn: str, table: str,
+                          size: int) -> None:
+        engine = state.engine
+        assert isinstance(engine, NativeEngine)
+        try:
+            result = await engine.follow(arn, self.stop,
+                                         self.ctx.settings.scheduler.follow_timeout_seconds)
+        finally:
+            self._followers.pop(arn, None)
+            self._following_bytes.pop(arn, None)
+        if result == "AVAILABLE":
+            self._completed(state, slot, arn, table, size)
+        elif result != "STOPPED":
+            self._failed(state, slot, arn, table, result)
+
+    def _completed(self, state: ScheduleState, slot: datetime, arn: str, table: str,
+                   size: int) -> None:
+        spec = state.spec
+        self.ctx.metrics.scheduler.backup(spec.name, spec.engine, "completed")
+        self.ctx.metrics.scheduler.last_success(spec.name, slot.timestamp())
+        if state.run is not None and state.run.slot == slot:
+            state.run.count("completed")
+        log.info("backup.completed", schedule=spec.name, table=table, arn=arn)
+        if spec.engine == "dynamodb":
+            self.ctx.bus.publish(BackupCompleted(
+                recovery_point_arn=arn, resource_arn=arn.split("/backup/", 1)[0],
+                resource_type="DynamoDB", created=slot, origin="scheduler",
+                region=self.ctx.settings.region, size_bytes=size or None))
+
+    def _failed(self, state: ScheduleState, slot: datetime, arn: str, table: str,
+                result: str) -> None:
+        spec = state.spec
+        self.ctx.metrics.scheduler.backup(spec.name, spec.engine, "failed")
+        if state.run is not None and state.run.slot == slot:
+            state.run.count("failed")
+        log.error("backup.failed", schedule=spec.name, table=table, arn=arn, result=result)
+        self.ctx.alerts.submit(Alert(
+            "critical", "backup_failed",
+            f"Backup {result.lower()}: {table} ({spec.name}, slot {slot:%Y-%m-%d %H:%M} UTC)",
+            {"schedule": spec.name, "table": table, "backup_arn": arn, "result": result,
+             "slot": slot.isoformat(), "engine": spec.engine}))
+
+    async def _on_completed(self, item: BackupCompleted) -> None:
+        """An AWS Backup job we started completed (seen by the event pipeline)."""
+        entry = self._jobs.pop(item.job_id or "", None)
+        if entry is None:
+            return
+        state = self.states.get(entry[0])
+        if state is not None:
+            slot = state.expression.at_or_before(item.created) or item.created
+            self._completed(state, slot, item.recovery_point_arn,
+                            item.resource_arn.rsplit("/", 1)[-1], entry[1])
+
+    def running_bytes(self) -> int:
+        """Bytes backing up now: the tracker's, plus ours it cannot know of yet."""
+        tracker = self.ctx.tracker
+        horizon = self._clock() - LEDGER_SECONDS
+        unseen = sum(size for job_id, (_, size, t) in self._jobs.items()
+                     if t >= horizon and tracker.get(job_id) is None)
+        return tracker.running_bytes_total() + unseen + sum(self._following_bytes.values())
+
+    def maybe_request_retention(self, state: ScheduleState, run: SlotRun) -> None:
+        """Once every selected table of the slot is done and settled, prune (like the old
+        Lambda did right after its backups)."""
+        if run.retention_requested or run.pending or run.in_flight or self.retention is None:
+            return
+        if any(arn in self._followers for arn in run.backups):
+            return
+        run.retention_requested = True
+        self.retention.request(state.spec.name)
+
+    def _clock(self) -> float:
+        return asyncio.get_running_loop().time()
+
+    async def drain(self) -> None:
+        """Wait for the followers (they stop with the stop event)."""
+        if self._followers:
+            await asyncio.gather(*self._followers.values(), return_exceptions=True)

@@ -1,0 +1,1 @@
+"""Tasks capability: restores and exports as background tasks, and their catch-up after restarts."""

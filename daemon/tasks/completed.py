@@ -1,0 +1,127 @@
+"""Completed backups read back from AWS: the triggers a crash or a full queue could lose.
+
+A completed backup reaches restores and exports through the bus, in memory: the SQS message
+that carried it is deleted once the tracker applied it, so a crash (or a full task queue)
+between that delete and the task reaching AWS would lose the trigger. This is the other way
+in: every rescan lists what completed in the last `tasks.catchup_seconds` (ListBackupJobs
+COMPLETED, and the scheduler's own AVAILABLE native backups from ListBackups) as the same
+`BackupCompleted` items the bus carries, with the same times, so they map to the same
+restore names and export tokens and a trigger already acted on is recognised as such.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+
+from daemon.aws.backups import list_native_backups
+from daemon.aws.throttle import Throttle
+from daemon.core.clock import aware_time
+from daemon.core.scheduling.inventory import Listed
+from daemon.kernel.bus import BackupCompleted
+from daemon.kernel.context import AppContext
+
+log = structlog.get_logger(__name__)
+SHARE_SECONDS = 30.0  # restores and exports rescan together: one listing serves both
+
+
+class CompletedBackups:
+    """Lists recent completed backups; one listing is shared for `SHARE_SECONDS`."""
+
+    def __init__(self, ctx: AppContext) -> None:
+        self._ctx = ctx
+        settings = ctx.settings
+        self._native_schedules = [s.name for s in settings.schedules if s.engine == "dynamodb"]
+        # the scheduler's own listing (its own rate bucket: the task path must not starve
+        # the scheduler's calls, nor the scheduler this one)
+        self._throttle = Throttle(settings.scheduler.api_calls_per_second,
+                                  settings.scheduler.concurrency)
+        self._lock = asyncio.Lock()
+        self._listed: tuple[datetime, list[BackupCompleted]] | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self._ctx.settings.tasks.catchup_seconds > 0
+
+    async def recent(self) -> list[BackupCompleted]:
+        """Backups completed since `now - tasks.catchup_seconds`, oldest first."""
+        if not self.enabled:
+            return []
+        async with self._lock:
+            now = self._ctx.clock.now()
+            if self._listed is not None and \
+                    (now - self._listed[0]).total_seconds() < SHARE_SECONDS:
+                return self._listed[1]
+            since = now - timedelta(seconds=self._ctx.settings.tasks.catchup_seconds)
+            found = [*await self._backup_jobs(since), *await self._native(since)]
+            found.sort(key=lambda item: item.created)
+            self._listed = (now, found)
+            return found
+
+    async def catch_up(self, kind: str, act: Callable[[], Awaitable[int]]) -> int:
+        """Run one user's catch-up (`act`, which reads `recent()`) as a step of its own:
+        a failure (AWS refusing a listing, throttling past the retries) is logged with its
+        cause and counted, and does not fail the rest of that user's rescan."""
+        if not self.enabled:
+            return 0
+        try:
+            queued = await act()
+        except Exception:
+            log.exception(f"{kind}.catch_up_failed")
+            self._ctx.metrics.tasks.rescanned(kind, "catch_up", ok=False)
+            return 0
+        self._ctx.metrics.tasks.rescanned(kind, "catch_up", ok=True)
+        return queued
+
+    async def _backup_jobs(self, since: datetime) -> list[BackupCompleted]:
+        """AWS Backup jobs COMPLETED since `since` (any vault, any resource type)."""
+        backup = await self._ctx.clients.client("backup")
+        paginator = backup.get_paginator("list_backup_jobs")
+        out: list[BackupCompleted] = []
+        async for page in paginator.paginate(ByState="COMPLETED", ByCreatedAfter=since):
+            out.extend(from_backup_jobs(page.get("BackupJobs", []), self._ctx.settings.region))
+        return out
+
+    async def _native(self, since: datetime) -> list[BackupCompleted]:
+        """The scheduler's native backups (named by it) that are AVAILABLE."""
+        if not self._native_schedules:
+            return []
+        client = await self._ctx.clients.client("dynamodb")
+        listed = await list_native_backups(
+            client, self._throttle, prefix=self._ctx.settings.scheduler.backup_name_prefix,
+            schedules=[s.name for s in self._ctx.settings.schedules], since=since)
+        return from_native_backups(listed, self._native_schedules, self._ctx.settings.region)
+
+
+def from_backup_jobs(jobs: Iterable[dict[str, Any]], region: str) -> list[BackupCompleted]:
+    """ListBackupJobs entries as bus items, timed as the job's event is (its CreationDate)."""
+    out: list[BackupCompleted] = []
+    for job in jobs:
+        point, resource, created = (job.get("RecoveryPointArn"), job.get("ResourceArn"),
+                                    job.get("CreationDate"))
+        if job.get("State") != "COMPLETED" or not point or not resource or \
+                not isinstance(created, datetime):
+            continue
+        size = job.get("BackupSizeInBytes")
+        out.append(BackupCompleted(
+            recovery_point_arn=point, resource_arn=resource,
+            resource_type=job.get("ResourceType") or "", created=aware_time(created),
+            origin="rescan", vault=job.get("BackupVaultName"), job_id=job.get("BackupJobId"),
+            region=region, size_bytes=int(size) if size else None))
+    return out
+
+
+def from_native_backups(listed: Iterable[Listed], schedules: Iterable[str], region: str,
+                        ) -> list[BackupCompleted]:
+    """ListBackups entries the scheduler made, timed by their slot as the scheduler's are."""
+    names = frozenset(schedules)
+    return [BackupCompleted(
+        recovery_point_arn=item.arn, resource_arn=item.arn.split("/backup/", 1)[0],
+        resource_type="DynamoDB", created=item.slot, origin="rescan", region=region)
+        for item in listed
+        if item.schedule in names and item.slot is not None and item.status == "AVAILABLE"
+        and "/backup/" in item.arn]

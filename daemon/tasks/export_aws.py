@@ -1,0 +1,164 @@
+"""Thin DynamoDB / RDS / AWS Backup calls of exports: start, describe, find, delete the source.
+
+Statuses come back normalised to upper case (moto says `complete`, RDS `COMPLETE`,
+DynamoDB `COMPLETED`); the caller compares against `core.exports.TERMINAL`/`SUCCEEDED`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from daemon.config.tasks import ExportRule
+from daemon.core.tasks.exports import ExportPlan, Pitr, delete_call, rds_task_identifier
+from daemon.core.tasks.restore_triggers import arn_parts
+from daemon.kernel.context import AppContext
+from daemon.tasks.restore_aws import error_code
+
+
+class ExportAws:
+    """The calls one export makes, on the shared clients."""
+
+    def __init__(self, ctx: AppContext) -> None:
+        self._ctx = ctx
+
+    async def _client(self, service: str) -> Any:
+        return await self._ctx.clients.client(service)
+
+    async def pitr(self, table: str) -> Pitr:
+        ddb = await self._client("dynamodb")
+        resp = await ddb.describe_continuous_backups(TableName=table)
+        desc = resp["ContinuousBackupsDescription"].get("PointInTimeRecoveryDescription", {})
+        return Pitr(desc.get("PointInTimeRecoveryStatus") == "ENABLED",
+                    desc.get("EarliestRestorableDateTime"), desc.get("LatestRestorableDateTime"))
+
+    async def start_dynamodb(self, plan: ExportPlan, rule: ExportRule,
+                             window: tuple[datetime, datetime] | None) -> str:
+        """ExportTableToPointInTime; the plan's token is the ClientToken (AWS dedupes 8 h)."""
+        ddb = await self._client("dynamodb")
+        kwargs: dict[str, Any] = {
+            "TableArn": plan.resource_arn, "S3Bucket": rule.bucket, "ClientToken": plan.token,
+            "S3Prefix": plan.key_prefix.rstrip("/"), "ExportFormat": rule.format}
+        if rule.bucket_owner:
+            kwargs["S3BucketOwner"] = rule.bucket_owner
+        if rule.kms_key_id:
+            kwargs.update(S3SseAlgorithm="KMS", S3SseKmsKeyId=rule.kms_key_id)
+        if window is None:
+            kwargs.update(ExportType="FULL_EXPORT", ExportTime=plan.at)
+        else:
+            kwargs.update(ExportType="INCREMENTAL_EXPORT", IncrementalExportSpecification={
+                "ExportFromTime": window[0], "ExportToTime": window[1],
+                "ExportViewType": rule.incremental_view})
+        resp = await ddb.export_table_to_point_in_time(**kwargs)
+        return str(resp["ExportDescription"]["ExportArn"])
+
+    async def find_dynamodb(self, plan: ExportPlan, rule: ExportRule) -> str | None:
+        """An export this plan already started (ListExports): same ClientToken, or same
+        bucket, prefix and time where AWS does not return the token."""
+        ddb = await self._client("dynamodb")
+        kwargs: dict[str, Any] = {"TableArn": plan.resource_arn}
+        while True:
+            resp = await ddb.list_exports(**kwargs)
+            for summary in resp.get("ExportSummaries", []):
+                desc = (await ddb.describe_export(ExportArn=summary["ExportArn"]))[
+                    "ExportDescription"]
+                if _same_export(desc, plan, rule):
+                    return str(summary["ExportArn"])
+            if not resp.get("NextToken"):
+                return None
+            kwargs["NextToken"] = resp["NextToken"]
+
+    async def dynamodb_status(self, export_arn: str) -> tuple[str, str | None]:
+        """(status, failure reason) of a DynamoDB export."""
+        ddb = await self._client("dynamodb")
+        desc = (await ddb.describe_export(ExportArn=export_arn))["ExportDescription"]
+        reason = " ".join(str(desc[k]) for k in ("FailureCode", "FailureMessage") if desc.get(k))
+        return str(desc.get("ExportStatus", "")).upper(), reason or None
+
+    async def start_rds(self, plan: ExportPlan, rule: ExportRule) -> str:
+        """StartExportTask of the snapshot, Parquet to S3 with the rule's role and key."""
+        rds = await self._client("rds")
+        ident = rds_task_identifier(plan.rule, plan.token)
+        kwargs: dict[str, Any] = {
+            "ExportTaskIdentifier": ident, "SourceArn": plan.source,
+            "S3BucketName": rule.bucket, "S3Prefix": plan.key_prefix.rstrip("/"),
+            "IamRoleArn": rule.iam_role_arn, "KmsKeyId": rule.kms_key_id}
+        if rule.export_only:
+            kwargs["ExportOnly"] = rule.export_only
+        await rds.start_export_task(**kwargs)
+        return ident
+
+    async def rds_status(self, ident: str) -> tuple[str, str | None] | None:
+        """(status, failure cause) of an RDS export task; None if there is no such task."""
+        rds = await self._client("rds")
+        try:
+            resp = await rds.describe_export_tasks(ExportTaskIdentifier=ident)
+        except ClientError as exc:
+            if error_code(exc) == "ExportTaskNotFound":
+                return None
+            raise
+        tasks = resp.get("ExportTasks", [])
+        if not tasks:
+            return None
+        return str(tasks[0].get("Status", "")).upper(), tasks[0].get("FailureCause")
+
+    async def delete_source(self, source: str, vault: str | None) -> None:
+        """Delete the recovery point an export came from, through whoever owns it."""
+        service, operation = delete_call(source, vault)
+        client = await self._client(service)
+        resource = arn_parts(source)[3]
+        if operation == "DeleteRecoveryPoint":
+            await client.delete_recovery_point(BackupVaultName=vault, RecoveryPointArn=source)
+        elif operation == "DeleteBackup":
+            await client.delete_backup(BackupArn=source)
+        elif operation == "DeleteDBClusterSnapshot":
+            await client.delete_db_cluster_snapshot(
+                DBClusterSnapshotIdentifier=resource.split(":", 1)[1])
+        else:
+            await client.delete_db_snapshot(DBSnapshotIdentifier=resource.split(":", 1)[1])
+
+    async def table_arns(self, pattern_matches: Callable[[str], bool]) -> list[str]:
+        """ARNs of the tables whose name `pattern_matches` (scheduled DynamoDB exports)."""
+        ddb = await self._client("dynamodb")
+        names: list[str] = []
+        kwargs: dict[str, Any] = {}
+        while True:
+            resp = await ddb.list_tables(**kwargs)
+            names += [n for n in resp.get("TableNames", []) if pattern_matches(n)]
+            if not resp.get("LastEvaluatedTableName"):
+                break
+            kwargs["ExclusiveStartTableName"] = resp["LastEvaluatedTableName"]
+        return [str((await ddb.describe_table(TableName=n))["Table"]["TableArn"]) for n in names]
+
+    async def newest_snapshots(
+            self, pattern_matches: Callable[[str], bool]) -> list[tuple[str, str, datetime]]:
+        """(DB ARN, snapshot ARN, time) of the newest available snapshot of every DB instance
+        and cluster whose identifier `pattern_matches` (scheduled RDS exports)."""
+        rds = await self._client("rds")
+        newest: dict[str, tuple[str, str, datetime]] = {}
+        for op, key, ident, arn_key, kind in (
+                ("describe_db_snapshots", "DBSnapshots", "DBInstanceIdentifier",
+                 "DBSnapshotArn", "db"),
+                ("describe_db_cluster_snapshots", "DBClusterSnapshots", "DBClusterIdentifier",
+                 "DBClusterSnapshotArn", "cluster")):
+            for snap in (await getattr(rds, op)()).get(key, []):
+                name, when = snap.get(ident), snap.get("SnapshotCreateTime")
+                if snap.get("Status") != "available" or not name or when is None or \
+                        not pattern_matches(name):
+                    continue
+                region, account = arn_parts(snap[arn_key])[1:3]
+                db_arn = f"arn:aws:rds:{region}:{account}:{kind}:{name}"
+                if db_arn not in newest or newest[db_arn][2] < when:
+                    newest[db_arn] = (db_arn, snap[arn_key], when)
+        return list(newest.values())
+
+
+def _same_export(desc: dict[str, Any], plan: ExportPlan, rule: ExportRule) -> bool:
+    if desc.get("ClientToken"):
+        return bool(desc["ClientToken"] == plan.token)
+    same_place = desc.get("S3Bucket") == rule.bucket and \
+        desc.get("S3Prefix") == plan.key_prefix.rstrip("/")
+    return same_place and desc.get("ExportTime") == plan.at

@@ -1,0 +1,182 @@
+"""Exports to S3: on completed backups, on a schedule, and resumed after a restart.
+
+Three ways in. `on_backup` hears completed backups on the bus and queues the exports of
+every rule that covers the resource. Scheduled rules fire at each slot of their cron()/rate()
+expression (the latest slot is caught up once after downtime; markers make a slot export
+once across restarts). `rescan` (at start, then every `tasks.rescan_seconds`) resumes the
+exports a previous run left open in its markers, and starts those of recently completed
+backups that have no marker at all (a trigger lost to a crash or a full queue).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+import structlog
+
+from daemon.config.tasks import ExportRule
+from daemon.core.scheduling.schedule import next_runs, parse_expression, slot_at_or_before
+from daemon.core.tasks.exports import ExportPlan, plan, plans_for_backup
+from daemon.core.tasks.naming import compile_pattern
+from daemon.kernel.bus import BackupCompleted
+from daemon.kernel.context import AppContext
+from daemon.kernel.supervisor import backoff_delay, sleep_or_stop
+from daemon.tasks.completed import CompletedBackups
+from daemon.tasks.export_aws import ExportAws
+from daemon.tasks.export_markers import MarkerStore
+from daemon.tasks.export_run import ExportRun
+from daemon.tasks.runner import TaskRunner
+
+log = structlog.get_logger(__name__)
+RESUME_RETRY_SECONDS = 5.0  # first retry of a failed resume; doubles up to rescan_seconds
+
+
+class ExportService:
+    """Turns completed backups, schedule slots and open markers into export tasks."""
+
+    name = "exports"
+
+    def __init__(self, ctx: AppContext, runner: TaskRunner,
+                 completed: CompletedBackups | None = None) -> None:
+        self._ctx = ctx
+        self._runner = runner
+        self._aws = ExportAws(ctx)
+        self._markers = MarkerStore(ctx)
+        self._completed = completed or CompletedBackups(ctx)
+        self._known: dict[str, datetime] = {}  # tokens with a marker or queued: no re-check
+        self._rules = {rule.name: rule for rule in ctx.settings.exports}
+        self._slots: dict[str, datetime] = {}  # last slot queued per rule (memory only)
+        self._next_rescan: datetime | None = None
+        self._rescan_failures = 0
+        ctx.bus.subscribe(self.on_backup)
+
+    async def on_backup(self, item: BackupCompleted) -> None:
+        """Queue the exports a completed backup triggers (only while this replica leads)."""
+        if not self._rules or not self._runner.accepting:
+            return
+        for found in plans_for_backup(item.resource_arn, item.recovery_point_arn, item.created,
+                                      item.vault, self._rules.values()):
+            self.consider(found)
+
+    def consider(self, found: ExportPlan) -> bool:
+        run = ExportRun(self._ctx, self._runner, self._aws, self._markers,
+                        rule=self._rules[found.rule], plan=found)
+        return self._runner.submit(found.token, "export", found.rule, found.name, run)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Rescan and fire due slots whenever something is due, until stopped."""
+        if not self._rules:
+            await stop.wait()
+            return
+        while await self._runner.wait_accepting(stop):
+            try:
+                await self.run_once()
+            except Exception:
+                log.exception("export.pass_failed")
+            wait = (self._next_wake() - self._ctx.clock.now()).total_seconds()
+            if await sleep_or_stop(max(1.0, wait), stop):
+                return
+
+    async def run_once(self) -> int:
+        """One pass: resume open exports if a rescan is due, queue due slots; how many queued."""
+        now = self._ctx.clock.now()
+        queued = 0
+        if self._next_rescan is None or now >= self._next_rescan:
+            queued += await self.rescan(now)
+        return queued + await self.run_due(now)
+
+    async def rescan(self, now: datetime) -> int:
+        """Queue every export a previous run left open (its marker says where it was), then
+        those of recently completed backups without a marker. Each step fails on its own
+        (logged, counted): a failed resume is retried with backoff, never every pass, and
+        neither holds up the scheduled slots."""
+        interval = self._ctx.settings.tasks.rescan_seconds
+        queued = 0
+        try:
+            for rule in self._rules.values():
+                for marker in await self._markers.open_markers(rule):
+                    queued += self.consider(marker.plan)
+                    self._known[marker.plan.token] = marker.plan.at
+        except Exception:
+            log.exception("export.rescan_failed")
+            self._ctx.metrics.tasks.rescanned("export", "resume", ok=False)
+            self._rescan_failures += 1
+            retry = max(RESUME_RETRY_SECONDS,
+                        backoff_delay(self._rescan_failures, base=RESUME_RETRY_SECONDS,
+                                      cap=interval))
+            self._next_rescan = now + timedelta(seconds=retry)
+        else:
+            self._ctx.metrics.tasks.rescanned("export", "resume", ok=True)
+            self._rescan_failures = 0
+            self._next_rescan = now + timedelta(seconds=interval)
+        queued += await self._completed.catch_up("export", self._catch_up)
+        if queued:
+            log.info("export.rescan", queued=queued)
+        return queued
+
+    async def _catch_up(self) -> int:
+        """Queue the exports of recently completed backups that never got a marker."""
+        recent = await self._completed.recent()
+        if not recent:
+            return 0
+        oldest = min(item.created for item in recent)
+        self._known = {k: t for k, t in self._known.items() if t >= oldest}
+        queued = 0
+        for item in recent:
+            for found in plans_for_backup(item.resource_arn, item.recovery_point_arn,
+                                          item.created, item.vault, self._rules.values()):
+                if found.token in self._known:
+                    continue
+                if await self._markers.get(self._rules[found.rule], found.token) is not None:
+                    self._known[found.token] = found.at
+                    continue
+                if self.consider(found):
+                    self._known[found.token] = found.at
+                    queued += 1
+                    self._ctx.metrics.tasks.caught_up("export")
+                    log.warning("export.caught_up", rule=found.rule, table=found.name,
+                                source=found.source, token=found.token)
+        return queued
+
+    async def run_due(self, now: datetime) -> int:
+        """Queue the exports of every scheduled rule whose current slot was not queued yet."""
+        queued = 0
+        for rule in self._rules.values():
+            if rule.schedule is None:
+                continue
+            slot = slot_at_or_before(parse_expression(rule.schedule, rule.timezone), now)
+            if slot is None or self._slots.get(rule.name) == slot:
+                continue
+            self._slots[rule.name] = slot
+            plans = await self._slot_plans(rule, slot)
+            queued += sum(self.consider(p) for p in plans)
+            log.info("export.slot", rule=rule.name, slot=slot, exports=len(plans))
+        return queued
+
+    async def _slot_plans(self, rule: ExportRule, slot: datetime) -> list[ExportPlan]:
+        """Tables to export at `slot` (dynamodb), or the newest snapshot of each DB (rds)."""
+        pattern = compile_pattern(rule.source_pattern)
+
+        def matches(name: str) -> bool:
+            return pattern.search(name) is not None
+
+        found: list[ExportPlan | None] = []
+        if rule.kind == "dynamodb":
+            found = [plan(rule, arn, None, slot, trigger="schedule")
+                     for arn in await self._aws.table_arns(matches)]
+        else:
+            found = [plan(rule, db, snapshot, when, trigger="schedule")
+                     for db, snapshot, when in await self._aws.newest_snapshots(matches)]
+        return [p for p in found if p is not None]
+
+    def _next_wake(self) -> datetime:
+        """The next slot of any scheduled rule, or the next rescan, whichever comes first."""
+        now = self._ctx.clock.now()
+        wake = self._next_rescan or now
+        for rule in self._rules.values():
+            if rule.schedule is not None:
+                runs = next_runs(parse_expression(rule.schedule, rule.timezone), now, 1)
+                if runs:
+                    wake = min(wake, runs[0])
+        return wake

@@ -1,0 +1,192 @@
+"""Restore rotation: completed backups become restored copies, and restarts finish them.
+
+Two ways in. `on_backup` hears every completed backup on the bus (the event pipeline's
+COMPLETED jobs, the scheduler's AVAILABLE native backups) and queues a restore per matching
+rule; the restore task itself reads AWS first, so a duplicate event ends as `skipped`.
+`run_once` (at start, then every `tasks.rescan_seconds`) rediscovers what a restart or a
+crash left behind: copies tagged `restoring`, untagged tables a rule made from a backup
+just before a crash, AWS Backup restore jobs still running, and completed backups whose
+trigger never became a restore (the newest per source, when no copy of it exists).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from datetime import datetime
+
+import structlog
+
+from daemon.core.errors import PermanentError
+from daemon.core.tasks.restore_triggers import (
+    RestoreDecision,
+    RestorePlan,
+    adoptable,
+    dynamodb_table,
+    looks_restored,
+    missed_restores,
+    plan_restores,
+    recovery_point_kind,
+)
+from daemon.core.tasks.rotation import RestoredCopy, newest_done
+from daemon.kernel.bus import BackupCompleted
+from daemon.kernel.context import AppContext
+from daemon.kernel.supervisor import sleep_or_stop
+from daemon.tasks.completed import CompletedBackups
+from daemon.tasks.restore_aws import RestoreAws
+from daemon.tasks.restore_run import RestoreRun
+from daemon.tasks.runner import State, Task, TaskRunner
+
+log = structlog.get_logger(__name__)
+
+
+class RestoreService:
+    """Turns completed backups and leftovers found in AWS into restore tasks."""
+
+    name = "restores"
+
+    def __init__(self, ctx: AppContext, runner: TaskRunner,
+                 completed: CompletedBackups | None = None) -> None:
+        self._ctx = ctx
+        self._runner = runner
+        self._aws = RestoreAws(ctx)
+        self._completed = completed or CompletedBackups(ctx)
+        self._rules = {rule.name: rule for rule in ctx.settings.restores}
+        self._caught: dict[tuple[str, str], datetime] = {}  # (rule, backup) caught up
+        # one publish-and-rotate at a time per (rule, source table): see RestoreRun._finish
+        self._publishing: defaultdict[tuple[str, str], asyncio.Lock] = defaultdict(asyncio.Lock)
+        ctx.bus.subscribe(self.on_backup)
+
+    async def on_backup(self, item: BackupCompleted) -> None:
+        """Queue the restores a completed backup triggers (only while this replica leads)."""
+        table = dynamodb_table(item.resource_arn)
+        if table is None or not self._rules or not self._runner.accepting:
+            return
+        for decision in plan_restores(table, item.recovery_point_arn, item.created,
+                                      self._rules.values()):
+            self.consider(decision)
+
+    def consider(self, decision: RestoreDecision, *, job_id: str | None = None) -> bool:
+        """Queue one decision as a task; an unnameable restore becomes a failed task (alert)."""
+        plan = decision.plan
+        if plan is None:
+            return self._runner.submit(f"invalid:{decision.rule}:{decision.reason}", "restore",
+                                       decision.rule, "?", _Fail(decision.reason))
+        run = RestoreRun(self._ctx, self._runner, self._aws, self._rules[plan.rule], plan,
+                         job_id=job_id,
+                         publishing=self._publishing[(plan.rule, plan.source_table)])
+        return self._runner.submit(plan.target, "restore", plan.rule, plan.source_table, run)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Rescan at start (once the runner accepts tasks), then every rescan interval."""
+        if not self._rules:
+            await stop.wait()
+            return
+        while await self._runner.wait_accepting(stop):
+            try:
+                await self.run_once()
+            except Exception:
+                log.exception("restore.rescan_failed")
+                self._ctx.metrics.tasks.rescanned("restore", "resume", ok=False)
+            else:
+                self._ctx.metrics.tasks.rescanned("restore", "resume", ok=True)
+            if await sleep_or_stop(self._ctx.settings.tasks.rescan_seconds, stop):
+                return
+
+    async def run_once(self) -> int:
+        """Queue every unfinished restore found in AWS, then those of completed backups that
+        left no copy; returns how many were queued."""
+        queued = 0
+        copies: list[RestoredCopy] = []
+        async for name in self._aws.table_names():
+            if not looks_restored(name):
+                continue
+            copy = await self._aws.copy(name)
+            if copy is None:
+                continue
+            copies.append(copy)
+            plan = self._leftover(copy)
+            if plan is not None:
+                queued += self.consider(RestoreDecision("resume", plan.rule, "rescan", plan))
+        queued += await self._open_jobs()
+        self._copy_ages(copies)
+        queued += await self._completed.catch_up("restore", lambda: self._catch_up(copies))
+        if queued:
+            log.info("restore.rescan", queued=queued)
+        return queued
+
+    def _leftover(self, copy: RestoredCopy) -> RestorePlan | None:
+        """The plan of a copy still `restoring`, or of an untagged table a rule made."""
+        if copy.managed and copy.state == "restoring":
+            return _plan_from_tags(copy) if copy.rule in self._rules else None
+        if copy.managed or copy.restored_from is None:
+            return None
+        source = dynamodb_table(copy.restored_from) or ""
+        return adoptable(copy, source, self._rules.values()) if source else None
+
+    async def _open_jobs(self) -> int:
+        """AWS Backup restore jobs still running whose target a rule would have named."""
+        queued = 0
+        for job in await self._aws.open_restore_jobs():
+            table = dynamodb_table(job.get("SourceResourceArn") or "")
+            created = job.get("RecoveryPointCreationDate")
+            if table is None or not isinstance(created, datetime):
+                continue
+            for decision in plan_restores(table, job["RecoveryPointArn"], created,
+                                          self._rules.values()):
+                if decision.plan is not None and \
+                        await self._aws.describe(decision.plan.target) is None:
+                    queued += self.consider(decision, job_id=job["RestoreJobId"])
+        return queued
+
+    async def _catch_up(self, copies: list[RestoredCopy]) -> int:
+        """Start the restores of completed backups that left no copy (each once per run)."""
+        recent = await self._completed.recent()
+        if not recent:
+            return 0
+        oldest = min(item.created for item in recent)
+        self._caught = {k: t for k, t in self._caught.items() if t >= oldest}
+        found = [(table, item.recovery_point_arn, item.created) for item in recent
+                 if (table := dynamodb_table(item.resource_arn)) is not None]
+        queued = 0
+        for decision in missed_restores(found, copies, self._rules.values()):
+            plan = decision.plan
+            assert plan is not None
+            key = (plan.rule, plan.source_backup)
+            if key in self._caught or not self.consider(decision):
+                continue
+            self._caught[key] = plan.backup_time
+            queued += 1
+            self._ctx.metrics.tasks.caught_up("restore")
+            log.warning("restore.caught_up", rule=plan.rule, table=plan.source_table,
+                        target=plan.target, source_backup=plan.source_backup,
+                        reason=decision.reason)
+        return queued
+
+    def _copy_ages(self, copies: list[RestoredCopy]) -> None:
+        for name in self._rules:
+            latest = newest_done(copies, name)
+            if latest is not None and latest.backup_time is not None:
+                self._ctx.metrics.tasks.newest_restored_copy(name, latest.backup_time.timestamp())
+
+
+def _plan_from_tags(copy: RestoredCopy) -> RestorePlan | None:
+    """Rebuild a restore's plan from its tags (all a restarted daemon has)."""
+    rule, source, backup, when = copy.rule, copy.source_table, copy.source_backup, \
+        copy.backup_time
+    if not (rule and source and backup and when):
+        return None
+    native = recovery_point_kind(backup) == "dynamodb-backup"
+    return RestorePlan(rule, source, backup, when, copy.name,
+                       "native" if native else "aws-backup")
+
+
+class _Fail:
+    """A task body that fails at once: a restore that cannot even be named (an alert)."""
+
+    def __init__(self, reason: str) -> None:
+        self._reason = reason
+
+    async def __call__(self, task: Task) -> State:
+        del task
+        raise PermanentError(self._reason)
