@@ -91,7 +91,9 @@ class RestoreRun:
                 return RestoreDecision("adopt", plan.rule, "made by our restore job", plan)
         decision = dedupe(fresh, existing)
         if decision.action == "start":
-            newer = superseded(plan, [c async for c in self._copies(plan.target[:-SUFFIX_LENGTH])])
+            # only a copy named after a newer backup can supersede this one: no other is read
+            newer = superseded(plan, [c async for c in self._copies(
+                plan.target[:-SUFFIX_LENGTH], after=plan.target[-SUFFIX_LENGTH:])])
             if newer is not None:
                 return RestoreDecision("skip", plan.rule, f"copy {newer.name} of a newer backup "
                                        "exists already", plan)
@@ -195,10 +197,12 @@ class RestoreRun:
             self._ctx.metrics.tasks.newest_restored_copy(rule.name,
                                                          latest.backup_time.timestamp())
 
-    async def _copies(self, base: str) -> AsyncIterator[RestoredCopy]:
-        """Tables named `<base>-YYYYMMDD-HH-mm-ss`, read with their tags."""
+    async def _copies(self, base: str, after: str = "") -> AsyncIterator[RestoredCopy]:
+        """Tables named `<base>-YYYYMMDD-HH-mm-ss`, read with their tags; with `after` (a
+        suffix), only those whose suffix (the backup's UTC time) sorts after it."""
         async for name in self._aws.table_names():
-            if name.startswith(base + "-") and len(name) == len(base) + SUFFIX_LENGTH:
+            if name.startswith(base + "-") and len(name) == len(base) + SUFFIX_LENGTH \
+                    and name[len(base):] > after:
                 copy = await self._aws.copy(name)
                 if copy is not None:
                     yield copy

@@ -180,3 +180,36 @@ async def test_a_failed_validation_keeps_the_ssm_parameter_and_alerts(
     alert = await wait_until(lambda: list(instance.ctx.alerts.sent))
     assert alert[0].event == "restore_failed"
     assert "fewer than min_items 50" in alert[0].body["error"]
+
+
+async def test_a_restore_reads_each_older_copy_once(
+        daemon: Any, orders: dict[str, Any]) -> None:
+    """Checking for a newer copy before the restore reads only copies named after a newer
+    backup; the older copies are read once, by the rotation step."""
+    instance = await daemon(settings_with(restores=[rule(validate=None, keep_last=10)]))
+    backups = daily_backups(orders, 5)
+    for at, backup in backups[:4]:
+        instance.ctx.bus.publish(completed(backup, orders["table"].arn, at))
+        await instance.settle()
+    before = instance.calls("ListTagsOfResource")
+    at, backup = backups[4]
+    instance.ctx.bus.publish(completed(backup, orders["table"].arn, at))
+    await instance.settle()
+    assert instance.tasks_total("restore", "succeeded") == 5
+    # the new copy when restored, then it and the four older ones once, by the rotation
+    assert instance.calls("ListTagsOfResource") - before == 6
+
+
+async def test_a_restore_of_an_older_backup_than_a_finished_copy_is_skipped(
+        daemon: Any, orders: dict[str, Any]) -> None:
+    instance = await daemon(settings_with(restores=[rule(validate=None)]))
+    (old_at, old), (new_at, new) = daily_backups(orders, 2)
+    instance.ctx.bus.publish(completed(new, orders["table"].arn, new_at))
+    await instance.settle()
+    instance.ctx.bus.publish(completed(old, orders["table"].arn, old_at))
+    await instance.settle()
+    left = {n for n in orders["ddb"].list_tables()["TableNames"]
+            if n.startswith("orders-staging-")}
+    assert left == {f"orders-staging-{new_at:%Y%m%d-%H-%M-%S}"}
+    value = orders["ssm"].get_parameter(Name=SSM)["Parameter"]["Value"]
+    assert value.endswith(f"table/orders-staging-{new_at:%Y%m%d-%H-%M-%S}")
