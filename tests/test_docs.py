@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
+import re
 from pathlib import Path
 from types import ModuleType
 
+import pytest
+
 from daemon.config.reference import env_vars
 from daemon.obs.reference import metric_rows
+from tests.deploy.aws_calls import required_actions, scan
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
+PAGES = [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
 
 
 def _tables_script() -> ModuleType:
@@ -39,3 +45,60 @@ def test_generated_parts_are_fresh() -> None:
     stale = [str(page.relative_to(ROOT)) for page, text in _tables_script().fresh_pages().items()
              if text != page.read_text(encoding="utf-8")]
     assert not stale, f"stale: {stale}: run python scripts/readme_tables.py"
+
+
+def _cited_names(text: str) -> set[str]:
+    """`daemon/...py` paths and `daemon.x.y` dotted names a page cites in backticks."""
+    paths = set(re.findall(r"`(daemon/[\w/]+\.py)`", text))
+    dotted = set(re.findall(r"`(daemon(?:\.\w+)+)", text))
+    return paths | dotted
+
+
+def _exists(name: str) -> bool:
+    """A cited path is a file; a dotted name a module, an attribute of one, or a log event."""
+    if name.startswith("daemon/"):
+        return (ROOT / name).is_file()
+    parts = name.split(".")
+    obj: object = importlib.import_module(parts[0])
+    for cut, part in enumerate(parts[1:], start=2):
+        if hasattr(obj, part):
+            obj = getattr(obj, part)
+            continue
+        try:
+            obj = importlib.import_module(".".join(parts[:cut]))
+        except ModuleNotFoundError:
+            return _is_log_event(name)
+    return True
+
+
+def _is_log_event(name: str) -> bool:
+    return any(f'"{name}"' in path.read_text(encoding="utf-8")
+               for path in (ROOT / "daemon").rglob("*.py"))
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_pages_cite_only_modules_that_exist(page: Path) -> None:
+    """A `daemon/...py` path or `daemon.x` name in the docs names real code."""
+    missing = sorted(n for n in _cited_names(page.read_text(encoding="utf-8")) if not _exists(n))
+    assert not missing, f"{page.relative_to(ROOT)} cites what does not exist: {missing}"
+
+
+def called_from(wheres: set[str]) -> str:
+    """The 'called from' cell of docs/deploy.md's table of AWS calls, from the source scan."""
+    direct = {w.split(":")[0] for w in wheres if " (for " not in w}
+    via = {w.split(":")[0] for w in wheres if " (for " in w}
+    cell = ", ".join(sorted(m.removeprefix("daemon/") for m in direct | via))
+    if direct:
+        return cell
+    checked_for = sorted({w.split(" (for ")[1].rstrip(")") for w in wheres})
+    return f"{cell} (AWS checks it for {', '.join(f'`{a}`' for a in checked_for)})"
+
+
+def test_deployment_docs_say_where_each_aws_call_is_made() -> None:
+    """The 'called from' column of docs/deploy.md equals what tests/deploy/aws_calls.py reads."""
+    rows = dict(re.findall(r"^\| `(\w+:\w+)` \| [^|]+ \| ([^|]+) \|$",
+                           (DOCS / "deploy.md").read_text(encoding="utf-8"), re.M))
+    wrong = [f"| `{action}` | ... | {called_from(wheres)} |"
+             for action, wheres in sorted(required_actions(scan()[0]).items())
+             if rows.get(action, "").strip() != called_from(wheres)]
+    assert not wrong, "docs/deploy.md: make these rows say:\n" + "\n".join(wrong)
