@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
 import importlib.util
 import re
@@ -102,3 +103,39 @@ def test_deployment_docs_say_where_each_aws_call_is_made() -> None:
              for action, wheres in sorted(required_actions(scan()[0]).items())
              if rows.get(action, "").strip() != called_from(wheres)]
     assert not wrong, "docs/deploy.md: make these rows say:\n" + "\n".join(wrong)
+
+
+def _map_rows() -> list[str]:
+    """The modules docs/architecture.md's module map names, one per table row, in order."""
+    text = (DOCS / "architecture.md").read_text(encoding="utf-8")
+    section = text.split("\n## Module map\n", 1)[-1].split("\n## ", 1)[0]
+    return re.findall(r"^\| `(daemon/[\w/]+\.py)` \|", section, re.M)
+
+
+def _modules() -> set[str]:
+    """Every module under daemon/ but the packages' __init__.py and __main__.py."""
+    return {str(path.relative_to(ROOT)) for path in (ROOT / "daemon").rglob("*.py")
+            if path.name not in ("__init__.py", "__main__.py")}
+
+
+def _first_line(module: str) -> str:
+    return (ast.get_docstring(ast.parse((ROOT / module).read_text(encoding="utf-8"))) or "").split("\n")[0]
+
+
+def test_the_module_map_names_every_module() -> None:
+    missing = sorted(_modules() - set(_map_rows()))
+    rows = "\n".join(f"| `{m}` | {_first_line(m)} |" for m in missing)
+    assert not missing, ("docs/architecture.md's module map lacks these modules; add a row for "
+                         f"each under its capability:\n{rows}")
+
+
+def test_the_module_map_names_only_modules_that_exist() -> None:
+    extra = sorted(set(_map_rows()) - _modules())
+    assert not extra, ("docs/architecture.md's module map names modules that do not exist; "
+                       f"rename or remove their rows: {extra}")
+
+
+def test_the_module_map_names_each_module_once() -> None:
+    rows = _map_rows()
+    twice = sorted({m for m in rows if rows.count(m) > 1})
+    assert not twice, f"docs/architecture.md's module map has more than one row for: {twice}"
