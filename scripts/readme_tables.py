@@ -1,6 +1,5 @@
-"""Regenerate the documentation's generated parts between their markers: the configuration
-table of docs/configuration.md and the metrics table of docs/metrics.md (both from the code),
-and the README's sections kept in docs/*.md (`<!-- include:docs/x.md -->`).
+"""Regenerate the documentation's generated tables between their markers, from the code: the
+configuration table of docs/configuration.md and the metrics table of docs/metrics.md.
 
 Usage: python scripts/readme_tables.py [--check]   (--check exits 1 when a page is stale)
 """
@@ -16,7 +15,6 @@ from daemon.config.reference import markdown_table as config_table
 from daemon.obs.reference import markdown_table as metrics_table
 
 ROOT = Path(__file__).resolve().parents[1]
-README = ROOT / "README.md"
 # page -> (marker, builder): each page holds exactly one generated table between its markers
 TABLES: dict[Path, tuple[str, Callable[[], str]]] = {
     ROOT / "docs" / "configuration.md": ("config-table", config_table),
@@ -33,33 +31,10 @@ def render_table(text: str, marker: str, build: Callable[[], str]) -> str:
     return fresh
 
 
-def render(text: str) -> str:
-    """The README with its included docs sections rebuilt."""
-    include = re.compile(r"(<!-- include:(\S+?):start -->\n).*?(<!-- include:\2:end -->)", re.S)
-    return include.sub(lambda m: m.group(1) + _section(m.group(2)) + m.group(3), text)
-
-
 def fresh_pages() -> dict[Path, str]:
     """Every generated page's text as it should be now."""
-    pages = {page: render_table(page.read_text(encoding="utf-8"), marker, build)
-             for page, (marker, build) in TABLES.items()}
-    pages[README] = render(README.read_text(encoding="utf-8"))
-    return pages
-
-
-def _section(path: str) -> str:
-    """A docs file without its first heading, its other headings one level deeper."""
-    source = README.parent / path
-    if not source.exists():
-        return ""
-    lines = source.read_text(encoding="utf-8").splitlines()
-    if lines and lines[0].startswith("# "):
-        lines = lines[1:]
-    out, fenced = [], False
-    for line in lines:
-        fenced ^= line.startswith("```")
-        out.append("#" + line if line.startswith("#") and not fenced else line)
-    return "\n".join(out).strip("\n") + "\n"
+    return {page: render_table(page.read_text(encoding="utf-8"), marker, build)
+            for page, (marker, build) in TABLES.items()}
 
 
 def main() -> int:
@@ -71,6 +46,7 @@ def main() -> int:
     for page in stale:
         page.write_text(pages[page], encoding="utf-8")
     return 0
+
 
 if __name__ == "__main__":
     sys.exit(main())
