@@ -49,16 +49,17 @@ def test_generated_parts_are_fresh() -> None:
 
 
 def _cited_names(text: str) -> set[str]:
-    """`daemon/...py` paths and `daemon.x.y` dotted names a page cites in backticks."""
-    paths = set(re.findall(r"`(daemon/[\w/]+\.py)`", text))
-    dotted = set(re.findall(r"`(daemon(?:\.\w+)+)", text))
-    return paths | dotted
+    """Repository paths (`daemon/...`, `tests/...`, `config/...`, ...) and `daemon.x.y` dotted
+    names a page cites in backticks; placeholders such as `daemon/<capability>/` are skipped."""
+    paths = re.findall(r"`((?:daemon|tests|benchmarks|scripts|config|helm|docs)/[^`\s<]*)`", text)
+    dotted = re.findall(r"`(daemon(?:\.\w+)+)", text)
+    return set(paths) | set(dotted)
 
 
 def _exists(name: str) -> bool:
-    """A cited path is a file; a dotted name a module, an attribute of one, or a log event."""
-    if name.startswith("daemon/"):
-        return (ROOT / name).is_file()
+    """A path (or glob) names files; a dotted name a module, an attribute of one, or a log event."""
+    if "/" in name:
+        return any(ROOT.glob(name.rstrip("/")))
     parts = name.split(".")
     obj: object = importlib.import_module(parts[0])
     for cut, part in enumerate(parts[1:], start=2):
@@ -78,8 +79,8 @@ def _is_log_event(name: str) -> bool:
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
-def test_pages_cite_only_modules_that_exist(page: Path) -> None:
-    """A `daemon/...py` path or `daemon.x` name in the docs names real code."""
+def test_pages_cite_only_files_and_modules_that_exist(page: Path) -> None:
+    """A path or a `daemon.x` name in the docs names real files and code."""
     missing = sorted(n for n in _cited_names(page.read_text(encoding="utf-8")) if not _exists(n))
     assert not missing, f"{page.relative_to(ROOT)} cites what does not exist: {missing}"
 
