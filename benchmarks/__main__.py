@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 from benchmarks.common import ROOT, Figure, machine, missing, table
 
-# module -> the figure keys it produces, in the order of the README's table
+# module -> the figure keys it produces, in the order of docs/performance.md's table
 BENCHMARKS = {
     "decode_apply": ("decode_apply_events_per_s", "decode_apply_vs_json_loads"),
     "bench_scheduler": ("schedule_tick_10k_tables_ms", "retention_100k_backups_ms"),
@@ -56,7 +56,7 @@ def run_one(name: str, keys: tuple[str, ...]) -> list[Figure]:
 
 
 def plot() -> None:
-    """The README's plot from the scaling points just measured (needs matplotlib: dev extra)."""
+    """docs/performance.png from the scaling points just measured (needs matplotlib: dev extra)."""
     try:
         from benchmarks.plot import main as plot_main  # noqa: PLC0415
     except ImportError as exc:

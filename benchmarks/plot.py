@@ -1,8 +1,9 @@
 """`python -m benchmarks.plot`: events/s and memory against tracked jobs (1 k / 10 k / 100 k).
 
 Reads the points `benchmarks/scaling.py` wrote (`benchmarks/scaling.json`; measured first if
-absent) and draws `docs/performance.png` for the README: decode + apply speed stays flat as
-the table grows (dict lookups), memory grows by a few hundred bytes per tracked job.
+absent) and draws `docs/performance.png` (shown in the README and docs/performance.md): decode
++ apply speed stays flat as the table grows (dict lookups), memory grows by a few hundred bytes
+per tracked job.
 """
 
 from __future__ import annotations

@@ -1,51 +1,50 @@
-"""Regenerate the README's generated parts between their markers: the configuration and
-metrics tables (from the code) and the sections kept in docs/*.md (`<!-- include:docs/x.md -->`).
+"""Regenerate the documentation's generated tables between their markers, from the code: the
+configuration table of docs/configuration.md and the metrics table of docs/metrics.md.
 
-Usage: python scripts/readme_tables.py [--check]   (--check exits 1 when the README is stale)
+Usage: python scripts/readme_tables.py [--check]   (--check exits 1 when a page is stale)
 """
 
 from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from daemon.config.reference import markdown_table as config_table
 from daemon.obs.reference import markdown_table as metrics_table
 
-README = Path(__file__).resolve().parents[1] / "README.md"
-TABLES = {"config-table": config_table, "metrics-table": metrics_table}
+ROOT = Path(__file__).resolve().parents[1]
+# page -> (marker, builder): each page holds exactly one generated table between its markers
+TABLES: dict[Path, tuple[str, Callable[[], str]]] = {
+    ROOT / "docs" / "configuration.md": ("config-table", config_table),
+    ROOT / "docs" / "metrics.md": ("metrics-table", metrics_table),
+}
 
 
-def render(text: str) -> str:
-    for name, build in TABLES.items():
-        pattern = re.compile(rf"(<!-- {name}:start -->\n).*?(<!-- {name}:end -->)", re.S)
-        text = pattern.sub(lambda m, build=build: m.group(1) + build() + m.group(2), text)
-    include = re.compile(r"(<!-- include:(\S+?):start -->\n).*?(<!-- include:\2:end -->)", re.S)
-    return include.sub(lambda m: m.group(1) + _section(m.group(2)) + m.group(3), text)
+def render_table(text: str, marker: str, build: Callable[[], str]) -> str:
+    """`text` with the table between `<!-- marker:start -->` and `<!-- marker:end -->` rebuilt."""
+    pattern = re.compile(rf"(<!-- {marker}:start -->\n).*?(<!-- {marker}:end -->)", re.S)
+    fresh, count = pattern.subn(lambda m: m.group(1) + build() + m.group(2), text)
+    if count != 1:
+        raise ValueError(f"want exactly one <!-- {marker}:start/end --> pair, found {count}")
+    return fresh
 
 
-def _section(path: str) -> str:
-    """A docs file without its first heading, its other headings one level deeper."""
-    source = README.parent / path
-    if not source.exists():
-        return ""
-    lines = source.read_text(encoding="utf-8").splitlines()
-    if lines and lines[0].startswith("# "):
-        lines = lines[1:]
-    out, fenced = [], False
-    for line in lines:
-        fenced ^= line.startswith("```")
-        out.append("#" + line if line.startswith("#") and not fenced else line)
-    return "\n".join(out).strip("\n") + "\n"
+def fresh_pages() -> dict[Path, str]:
+    """Every generated page's text as it should be now."""
+    return {page: render_table(page.read_text(encoding="utf-8"), marker, build)
+            for page, (marker, build) in TABLES.items()}
 
 
 def main() -> int:
-    current = README.read_text(encoding="utf-8")
-    fresh = render(current)
+    pages = fresh_pages()
+    stale = [page for page, text in pages.items() if text != page.read_text(encoding="utf-8")]
     if "--check" in sys.argv:
-        return 0 if fresh == current else 1
-    README.write_text(fresh, encoding="utf-8")
+        sys.stderr.writelines(f"stale: {page.relative_to(ROOT)}\n" for page in stale)
+        return 1 if stale else 0
+    for page in stale:
+        page.write_text(pages[page], encoding="utf-8")
     return 0
 
 

@@ -1,7 +1,7 @@
 """The configuration reference derived from the Settings model: every env var, type, default, why.
 
-Used by `config/example.env` (kept in step by a test) and the README's configuration table, so
-the documentation cannot drift from the code.
+Used by `config/example.env` (kept in step by a test) and the table of docs/configuration.md
+(`scripts/readme_tables.py`), so the documentation cannot drift from the code.
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ def example_env() -> str:
 
 
 def markdown_table() -> str:
-    """The README's configuration reference: one row per variable."""
+    """docs/configuration.md's reference table: one row per variable."""
     rows = ["| variable | type | default | what it is for |", "|---|---|---|---|"]
     for var in env_vars():
         default = f"`{var.default}`" if var.default else ""

@@ -1,4 +1,4 @@
-"""The README's metrics reference, derived from the registry itself so it cannot drift."""
+"""docs/metrics.md's metrics reference, derived from the registry itself so it cannot drift."""
 
 from __future__ import annotations
 
