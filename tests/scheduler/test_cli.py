@@ -52,6 +52,21 @@ def test_next_runs_rejects_bad_input_with_exit_2_and_a_reason(capsys, argv, reas
     assert reason in err
 
 
+@pytest.mark.parametrize(("expression", "reason"), [
+    ("rate( 10 minutes )", "rate(): no spaces inside the parentheses"),
+    (" rate(10 minutes)", "no spaces before or after the expression"),
+    ("cron( 0 5 * * ? * )", "cron(): no spaces inside the parentheses"),
+    (" cron(0 5 * * ? *)", "no spaces before or after the expression"),
+    ("cron(0  5 * * ? *)", "cron(): separate the fields with one space"),
+    ("cron(0\t5 * * ? *)", "cron(): separate the fields with one space"),
+], ids=repr)
+def test_next_runs_refuses_whitespace_aws_refuses_with_exit_2(capsys, expression, reason):
+    code, lines, err = run(capsys, "next-runs", expression)
+    assert (code, lines) == (2, [])
+    assert err.startswith("invalid expression: ")
+    assert reason in err
+
+
 def test_next_runs_stops_when_the_years_end(capsys):
     code, lines, err = run(capsys, "next-runs", "cron(0 0 1 1 ? 2027-2028)", "--from",
                            "2026-01-01T00:00:00Z")

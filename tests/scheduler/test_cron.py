@@ -108,6 +108,25 @@ def test_expressions_aws_rejects_are_rejected_with_the_reason(expression: str,
         parse_expression(expression)
 
 
+@pytest.mark.parametrize(("expression", "reason"), [
+    ("cron( 0 5 * * ? * )", "cron(): no spaces inside the parentheses"),
+    ("cron( 0 5 * * ? *)", "cron(): no spaces inside the parentheses"),
+    ("cron(0 5 * * ? * )", "cron(): no spaces inside the parentheses"),
+    (" cron(0 5 * * ? *)", "no spaces before or after the expression"),
+    ("cron(0 5 * * ? *) ", "no spaces before or after the expression"),
+    ("cron(0 5 * * ? *)\n", "no spaces before or after the expression"),
+    ("cron(0  5 * * ? *)", "cron(): separate the fields with one space"),
+    ("cron(0\t5 * * ? *)", "cron(): separate the fields with one space"),
+    ("cron(0 5 * *\n? *)", "cron(): separate the fields with one space"),
+], ids=repr)
+def test_cron_whitespace_aws_refuses_is_refused_naming_the_problem(expression: str,
+                                                                   reason: str) -> None:
+    """AWS refuses spaces around the expression and inside the parentheses; between fields
+    it takes the single space of its examples (docs/scheduling.md, "Whitespace")."""
+    with pytest.raises(ScheduleError, match=re.escape(reason)):
+        parse_expression(expression)
+
+
 def test_an_unknown_time_zone_is_rejected() -> None:
     with pytest.raises(ScheduleError, match="unknown time zone"):
         parse_expression("cron(0 5 * * ? *)", "Europe/Atlantis")
