@@ -52,6 +52,33 @@ def test_next_runs_rejects_bad_input_with_exit_2_and_a_reason(capsys, argv, reas
     assert reason in err
 
 
+@pytest.mark.parametrize(("expression", "reason"), [
+    ("rate( 10 minutes )", "rate(): no spaces inside the parentheses"),
+    (" rate(10 minutes)", "no spaces before or after the expression"),
+    ("cron( 0 5 * * ? * )", "cron(): no spaces inside the parentheses"),
+    (" cron(0 5 * * ? *)", "no spaces before or after the expression"),
+    ("cron(0  5 * * ? *)", "cron(): separate the fields with one space"),
+    ("cron(0\t5 * * ? *)", "cron(): separate the fields with one space"),
+], ids=repr)
+def test_next_runs_refuses_whitespace_aws_refuses_with_exit_2(capsys, expression, reason):
+    code, lines, err = run(capsys, "next-runs", expression)
+    assert (code, lines) == (2, [])
+    assert err.startswith("invalid expression: ")
+    assert reason in err
+
+
+def test_next_runs_wraps_aws_backwards_hour_range_example(capsys):
+    """The EventBridge guide's cron(0/30 20-2 ? * MON-FRI *): 20:00-23:30 and 00:00-02:30 on
+    Monday to Friday, so Friday night stops at midnight and Monday starts at 00:00."""
+    code, lines, _ = run(capsys, "next-runs", "cron(0/30 20-2 ? * MON-FRI *)", "--count", "10",
+                         "--from", "2026-11-27T22:45:00Z")
+    assert code == 0
+    assert lines == ["2026-11-27T23:00:00Z", "2026-11-27T23:30:00Z",
+                     "2026-11-30T00:00:00Z", "2026-11-30T00:30:00Z", "2026-11-30T01:00:00Z",
+                     "2026-11-30T01:30:00Z", "2026-11-30T02:00:00Z", "2026-11-30T02:30:00Z",
+                     "2026-11-30T20:00:00Z", "2026-11-30T20:30:00Z"]
+
+
 def test_next_runs_stops_when_the_years_end(capsys):
     code, lines, err = run(capsys, "next-runs", "cron(0 0 1 1 ? 2027-2028)", "--from",
                            "2026-01-01T00:00:00Z")

@@ -11,6 +11,7 @@ from cronsim import CronSim, CronSimError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from daemon.core.scheduling.cron import parse_values
 from daemon.core.scheduling.schedule import ScheduleError, next_runs, parse_expression
 
 
@@ -80,7 +81,7 @@ def test_an_impossible_day_never_runs() -> None:
     ("cron(0 5 1 * ? 2200)", "year: 2200 is outside 1970-2199"),
     ("cron(0 5 ? * MON/2 *)", "'/' is not allowed"),
     ("cron(0/0 5 * * ? *)", "positive number"),
-    ("cron(0 5 20-10 * ? *)", "runs backwards"),
+    ("cron(0 5 1 1 ? 2030-2027)", "years do not wrap"),
     ("cron(0 5 L,15 * ? *)", "must stand alone"),
     ("cron(0 5 1-5W * ? *)", "single day"),
     ("cron(0 5 ? * 3#1,6#3 *)", "'#' takes one day"),
@@ -106,6 +107,77 @@ def test_expressions_aws_rejects_are_rejected_with_the_reason(expression: str,
                                                               reason: str) -> None:
     with pytest.raises(ScheduleError, match=re.escape(reason)):
         parse_expression(expression)
+
+
+@pytest.mark.parametrize(("expression", "reason"), [
+    ("cron( 0 5 * * ? * )", "cron(): no spaces inside the parentheses"),
+    ("cron( 0 5 * * ? *)", "cron(): no spaces inside the parentheses"),
+    ("cron(0 5 * * ? * )", "cron(): no spaces inside the parentheses"),
+    (" cron(0 5 * * ? *)", "no spaces before or after the expression"),
+    ("cron(0 5 * * ? *) ", "no spaces before or after the expression"),
+    ("cron(0 5 * * ? *)\n", "no spaces before or after the expression"),
+    ("cron(0  5 * * ? *)", "cron(): separate the fields with one space"),
+    ("cron(0\t5 * * ? *)", "cron(): separate the fields with one space"),
+    ("cron(0 5 * *\n? *)", "cron(): separate the fields with one space"),
+], ids=repr)
+def test_cron_whitespace_aws_refuses_is_refused_naming_the_problem(expression: str,
+                                                                   reason: str) -> None:
+    """AWS refuses spaces around the expression and inside the parentheses; between fields
+    it takes the single space of its examples (docs/scheduling.md, "Whitespace")."""
+    with pytest.raises(ScheduleError, match=re.escape(reason)):
+        parse_expression(expression)
+
+
+# --- backwards ranges wrap round the field (AWS's example cron(0/30 20-2 ? * MON-FRI *)) --
+# 2026-11-27 is a Friday.
+
+@pytest.mark.parametrize(("expression", "start", "expected"), [
+    ("cron(0/30 20-2 ? * MON-FRI *)", utc(2026, 11, 27, 23, 15),
+     ["2026-11-27T23:30", "2026-11-30T00:00", "2026-11-30T00:30"]),
+    ("cron(0 22-2 ? * MON *)", utc(2026, 11, 29, 23),
+     ["2026-11-30T00:00", "2026-11-30T01:00", "2026-11-30T02:00", "2026-11-30T22:00",
+      "2026-11-30T23:00", "2026-12-07T00:00"]),
+    ("cron(0 22-2/2 * * ? *)", utc(2026, 11, 24, 21), ["2026-11-24T22:00", "2026-11-25T00:00",
+                                                       "2026-11-25T02:00", "2026-11-25T22:00"]),
+    ("cron(58-2 10 * * ? *)", utc(2026, 11, 24), ["2026-11-24T10:00", "2026-11-24T10:01",
+                                                  "2026-11-24T10:02", "2026-11-24T10:58",
+                                                  "2026-11-24T10:59", "2026-11-25T10:00"]),
+    ("cron(0 8 ? * FRI-MON *)", utc(2026, 11, 24), ["2026-11-27T08:00", "2026-11-28T08:00",
+                                                    "2026-11-29T08:00", "2026-11-30T08:00",
+                                                    "2026-12-04T08:00"]),
+    ("cron(0 8 ? * 7-1 *)", utc(2026, 11, 24), ["2026-11-28T08:00", "2026-11-29T08:00",
+                                                "2026-12-05T08:00"]),
+    ("cron(0 0 1 NOV-FEB ? *)", utc(2026, 3, 1), ["2026-11-01T00:00", "2026-12-01T00:00",
+                                                  "2027-01-01T00:00", "2027-02-01T00:00",
+                                                  "2027-11-01T00:00"]),
+    ("cron(0 0 30-2 * ? *)", utc(2027, 1, 29), ["2027-01-30T00:00", "2027-01-31T00:00",
+                                                "2027-02-01T00:00", "2027-02-02T00:00",
+                                                "2027-03-01T00:00"]),
+], ids=lambda v: v if isinstance(v, str) else None)
+def test_a_backwards_range_wraps_round_its_field(expression: str, start: datetime,
+                                                  expected: list[str]) -> None:
+    assert runs(expression, start, len(expected)) == expected
+
+
+FIELD_SPANS = {"minutes": (0, 59), "hours": (0, 23), "day-of-month": (1, 31), "month": (1, 12),
+               "day-of-week": (1, 7)}
+
+
+@st.composite
+def backwards(draw: st.DrawFn) -> tuple[str, int, int]:
+    field = draw(st.sampled_from(sorted(FIELD_SPANS)))
+    low, high = FIELD_SPANS[field]
+    last = draw(st.integers(low, high - 1))
+    return field, draw(st.integers(last + 1, high)), last
+
+
+@given(case=backwards())
+def test_a_backwards_range_is_its_two_forward_halves(case: tuple[str, int, int]) -> None:
+    """`a-b` with a > b selects a up to the field's end, then its start up to b."""
+    field, first, last = case
+    low, high = FIELD_SPANS[field]
+    assert parse_values(f"{first}-{last}", field) == parse_values(
+        f"{first}-{high},{low}-{last}", field)
 
 
 def test_an_unknown_time_zone_is_rejected() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 
 from daemon.core.scheduling.schedule import (
     Rate,
+    ScheduleError,
     expected_interval_seconds,
     next_run,
     next_runs,
@@ -32,10 +34,27 @@ class Spec:
 @pytest.mark.parametrize(("expression", "seconds"), [
     ("rate(1 minute)", 60), ("rate(5 minutes)", 300), ("rate(1 hour)", 3600),
     ("rate(6 hours)", 21600), ("rate(1 day)", 86400), ("rate(7 days)", 604800),
-    ("rate( 10   minutes )", 600),
 ])
 def test_rate_expressions_parse_to_their_period(expression: str, seconds: int) -> None:
     assert parse_expression(expression) == Rate(seconds)
+
+
+@pytest.mark.parametrize(("expression", "reason"), [
+    ("rate( 10 minutes )", "rate(): no spaces inside the parentheses"),
+    ("rate( 10 minutes)", "rate(): no spaces inside the parentheses"),
+    ("rate(10 minutes )", "rate(): no spaces inside the parentheses"),
+    (" rate(10 minutes)", "no spaces before or after the expression"),
+    ("rate(10 minutes) ", "no spaces before or after the expression"),
+    ("\trate(10 minutes)", "no spaces before or after the expression"),
+    ("rate(10  minutes)", "rate(): separate the value and the unit with one space"),
+    ("rate(10\tminutes)", "rate(): separate the value and the unit with one space"),
+    ("rate(10\nminutes)", "rate(): separate the value and the unit with one space"),
+], ids=repr)
+def test_rate_whitespace_aws_refuses_is_refused_naming_the_problem(expression: str,
+                                                                   reason: str) -> None:
+    """AWS refuses `rate( 10 minutes )` (PutRule) and ` rate(10 minutes)` (CreateSchedule)."""
+    with pytest.raises(ScheduleError, match=re.escape(reason)):
+        parse_expression(expression)
 
 
 def test_rate_6_hours_runs_at_00_06_12_18_utc() -> None:

@@ -33,6 +33,20 @@ def test_an_invalid_expression_is_reported_on_the_expression_field() -> None:
     assert "must be '?'" in found["expression"]
 
 
+@pytest.mark.parametrize(("expression", "reason"), [
+    ("rate( 10 minutes )", "rate(): no spaces inside the parentheses"),
+    (" rate(10 minutes)", "no spaces before or after the expression"),
+    ("cron( 0 5 * * ? * )", "cron(): no spaces inside the parentheses"),
+    ("cron(0 5 * * ? *) ", "no spaces before or after the expression"),
+], ids=repr)
+def test_whitespace_aws_refuses_is_reported_on_the_expression_field(expression: str,
+                                                                    reason: str) -> None:
+    """check-config fails on the schedule AWS would refuse, not at the first backup."""
+    found = errors(expression=expression)
+    assert list(found) == ["expression"]
+    assert reason in found["expression"]
+
+
 def test_an_unknown_time_zone_is_reported_on_the_timezone_field() -> None:
     assert "unknown time zone" in errors(timezone="Mars/Olympus")["timezone"]
 

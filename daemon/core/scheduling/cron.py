@@ -10,12 +10,17 @@ Grammar per field (AWS's table): minutes `, - * /`; hours `, - * /`; day-of-mont
 `, - * ? / L W`; month `, - * /` and JAN-DEC; day-of-week `, - * ? L #` and SUN-SAT;
 year `, - * /` in 1970-2199. Like Quartz, `L`, `LW`, `nW`, `nL` and `n#k` stand alone
 in their field (AWS: "If you use a '#' character, you can define only one expression").
+
+A range that runs backwards wraps round its field, as in AWS's own examples
+(`cron(0/30 20-2 ? * MON-FRI *)`: hours 20-23 and 0-2) and in Quartz: `FRI-MON` is FRI, SAT,
+SUN, MON; `NOV-FEB` is NOV-DEC, JAN-FEB; day-of-month wraps after 31. A step keeps counting
+across the wrap (`22-2/2` is 22, 0, 2). Years do not wrap: a backwards year range is refused.
 """
 
 from __future__ import annotations
 
 import calendar
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
@@ -27,6 +32,7 @@ RANGES = {"minutes": (0, 59), "hours": (0, 23), "day-of-month": (1, 31), "month"
           "day-of-week": (1, 7), "year": (1970, 2199)}
 NAMES = {"month": MONTHS, "day-of-week": WEEKDAYS}
 NO_STEP = frozenset({"day-of-week"})
+NO_WRAP = frozenset({"year"})
 
 
 class CronError(ValueError):
@@ -166,7 +172,7 @@ def parse_values(text: str, field: str) -> frozenset[int]:
     return frozenset(values)
 
 
-def _parse_part(part: str, field: str) -> range:
+def _parse_part(part: str, field: str) -> Iterable[int]:
     low, high = RANGES[field]
     base, slash, step_text = part.partition("/")
     step = 1
@@ -182,10 +188,19 @@ def _parse_part(part: str, field: str) -> range:
         first_text, _, last_text = base.partition("-")
         first, last = _number(first_text, field), _number(last_text, field)
         if first > last:
-            raise CronError(f"{field}: range {base!r} runs backwards")
+            return _wrapped(base, field, first, last, step)
         return range(first, last + 1, step)
     first = _number(base, field)
     return range(first, high + 1 if slash else first + 1, step)
+
+
+def _wrapped(base: str, field: str, first: int, last: int, step: int) -> list[int]:
+    """A backwards range `first-last` wrapped round its field (`22-2` is 22, 23, 0, 1, 2)."""
+    if field in NO_WRAP:
+        raise CronError(f"{field}: range {base!r} runs backwards (years do not wrap)")
+    low, high = RANGES[field]
+    size = high - low + 1
+    return [low + (value - low) % size for value in range(first, last + size + 1, step)]
 
 
 def _number(text: str, field: str, hint: str | None = None) -> int:

@@ -9,6 +9,12 @@
 
 `next_run(spec, now)` is what `check-config` prints; `slot_at_or_before` is what the
 planner uses to find the slot that is due now.
+
+Whitespace follows AWS exactly: nothing before or after the expression, nothing just inside
+its parentheses, and one space (U+0020) between `rate()`'s value and unit and between
+`cron()`'s fields. AWS refuses the first two; it documents only "separated by white space"
+for the third, and its own CloudFormation linter (cfn-lint E3027) splits on a single space,
+so runs of spaces and tabs are refused too (docs/scheduling.md, "Whitespace").
 """
 
 from __future__ import annotations
@@ -26,7 +32,8 @@ from daemon.core.scheduling.cron import CronError, CronFields, parse_cron
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 UNITS = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400}
-RATE_RE = re.compile(r"rate\(\s*(\S+)\s+(\S+)\s*\)")
+WRAPPED_RE = re.compile(r"(rate|cron)\((.*)\)", re.DOTALL)
+RATE_RE = re.compile(r"rate\((\S+) (\S+)\)")
 CRON_RE = re.compile(r"cron\((.*)\)")
 INTERVAL_SAMPLE = 64
 
@@ -156,16 +163,32 @@ def load_zone(name: str) -> ZoneInfo:
 
 def parse_expression(text: str, timezone: str = "UTC") -> Expression:
     """Parse `cron(...)` or `rate(...)`; ScheduleError with AWS's reason when invalid."""
-    stripped = text.strip()
-    if match := RATE_RE.fullmatch(stripped):
+    _check_whitespace(text)
+    if match := RATE_RE.fullmatch(text):
         return Rate(_rate_seconds(match.group(1), match.group(2)))
-    if match := CRON_RE.fullmatch(stripped):
+    if match := CRON_RE.fullmatch(text):
         zone = load_zone(timezone)
         try:
             return Cron(parse_cron(match.group(1)), zone)
         except CronError as exc:
             raise ScheduleError(str(exc)) from exc
     raise ScheduleError(f"{text!r} is neither cron(...) nor rate(...)")
+
+
+def _check_whitespace(text: str) -> None:
+    """Refuse the whitespace AWS refuses (module docstring); ScheduleError names the problem."""
+    if text != text.strip():
+        raise ScheduleError(f"{text!r}: no spaces before or after the expression")
+    match = WRAPPED_RE.fullmatch(text)
+    if match is None:
+        return
+    kind, body = match.groups()
+    if body != body.strip():
+        raise ScheduleError(f"{kind}(): no spaces inside the parentheses")
+    if "  " in body or any(char.isspace() and char != " " for char in body):
+        parts = "the value and the unit" if kind == "rate" else "the fields"
+        raise ScheduleError(f"{kind}(): separate {parts} with one space (no tabs, line breaks "
+                            "or runs of spaces)")
 
 
 def _rate_seconds(value_text: str, unit: str) -> int:
