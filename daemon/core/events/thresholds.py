@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum
 
+from daemon.core import arns
 from daemon.core.alerts import Alert, Severity
 from daemon.core.events.decode import JobEvent
 from daemon.core.events.tracker import TrackedJob
@@ -109,13 +110,11 @@ def failure_alert(event: JobEvent, job: TrackedJob | None = None) -> Alert:
 
 
 def resource_name(arn: str | None) -> str | None:
-    """What a person calls the resource: a table's name, else the ARN's last path segment."""
+    """What a person calls the resource: a table's name, else the ARN's last path segment
+    (`arns.short_name`); text that is not an ARN is shown as it is."""
     if not arn:
         return None
-    resource = arn.split(":", 5)[-1]
-    if resource.startswith("table/"):
-        return resource.split("/", 2)[1]
-    return resource.replace(":", "/").rsplit("/", 1)[-1] or arn
+    return arns.short_name(arn) or arn
 
 
 def printable(text: str, limit: int = SUBJECT_MAX) -> str:
