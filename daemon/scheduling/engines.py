@@ -17,7 +17,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
 
 from daemon.aws.backups import list_native_backups
-from daemon.aws.throttle import Throttle, error_code
+from daemon.aws.errors import error_code
+from daemon.aws.throttle import Throttle
 from daemon.config.schedules import ScheduleSpec
 from daemon.core import arns
 from daemon.core.clock import aware_time

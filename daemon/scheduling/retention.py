@@ -22,7 +22,8 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
-from daemon.aws.throttle import Throttle, error_code
+from daemon.aws.errors import error_code
+from daemon.aws.throttle import Throttle
 from daemon.config.schedules import ScheduleSpec
 from daemon.core import arns
 from daemon.core.scheduling.inventory import (

@@ -15,7 +15,7 @@ from datetime import datetime
 
 import structlog
 
-from daemon.aws.throttle import error_code
+from daemon.aws.errors import error_code
 from daemon.core import arns
 from daemon.core.alerts import Alert
 from daemon.core.scheduling.admission import Pending

@@ -13,11 +13,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from daemon.aws.errors import error_code
 from daemon.config.tasks import ExportRule
 from daemon.core import arns
 from daemon.core.tasks.exports import ExportPlan, Pitr, delete_call, rds_task_identifier
 from daemon.kernel.context import AppContext
-from daemon.tasks.restore_aws import error_code
 
 
 class ExportAws:
