@@ -19,7 +19,6 @@ from daemon.kernel.supervisor import backoff_delay, sleep_or_stop
 from daemon.obs.metrics import Metrics
 
 log = structlog.get_logger(__name__)
-SUBJECT_MAX = 100
 
 
 class AlertOutbox:
@@ -95,10 +94,8 @@ class AlertOutbox:
         if not self._topic_arn:
             return
         sns = await self._clients.client("sns")
-        subject = alert.subject if len(alert.subject) <= SUBJECT_MAX else (
-            alert.subject[: SUBJECT_MAX - 3] + "...")
         await sns.publish(
-            TopicArn=self._topic_arn, Subject=subject,
+            TopicArn=self._topic_arn, Subject=alert.subject,  # made fit for SNS by Alert
             Message=json.dumps({"event": alert.event, "severity": alert.severity, **alert.body},
                                default=str, sort_keys=True),
             MessageAttributes={

@@ -18,7 +18,6 @@ from daemon.core.events.thresholds import (
     failure_alert,
     level_alert,
     level_for,
-    printable,
     resource_name,
 )
 from daemon.core.events.tracker import JobTable
@@ -164,7 +163,3 @@ def test_a_job_without_a_resource_is_named_by_its_id() -> None:
 def test_resources_are_named_as_people_call_them(arn: str | None, name: str | None) -> None:
     assert resource_name(arn) == name
 
-
-def test_printable_replaces_what_sns_refuses_and_cuts_long_text() -> None:
-    assert printable("tábla\nname\t!") == "t?bla name !"
-    assert printable("x" * 150) == "x" * 96 + "..."
