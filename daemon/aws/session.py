@@ -17,20 +17,16 @@ import aioboto3
 from aiobotocore.credentials import AioRefreshableCredentials
 from botocore.config import Config
 
+from daemon.aws.errors import THROTTLING_CODES
 from daemon.config.settings import AwsSettings
 from daemon.obs.metrics import Metrics
 
 SERVICES = ("sqs", "sns", "dynamodb", "backup", "cloudwatch", "ssm", "rds", "s3", "sts")
-THROTTLE_CODES = frozenset({
-    "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
-    "TooManyRequestsException", "ProvisionedThroughputExceededException",
-    "RequestLimitExceeded", "SlowDown", "RequestThrottled", "LimitExceededException",
-})
 
 
 def classify(status: int, code: str | None) -> str:
     """Bounded outcome label of one call: ok, throttled, client_error, server_error."""
-    if code in THROTTLE_CODES:
+    if code in THROTTLING_CODES:
         return "throttled"
     if status < 300 and not code:
         return "ok"

@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiolimiter import AsyncLimiter
-from botocore.exceptions import ClientError
 
 
 class Throttle:
@@ -30,11 +29,3 @@ class Throttle:
         async with self._slots:
             await self._limiter.acquire()
             return await fn(**kwargs)
-
-
-def error_code(exc: BaseException) -> str | None:
-    """AWS's error code of a botocore ClientError, else None."""
-    if isinstance(exc, ClientError):
-        code = exc.response.get("Error", {}).get("Code")
-        return str(code) if code else None
-    return None

@@ -1,12 +1,13 @@
-"""The error taxonomy that drives behaviour: transient (retry), permanent (give up), poison."""
+"""The error taxonomy that drives behaviour: transient (retry), permanent (give up), poison.
+
+Transient failures are AWS's (throttling, 5xx, timeouts): they stay botocore exceptions and
+`daemon.aws.errors.transient` tells them apart where they are caught, so they have no class
+of their own here.
+"""
 
 
 class BackupdError(Exception):
     """Base class of every error this daemon raises on purpose."""
-
-
-class TransientError(BackupdError):
-    """Worth retrying after a delay: throttling, timeouts, a dependency briefly away."""
 
 
 class PermanentError(BackupdError):

@@ -7,24 +7,20 @@ the totals) until an event or a reconcile brings one.
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from typing import Any
 
 import structlog
 
+from daemon.core import arns
 from daemon.kernel.context import AppContext
 
 log = structlog.get_logger(__name__)
-TABLE_ARN = re.compile(r"^arn:aws[\w-]*:dynamodb:([\w-]+):(\d{12}):table/([A-Za-z0-9_.-]{3,255})$")
 
 
 def table_name(resource_arn: str | None) -> str | None:
-    """The table name of a DynamoDB table ARN, else None."""
-    if not resource_arn:
-        return None
-    match = TABLE_ARN.match(resource_arn)
-    return match.group(3) if match else None
+    """The table name of a DynamoDB table ARN (not of a backup's or an export's), else None."""
+    return arns.table_name(resource_arn) if arns.is_table(resource_arn) else None
 
 
 class SizeResolver:

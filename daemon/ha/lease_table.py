@@ -3,7 +3,8 @@
 Every write names what it expects to replace (no item, or one exact version), so two
 replicas can never both believe a write of theirs won: DynamoDB serialises conditional
 writes on one item. The table is created only when configured to; otherwise a missing
-table is a PermanentError that names it and says how to make it.
+table is a PermanentError that names it and says how to make it. So is a table AWS refuses
+for good (access denied): the gate reports why instead of retrying as if it were a blip.
 """
 
 from __future__ import annotations
@@ -14,17 +15,13 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from daemon.aws.errors import error_code, permanent
 from daemon.core.errors import PermanentError
 from daemon.core.ha.lease import LeaseRecord
 
 KEY = "lease"
 CONFLICT = "ConditionalCheckFailedException"
 MISSING = "ResourceNotFoundException"
-
-
-def error_code(exc: ClientError) -> str:
-    """The AWS error code of a botocore ClientError ('' when absent)."""
-    return str(exc.response.get("Error", {}).get("Code", ""))
 
 
 def to_item(lease_name: str, record: LeaseRecord) -> dict[str, Any]:
@@ -74,6 +71,7 @@ class LeaseTable:
             desc = await ddb.describe_table(TableName=self.table)
         except ClientError as exc:
             if error_code(exc) != MISSING:
+                self._refused(exc)
                 raise
             if not create:
                 raise PermanentError(
@@ -94,6 +92,7 @@ class LeaseTable:
                 AttributeDefinitions=[{"AttributeName": KEY, "AttributeType": "S"}])
         except ClientError as exc:
             if error_code(exc) != "ResourceInUseException":  # another replica created it
+                self._refused(exc)
                 raise
         for _ in range(60):
             desc = await ddb.describe_table(TableName=self.table)
@@ -101,6 +100,12 @@ class LeaseTable:
                 return
             await asyncio.sleep(1.0)  # bounded: a table turns ACTIVE within seconds
         raise PermanentError(f"leader lease table {self.table!r} did not become ACTIVE")
+
+    def _refused(self, exc: ClientError) -> None:
+        """PermanentError when AWS refused for good (access denied, a KMS key disabled), so the
+        gate says why and checks again slowly; a transient error is the caller's to re-raise."""
+        if permanent(exc):
+            raise PermanentError(f"leader lease table {self.table!r} is unusable: {exc}") from exc
 
     async def read(self) -> LeaseRecord | None:
         """The current record (strongly consistent), or None when there is no item."""

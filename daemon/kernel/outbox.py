@@ -1,8 +1,11 @@
 """The SNS alert publisher: a bounded outbox drained by one component.
 
 `submit` never blocks and never raises, so no caller (the event loop, the scheduler) can be
-held up by an SNS outage; failed publishes are retried with backoff while the outbox holds
-them, and dropped (counted) only when it overflows.
+held up by an SNS outage. A publish that fails transiently (throttled, 5xx, no connection) is
+retried with backoff while the outbox holds it. An alert SNS refuses for good (an invalid
+parameter, access or the topic's KMS key denied, no such topic) is dropped, logged with AWS's
+error code and counted, and the next alert goes out: retrying it would only hold back every
+alert behind it. The oldest alert is also dropped (counted) when the outbox overflows.
 """
 
 from __future__ import annotations
@@ -14,12 +17,12 @@ from typing import Any
 
 import structlog
 
+from daemon.aws.errors import error_code, permanent
 from daemon.core.alerts import Alert
 from daemon.kernel.supervisor import backoff_delay, sleep_or_stop
 from daemon.obs.metrics import Metrics
 
 log = structlog.get_logger(__name__)
-SUBJECT_MAX = 100
 
 
 class AlertOutbox:
@@ -42,8 +45,10 @@ class AlertOutbox:
         log.warning("alert.raised", severity=alert.severity, alert_event=alert.event,
                     subject=alert.subject)
         if len(self._queue) >= self._capacity:
-            self._queue.popleft()
-            self._metrics.alerts.dropped()
+            dropped = self._queue.popleft()
+            self._metrics.alerts.dropped("overflow")
+            log.warning("alert.dropped", reason="overflow", alert_event=dropped.event,
+                        subject=dropped.subject)
         self._queue.append(alert)
         self._wake.set()
 
@@ -69,18 +74,30 @@ class AlertOutbox:
         await self.flush(budget_seconds=2.0)
 
     async def run_once(self) -> bool:
-        """Publish the oldest waiting alert; False when SNS refused it (it stays queued)."""
+        """Publish the oldest waiting alert. True when it has left the outbox (published, or
+        refused for good and dropped); False when it failed transiently and waits its retry."""
         alert = self._queue[0]
         try:
             await self._publish(alert)
         except Exception as exc:
+            if permanent(exc):
+                self._remove(alert)
+                self._metrics.alerts.dropped("refused")
+                log.error("alert.dropped", reason="refused", code=error_code(exc),  # noqa: TRY400 - AWS's answer is the whole story
+                          alert_event=alert.event, subject=alert.subject, error=str(exc))
+                return True
             self._metrics.alerts.failed(alert.severity)
             log.warning("alert.publish_failed", alert_event=alert.event, error=str(exc))
             return False
-        self._queue.popleft()
+        self._remove(alert)
         self.sent.append(alert)
         self._metrics.alerts.published(alert.severity)
         return True
+
+    def _remove(self, alert: Alert) -> None:
+        """Take `alert` off the head, unless an overflow dropped it while it was published."""
+        if self._queue and self._queue[0] is alert:
+            self._queue.popleft()
 
     async def flush(self, budget_seconds: float) -> None:
         """Best-effort publish of what is left, bounded in time (shutdown)."""
@@ -95,10 +112,8 @@ class AlertOutbox:
         if not self._topic_arn:
             return
         sns = await self._clients.client("sns")
-        subject = alert.subject if len(alert.subject) <= SUBJECT_MAX else (
-            alert.subject[: SUBJECT_MAX - 3] + "...")
         await sns.publish(
-            TopicArn=self._topic_arn, Subject=subject,
+            TopicArn=self._topic_arn, Subject=alert.subject,  # made fit for SNS by Alert
             Message=json.dumps({"event": alert.event, "severity": alert.severity, **alert.body},
                                default=str, sort_keys=True),
             MessageAttributes={

@@ -18,6 +18,7 @@ AWS_OUTCOMES = ("ok", "throttled", "client_error", "server_error", "network_erro
 EVENT_KINDS = ("backup_job", "restore_job", "copy_job", "recovery_point", "ignored", "unknown")
 EVENT_OUTCOMES = ("handled", "ignored", "poison", "retry")
 SEVERITIES = ("info", "warning", "critical")
+DROP_REASONS = ("overflow", "refused")
 FINISHED_STATES = ("COMPLETED", "FAILED", "ABORTED", "EXPIRED", "PARTIAL")
 COMMON_RESOURCE_TYPES = ("DynamoDB", "RDS", "Aurora")
 
@@ -91,7 +92,7 @@ class EventMetrics:
 
 
 class AlertMetrics:
-    """Alerts published to SNS, by severity."""
+    """Alerts published to SNS, by severity; those that never will be, by reason."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self._published = Counter("backupd_alerts_published", "Alerts published to SNS.",
@@ -99,10 +100,13 @@ class AlertMetrics:
         self._failed = Counter("backupd_alerts_failed", "Alerts SNS did not accept (retried).",
                                ["severity"], registry=registry)
         self._dropped = Counter("backupd_alerts_dropped",
-                                "Alerts dropped because the outbox was full.", registry=registry)
+                                "Alerts dropped: the outbox was full (overflow), or SNS refused "
+                                "them for good (refused).", ["reason"], registry=registry)
         for severity in SEVERITIES:
             self._published.labels(severity)
             self._failed.labels(severity)
+        for reason in DROP_REASONS:
+            self._dropped.labels(reason)
 
     def published(self, severity: str) -> None:
         self._published.labels(severity).inc()
@@ -110,8 +114,8 @@ class AlertMetrics:
     def failed(self, severity: str) -> None:
         self._failed.labels(severity).inc()
 
-    def dropped(self) -> None:
-        self._dropped.inc()
+    def dropped(self, reason: str) -> None:
+        self._dropped.labels(reason).inc()
 
 
 class Metrics:

@@ -17,7 +17,8 @@ from typing import Any
 
 import structlog
 
-from daemon.aws.throttle import Throttle, error_code
+from daemon.aws.errors import error_code
+from daemon.aws.throttle import Throttle
 from daemon.kernel.context import AppContext
 from daemon.kernel.supervisor import sleep_or_stop
 

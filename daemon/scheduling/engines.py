@@ -17,8 +17,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
 
 from daemon.aws.backups import list_native_backups
-from daemon.aws.throttle import Throttle, error_code
+from daemon.aws.errors import error_code
+from daemon.aws.throttle import Throttle
 from daemon.config.schedules import ScheduleSpec
+from daemon.core import arns
 from daemon.core.clock import aware_time
 from daemon.core.scheduling.inventory import TAG_SCHEDULE, TAG_SLOT, Listed, job_slot
 from daemon.core.scheduling.planner import backup_name, idempotency_token
@@ -156,7 +158,8 @@ class AwsBackupEngine:
                 if job.get("IamRoleArn") != spec.iam_role_arn or (job.get("CreatedBy") or {}):
                     continue
                 created = aware_time(job["CreationDate"])
-                found.append(Listed(_table_of(job["ResourceArn"]), job["BackupJobId"], created,
+                table = arns.table_name(job["ResourceArn"]) or job["ResourceArn"]
+                found.append(Listed(table, job["BackupJobId"], created,
                                     job.get("State", "CREATED"), spec.name,
                                     job_slot(expression, created)))
             token = page.get("NextToken")
@@ -184,9 +187,4 @@ class AwsBackupEngine:
         return Started(table.name, out.get("RecoveryPointArn") or out["BackupJobId"], "CREATED",
                        aware_time(out.get("CreationDate", self._ctx.clock.now())),
                        job_id=out["BackupJobId"])
-
-
-def _table_of(resource_arn: str) -> str:
-    """`arn:aws:dynamodb:region:account:table/NAME` -> NAME."""
-    return resource_arn.rsplit(":table/", 1)[-1].split("/", 1)[0]
 

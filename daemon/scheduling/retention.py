@@ -22,8 +22,10 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
-from daemon.aws.throttle import Throttle, error_code
+from daemon.aws.errors import error_code
+from daemon.aws.throttle import Throttle
 from daemon.config.schedules import ScheduleSpec
+from daemon.core import arns
 from daemon.core.scheduling.inventory import (
     Listed,
     duplicates,
@@ -160,7 +162,8 @@ class RetentionRunner:
             for point in page.get("RecoveryPoints", []):
                 owner = tagged_owner(await self._tags_of(client, point["RecoveryPointArn"]))
                 found.append(Listed(
-                    point["ResourceArn"].rsplit(":table/", 1)[-1], point["RecoveryPointArn"],
+                    arns.table_name(point["ResourceArn"]) or point["ResourceArn"],
+                    point["RecoveryPointArn"],
                     point["CreationDate"], point.get("Status", "COMPLETED"),
                     *(owner or (None, None))))
             token = page.get("NextToken")

@@ -15,7 +15,8 @@ from datetime import datetime
 
 import structlog
 
-from daemon.aws.throttle import error_code
+from daemon.aws.errors import error_code
+from daemon.core import arns
 from daemon.core.alerts import Alert
 from daemon.core.scheduling.admission import Pending
 from daemon.core.scheduling.inventory import Listed
@@ -160,7 +161,7 @@ class Starter:
         log.info("backup.completed", schedule=spec.name, table=table, arn=arn)
         if spec.engine == "dynamodb":
             self.ctx.bus.publish(BackupCompleted(
-                recovery_point_arn=arn, resource_arn=arn.split("/backup/", 1)[0],
+                recovery_point_arn=arn, resource_arn=arns.table_arn(arn) or arn,
                 resource_type="DynamoDB", created=slot, origin="scheduler",
                 region=self.ctx.settings.region, size_bytes=size or None))
 
@@ -186,7 +187,7 @@ class Starter:
         if state is not None:
             slot = state.expression.at_or_before(item.created) or item.created
             self._completed(state, slot, item.recovery_point_arn,
-                            item.resource_arn.rsplit("/", 1)[-1], entry[1])
+                            arns.table_name(item.resource_arn) or item.resource_arn, entry[1])
 
     def running_bytes(self) -> int:
         """Bytes backing up now: the tracker's, plus ours it cannot know of yet."""

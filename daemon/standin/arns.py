@@ -1,4 +1,8 @@
-"""ARN arithmetic the fake needs: which service a resource belongs to and what AWS calls it."""
+"""ARN arithmetic the fake needs: which service a resource belongs to and what AWS calls it.
+
+The fake reads ARNs on its own, not through `daemon.core.arns`: a stand-in that shared the
+daemon's reader would agree with any mistake in it.
+"""
 
 from __future__ import annotations
 

@@ -19,6 +19,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from daemon.standin import arns
 from daemon.standin.models import BackupJob, RecoveryPoint, RestoreJob
 
 SUBJECT = "Notification from AWS Backup"
@@ -103,7 +104,7 @@ def recovery_point_event(rp: RecoveryPoint, now: datetime) -> dict[str, Any]:
 def sns_envelope(message: str, topic_arn: str, now: datetime, subject: str | None = None,
                  attributes: dict[str, str] | None = None) -> str:
     """What SNS delivers to a subscribed SQS queue with raw message delivery off."""
-    region = topic_arn.split(":")[3]
+    region = arns.parts(topic_arn)[1]
     body: dict[str, Any] = {
         "Type": "Notification", "MessageId": str(uuid.uuid4()), "TopicArn": topic_arn,
         "Message": message, "Timestamp": iso(now), "SignatureVersion": "1",

@@ -12,6 +12,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from daemon.standin import arns
 from daemon.standin.emitter import Emitter
 from daemon.standin.models import RestoreJob
 from daemon.standin.moto_bridge import MotoBridge
@@ -138,5 +139,5 @@ class RestoreJobs:
             job.status, job.timetable.status_message = "FAILED", str(exc)
 
     def _vault_name(self, job: RestoreJob) -> str | None:
-        return job.vault_arn.rsplit(":", 1)[-1] if job.vault_arn else None
+        return arns.resource_name(job.vault_arn) if job.vault_arn else None
 

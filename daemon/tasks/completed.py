@@ -20,6 +20,7 @@ import structlog
 
 from daemon.aws.backups import list_native_backups
 from daemon.aws.throttle import Throttle
+from daemon.core import arns
 from daemon.core.clock import aware_time
 from daemon.core.scheduling.inventory import Listed
 from daemon.kernel.bus import BackupCompleted
@@ -120,8 +121,8 @@ def from_native_backups(listed: Iterable[Listed], schedules: Iterable[str], regi
     """ListBackups entries the scheduler made, timed by their slot as the scheduler's are."""
     names = frozenset(schedules)
     return [BackupCompleted(
-        recovery_point_arn=item.arn, resource_arn=item.arn.split("/backup/", 1)[0],
+        recovery_point_arn=item.arn, resource_arn=arns.table_arn(item.arn) or item.arn,
         resource_type="DynamoDB", created=item.slot, origin="rescan", region=region)
         for item in listed
         if item.schedule in names and item.slot is not None and item.status == "AVAILABLE"
-        and "/backup/" in item.arn]
+        and arns.is_dynamodb_backup(item.arn)]

@@ -7,16 +7,17 @@ DynamoDB `COMPLETED`); the caller compares against `core.exports.TERMINAL`/`SUCC
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from daemon.aws.errors import error_code
 from daemon.config.tasks import ExportRule
+from daemon.core import arns
 from daemon.core.tasks.exports import ExportPlan, Pitr, delete_call, rds_task_identifier
-from daemon.core.tasks.restore_triggers import arn_parts
 from daemon.kernel.context import AppContext
-from daemon.tasks.restore_aws import error_code
 
 
 class ExportAws:
@@ -109,16 +110,16 @@ class ExportAws:
         """Delete the recovery point an export came from, through whoever owns it."""
         service, operation = delete_call(source, vault)
         client = await self._client(service)
-        resource = arn_parts(source)[3]
+        parsed = arns.parse(source)
+        ident = parsed.resource_id if parsed else ""  # `snapshot:ID`, `cluster-snapshot:ID`
         if operation == "DeleteRecoveryPoint":
             await client.delete_recovery_point(BackupVaultName=vault, RecoveryPointArn=source)
         elif operation == "DeleteBackup":
             await client.delete_backup(BackupArn=source)
         elif operation == "DeleteDBClusterSnapshot":
-            await client.delete_db_cluster_snapshot(
-                DBClusterSnapshotIdentifier=resource.split(":", 1)[1])
+            await client.delete_db_cluster_snapshot(DBClusterSnapshotIdentifier=ident)
         else:
-            await client.delete_db_snapshot(DBSnapshotIdentifier=resource.split(":", 1)[1])
+            await client.delete_db_snapshot(DBSnapshotIdentifier=ident)
 
     async def table_arns(self, pattern_matches: Callable[[str], bool]) -> list[str]:
         """ARNs of the tables whose name `pattern_matches` (scheduled DynamoDB exports)."""
@@ -149,8 +150,10 @@ class ExportAws:
                 if snap.get("Status") != "available" or not name or when is None or \
                         not pattern_matches(name):
                     continue
-                region, account = arn_parts(snap[arn_key])[1:3]
-                db_arn = f"arn:aws:rds:{region}:{account}:{kind}:{name}"
+                snapshot = arns.parse(snap[arn_key])
+                if snapshot is None:
+                    continue
+                db_arn = str(replace(snapshot, resource=f"{kind}:{name}"))
                 if db_arn not in newest or newest[db_arn][2] < when:
                     newest[db_arn] = (db_arn, snap[arn_key], when)
         return list(newest.values())

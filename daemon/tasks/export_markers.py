@@ -20,10 +20,10 @@ from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
+from daemon.aws.errors import error_code
 from daemon.config.tasks import ExportRule
 from daemon.core.tasks.exports import ExportPlan
 from daemon.kernel.context import AppContext
-from daemon.tasks.restore_aws import error_code
 
 MarkerState = Literal["starting", "running", "succeeded", "failed"]
 MISSING = frozenset({"NoSuchKey", "404", "NotFound"})

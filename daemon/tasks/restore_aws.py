@@ -12,15 +12,12 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from daemon.aws.errors import error_code
 from daemon.config.tasks import RestoreRule, TableSettings
 from daemon.core.errors import PermanentError
 from daemon.core.tasks.restore_triggers import RestorePlan
 from daemon.core.tasks.rotation import RestoredCopy
 from daemon.kernel.context import AppContext
-
-
-def error_code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
 
 
 class RestoreAws:

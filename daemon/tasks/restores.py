@@ -17,12 +17,12 @@ from datetime import datetime
 
 import structlog
 
+from daemon.core import arns
 from daemon.core.errors import PermanentError
 from daemon.core.tasks.restore_triggers import (
     RestoreDecision,
     RestorePlan,
     adoptable,
-    dynamodb_table,
     looks_restored,
     missed_restores,
     plan_restores,
@@ -59,7 +59,7 @@ class RestoreService:
 
     async def on_backup(self, item: BackupCompleted) -> None:
         """Queue the restores a completed backup triggers (only while this replica leads)."""
-        table = dynamodb_table(item.resource_arn)
+        table = arns.table_name(item.resource_arn)
         if table is None or not self._rules or not self._runner.accepting:
             return
         for decision in plan_restores(table, item.recovery_point_arn, item.created,
@@ -121,14 +121,14 @@ class RestoreService:
             return _plan_from_tags(copy) if copy.rule in self._rules else None
         if copy.managed or copy.restored_from is None:
             return None
-        source = dynamodb_table(copy.restored_from) or ""
+        source = arns.table_name(copy.restored_from) or ""
         return adoptable(copy, source, self._rules.values()) if source else None
 
     async def _open_jobs(self) -> int:
         """AWS Backup restore jobs still running whose target a rule would have named."""
         queued = 0
         for job in await self._aws.open_restore_jobs():
-            table = dynamodb_table(job.get("SourceResourceArn") or "")
+            table = arns.table_name(job.get("SourceResourceArn") or "")
             created = job.get("RecoveryPointCreationDate")
             if table is None or not isinstance(created, datetime):
                 continue
@@ -147,7 +147,7 @@ class RestoreService:
         oldest = min(item.created for item in recent)
         self._caught = {k: t for k, t in self._caught.items() if t >= oldest}
         found = [(table, item.recovery_point_arn, item.created) for item in recent
-                 if (table := dynamodb_table(item.resource_arn)) is not None]
+                 if (table := arns.table_name(item.resource_arn)) is not None]
         queued = 0
         for decision in missed_restores(found, copies, self._rules.values()):
             plan = decision.plan

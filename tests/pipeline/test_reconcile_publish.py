@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
+from structlog.testing import capture_logs
 
 from daemon.core.alerts import Alert
 from daemon.core.clock import FakeClock
@@ -124,14 +126,74 @@ async def test_failed_job_publishes_one_sns_alert_with_attributes(
     assert "orders" in envelope["Subject"]
 
 
-async def test_an_sns_outage_never_blocks_and_the_alert_waits(aws_env: dict[str, str]) -> None:
+async def test_an_sns_outage_never_blocks_and_the_alert_waits(
+        aws_env: dict[str, str], make_topic: Callable[..., str]) -> None:
+    """SNS out of reach (connection refused): a transient failure, the alert stays queued."""
+    topic = make_topic()
+    with socket.socket() as closed:  # bound, never listening: connections are refused
+        closed.bind(("127.0.0.1", 0))
+        unreachable = f"http://127.0.0.1:{closed.getsockname()[1]}"
+        s = settings(alert_topic_arn=topic, aws={"endpoint_url": unreachable, "max_attempts": 1})
+        async with context(s) as (ctx, _):
+            ctx.alerts.submit(Alert("warning", "threshold.warning", "test", {}))
+            assert await ctx.alerts.run_once() is False
+            assert ctx.alerts.pending() == 1
+            assert ctx.metrics.registry.get_sample_value(
+                "backupd_alerts_failed_total", {"severity": "warning"}) == 1
+            assert ctx.metrics.registry.get_sample_value(
+                "backupd_alerts_dropped_total", {"reason": "refused"}) == 0
+
+
+async def test_an_alert_sns_refuses_for_good_does_not_block_the_next_ones(
+        aws_env: dict[str, str], make_queue: Callable[..., str],
+        make_topic: Callable[..., str]) -> None:
+    """SNS refuses one alert (a message over 256 KiB: InvalidParameter); it is dropped,
+    counted and logged with AWS's code, and the alerts behind it are published."""
+    inbox = make_queue()
+    topic = make_topic(subscribe=inbox)
+    async with context(settings(alert_topic_arn=topic)) as (ctx, _):
+        ctx.alerts.submit(Alert("critical", "job.failed", "first", {}))
+        ctx.alerts.submit(Alert("critical", "job.failed", "too big", {"detail": "x" * 300_000}))
+        for n in range(2, 5):
+            ctx.alerts.submit(Alert("warning", "backup_missed", f"after {n}", {}))
+        stop = asyncio.Event()
+        with capture_logs() as logs:
+            outbox = asyncio.create_task(ctx.alerts.run(stop))
+            await wait_for(lambda: ctx.alerts.pending() == 0)
+            stop.set()
+            await outbox
+        value = ctx.metrics.registry.get_sample_value
+        assert value("backupd_alerts_dropped_total", {"reason": "refused"}) == 1
+        assert value("backupd_alerts_dropped_total", {"reason": "overflow"}) == 0
+        assert value("backupd_alerts_published_total", {"severity": "critical"}) == 1
+        assert value("backupd_alerts_published_total", {"severity": "warning"}) == 3
+        assert value("backupd_alerts_failed_total", {"severity": "critical"}) == 0
+    dropped = [e for e in logs if e["event"] == "alert.dropped"]
+    assert [(e["reason"], e["code"], e["subject"]) for e in dropped] == [
+        ("refused", "InvalidParameter", "too big")]
+    sqs = client(aws_env, "sqs")
+    subjects: set[str] = set()
+    for _ in range(10):
+        got = sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        subjects |= {json.loads(m["Body"])["Subject"] for m in got.get("Messages", [])}
+        if len(subjects) == 4:
+            break
+    assert subjects == {"first", "after 2", "after 3", "after 4"}
+
+
+async def test_a_deleted_topic_refuses_every_alert_for_good(aws_env: dict[str, str]) -> None:
+    """No such topic (NotFound) is no outage: each alert is dropped and counted, none waits."""
     gone = "arn:aws:sns:us-east-1:123456789012:deleted-topic"
     async with context(settings(alert_topic_arn=gone)) as (ctx, _):
-        ctx.alerts.submit(Alert("warning", "threshold.warning", "test", {}))
-        assert await ctx.alerts.run_once() is False
-        assert ctx.alerts.pending() == 1
+        ctx.alerts.submit(Alert("warning", "threshold.warning", "one", {}))
+        ctx.alerts.submit(Alert("critical", "job.failed", "two", {}))
+        assert await ctx.alerts.run_once() is True
+        assert await ctx.alerts.run_once() is True
+        assert ctx.alerts.pending() == 0
         assert ctx.metrics.registry.get_sample_value(
-            "backupd_alerts_failed_total", {"severity": "warning"}) == 1
+            "backupd_alerts_dropped_total", {"reason": "refused"}) == 2
+        assert ctx.metrics.registry.get_sample_value(
+            "backupd_alerts_failed_total", {"severity": "warning"}) == 0
 
 
 async def test_a_level_clears_after_its_cooldown_even_without_new_events(

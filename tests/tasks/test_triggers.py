@@ -7,15 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from daemon.core.arns import rds_identifier, table_name
 from daemon.core.tasks.restore_triggers import (
     adoptable,
     backup_ms,
     dedupe,
-    dynamodb_table,
     looks_restored,
     missed_restores,
     plan_restores,
-    rds_identifier,
     recovery_point_kind,
     suffix_time,
     superseded,
@@ -51,8 +50,8 @@ def test_recovery_point_kind_is_read_from_the_arn(arn: str, kind: str) -> None:
 
 
 def test_resource_names_are_read_from_arns() -> None:
-    assert dynamodb_table("arn:aws:dynamodb:r:1:table/orders") == "orders"
-    assert dynamodb_table(NATIVE) == "orders-production"
+    assert table_name("arn:aws:dynamodb:r:1:table/orders") == "orders"
+    assert table_name(NATIVE) == "orders-production"
     assert rds_identifier("arn:aws:rds:r:1:db:billing") == "billing"
     assert rds_identifier("arn:aws:rds:r:1:cluster:ledger") == "ledger"
     assert rds_identifier("arn:aws:dynamodb:r:1:table/orders") is None

@@ -32,7 +32,8 @@ def test_the_alert_outbox_keeps_at_most_its_capacity() -> None:
     for n in range(1000):
         outbox.submit(Alert("warning", "test", f"alert {n}"))
     assert outbox.pending() == 100
-    assert metrics.registry.get_sample_value("backupd_alerts_dropped_total") == 900
+    assert metrics.registry.get_sample_value(
+        "backupd_alerts_dropped_total", {"reason": "overflow"}) == 900
 
 
 class SlowPipeline:

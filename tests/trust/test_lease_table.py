@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from daemon.aws.session import AwsClients
 from daemon.core.errors import PermanentError
@@ -42,6 +44,34 @@ async def test_a_table_with_another_key_is_refused(clients: AwsClients) -> None:
                            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
     with pytest.raises(PermanentError, match="partition key 'lease'"):
         await LeaseTable(clients, "wrong-key", "x").ensure(create=False)
+
+
+class RefusingClients:
+    """A DynamoDB client whose DescribeTable always gets the same error."""
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+
+    async def client(self, service: str) -> RefusingClients:
+        assert service == "dynamodb"
+        return self
+
+    async def describe_table(self, **_: Any) -> dict[str, Any]:
+        raise ClientError({"Error": {"Code": self.code, "Message": "User x is not authorized"},
+                           "ResponseMetadata": {"HTTPStatusCode": 400}}, "DescribeTable")
+
+
+async def test_a_table_aws_refuses_for_good_is_an_error_saying_why() -> None:
+    """Access denied: checking again soon will not help, and the gate should say why."""
+    with pytest.raises(PermanentError, match=r"'lease-t' is unusable: .*AccessDenied.*authorized"):
+        await LeaseTable(RefusingClients("AccessDeniedException"), "lease-t", "x").ensure(
+            create=True)
+
+
+async def test_a_throttled_check_stays_an_aws_error_to_retry_soon() -> None:
+    with pytest.raises(ClientError, match="ThrottlingException"):
+        await LeaseTable(RefusingClients("ThrottlingException"), "lease-t", "x").ensure(
+            create=True)
 
 
 async def test_a_record_round_trips(clients: AwsClients) -> None:

@@ -18,6 +18,7 @@ from typing import Literal, get_args
 
 from msgspec import Struct
 
+from daemon.core import arns
 from daemon.core.events.models import BackupJobState, CopyJobState, RestoreJobStatus
 
 NoticeKind = Literal["backup_job", "restore_job", "copy_job"]
@@ -132,22 +133,22 @@ def _arn(run: str) -> str:
 
 def arn_part(arn: str | None, index: int) -> str | None:
     """Field `index` of an ARN (2 service, 3 region, 4 account, 5 resource), None if absent."""
-    if not arn or not arn.startswith("arn:"):
+    parsed = arns.parse(arn)
+    if parsed is None or not 0 < index < 6:
         return None
-    parts = arn.split(":", 5)
-    if len(parts) <= index:
-        return None
-    return parts[index] or None
+    return (parsed.partition, parsed.service, parsed.region, parsed.account,
+            parsed.resource)[index - 1] or None
 
 
 @lru_cache(maxsize=4096)
 def resource_facts(arn: str | None) -> tuple[str | None, str | None, str | None]:
-    """A resource ARN's region, account and AWS Backup resource type (None where absent), from
-    one split. Cached: the same tables come back every day."""
-    if not arn or not arn.startswith("arn:"):
+    """A resource ARN's region, account and AWS Backup resource type (None where absent).
+    Cached: the same tables come back every day."""
+    parsed = arns.parse(arn)
+    if parsed is None:
         return None, None, None
-    _, _, service, region, account, resource = [*arn.split(":", 5), "", "", "", ""][:6]
-    return region or None, account or None, _resource_type(service, resource)
+    return (parsed.region or None, parsed.account or None,
+            _resource_type(parsed.service, parsed.resource_type))
 
 
 def resource_type_of(arn: str | None) -> str | None:
@@ -155,8 +156,7 @@ def resource_type_of(arn: str | None) -> str | None:
     return resource_facts(arn)[2]
 
 
-def _resource_type(service: str, resource: str) -> str | None:
+def _resource_type(service: str, kind: str) -> str | None:
     if not service:
         return None
-    prefix = resource.split("/", 1)[0].split(":", 1)[0]
-    return RESOURCE_TYPES.get(f"{service}:{prefix}") or RESOURCE_TYPES.get(service)
+    return RESOURCE_TYPES.get(f"{service}:{kind}") or RESOURCE_TYPES.get(service)

@@ -1,7 +1,7 @@
 """Threshold levels of the bytes backing up now, with hysteresis, and the alerts they raise.
 
 Pure: `evaluate(state, total, ..., now)` returns the next state and the change, if any;
-publishing is runtime/alerts.py's job. Escalation is immediate (a breach is news at once);
+publishing is kernel/outbox.py's job. Escalation is immediate (a breach is news at once);
 de-escalation waits until the total is below the level *and* `cooldown_seconds` have passed
 since the last change, so a total hovering at a boundary changes the level (and pages
 someone) at most once per cooldown. Also builds the failed-job alert.
@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum
 
+from daemon.core import arns
 from daemon.core.alerts import Alert, Severity
 from daemon.core.events.decode import JobEvent
 from daemon.core.events.tracker import TrackedJob
 
-SUBJECT_MAX = 99  # SNS subjects: printable ASCII, fewer than 100 characters
 PREFIX = "ddb-backupd"
 
 
@@ -82,7 +82,7 @@ def level_alert(change: LevelChange, *, total: int, limit: int) -> Alert:
     share = total / limit if limit else 0.0
     subject = (f"{PREFIX}: running backups {'back to OK' if cleared else change.level.name}: "
                f"{_bytes(total)} of {_bytes(limit)} limit ({share:.0%})")
-    return Alert(severity=SEVERITY[change.level], event=event, subject=printable(subject), body={
+    return Alert(severity=SEVERITY[change.level], event=event, subject=subject, body={
         "event": event, "level": change.level.name.lower(),
         "previous_level": change.previous.name.lower(), "running_bytes": total,
         "limit_bytes": limit, "ratio": round(share, 4), "at": _iso(change.at)})
@@ -99,7 +99,7 @@ def failure_alert(event: JobEvent, job: TrackedJob | None = None) -> Alert:
     subject = f"{PREFIX}: {kind} {state}: {resource_name(resource) or event.job_id or '?'}"
     return Alert(
         severity=severity, event=f"job.{state.lower()}",
-        subject=printable(subject + (f" ({where})" if where else "")),
+        subject=subject + (f" ({where})" if where else ""),
         body={"event": f"job.{state.lower()}", "kind": event.kind, "job_id": event.job_id,
               "state": state, "resource_arn": resource,
               "resource_type": event.resource_type, "vault": event.vault,
@@ -109,19 +109,11 @@ def failure_alert(event: JobEvent, job: TrackedJob | None = None) -> Alert:
 
 
 def resource_name(arn: str | None) -> str | None:
-    """What a person calls the resource: a table's name, else the ARN's last path segment."""
+    """What a person calls the resource: a table's name, else the ARN's last path segment
+    (`arns.short_name`); text that is not an ARN is shown as it is."""
     if not arn:
         return None
-    resource = arn.split(":", 5)[-1]
-    if resource.startswith("table/"):
-        return resource.split("/", 2)[1]
-    return resource.replace(":", "/").rsplit("/", 1)[-1] or arn
-
-
-def printable(text: str, limit: int = SUBJECT_MAX) -> str:
-    """Printable ASCII only (others become '?'), whitespace collapsed, cut to `limit`."""
-    cleaned = "".join(c if " " <= c <= "~" else "?" for c in " ".join(text.split()))
-    return cleaned if len(cleaned) <= limit else cleaned[: limit - 3] + "..."
+    return arns.short_name(arn) or arn
 
 
 def _bytes(value: int) -> str:

@@ -16,15 +16,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol
 
+from daemon.core import arns
 from daemon.core.errors import PermanentError
 from daemon.core.tasks.naming import compile_pattern
-from daemon.core.tasks.restore_triggers import (
-    arn_parts,
-    backup_ms,
-    dynamodb_table,
-    rds_identifier,
-    recovery_point_kind,
-)
+from daemon.core.tasks.restore_triggers import backup_ms, recovery_point_kind
 
 ExportKind = Literal["dynamodb", "rds"]
 MIN_INCREMENTAL = timedelta(minutes=15)
@@ -86,7 +81,7 @@ def plan(rule: ExportRuleLike, resource_arn: str, source: str | None, at: dateti
          vault: str | None = None,
          trigger: Literal["backup", "schedule"] = "backup") -> ExportPlan | None:
     """The plan of `rule` for this resource, or None when the rule does not cover it."""
-    name = dynamodb_table(resource_arn) if rule.kind == "dynamodb" else rds_identifier(
+    name = arns.table_name(resource_arn) if rule.kind == "dynamodb" else arns.rds_identifier(
         resource_arn)
     if name is None or compile_pattern(rule.source_pattern).search(name) is None:
         return None
@@ -158,8 +153,8 @@ def incremental_window(table: str, previous_to: datetime | None, now: datetime, 
 
 def delete_call(source: str, vault: str | None) -> tuple[str, str]:
     """(service, operation) that deletes the source recovery point after a good export."""
-    kind = recovery_point_kind(source)
-    if vault or kind == "aws-backup" or ":awsbackup:" in arn_parts(source)[3]:
+    kind, parsed = recovery_point_kind(source), arns.parse(source)
+    if vault or kind == "aws-backup" or (parsed and ":awsbackup:" in parsed.resource):
         return "backup", "DeleteRecoveryPoint"
     if kind == "dynamodb-backup":
         return "dynamodb", "DeleteBackup"

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol
 
+from daemon.core import arns
 from daemon.core.tasks.naming import NamingError, compile_pattern, restore_name
 from daemon.core.tasks.rotation import RestoredCopy
 
@@ -33,18 +34,13 @@ class RestoreRuleLike(Protocol):
     def replacement(self) -> str: ...
 
 
-def arn_parts(arn: str) -> tuple[str, str, str, str]:
-    """(service, region, account, resource) of an ARN; empty strings when it is not one."""
-    fields = arn.split(":", 5)
-    if len(fields) < 6 or fields[0] != "arn":
-        return "", "", "", ""
-    return fields[2], fields[3], fields[4], fields[5]
-
-
 def recovery_point_kind(arn: str) -> RecoveryPointKind:
     """How a recovery point is restored or exported, from its ARN alone."""
-    service, _, _, resource = arn_parts(arn)
-    if service == "dynamodb" and resource.startswith("table/") and "/backup/" in resource:
+    parsed = arns.parse(arn)
+    if parsed is None:
+        return "unknown"
+    service, resource = parsed.service, parsed.resource
+    if arns.is_dynamodb_backup(arn):
         return "dynamodb-backup"
     if service == "backup" and resource.startswith("recovery-point:"):
         return "aws-backup"
@@ -53,21 +49,6 @@ def recovery_point_kind(arn: str) -> RecoveryPointKind:
     if service == "rds" and resource.startswith("cluster-snapshot:"):
         return "rds-cluster-snapshot"
     return "unknown"
-
-
-def dynamodb_table(arn: str) -> str | None:
-    """`T` of `arn:aws:dynamodb:r:a:table/T` (or of one of its backups); None otherwise."""
-    service, _, _, resource = arn_parts(arn)
-    if service != "dynamodb" or not resource.startswith("table/"):
-        return None
-    return resource.split("/")[1] or None
-
-
-def rds_identifier(arn: str) -> str | None:
-    """The DB instance or cluster identifier of `arn:aws:rds:r:a:db:ID` / `...:cluster:ID`."""
-    service, _, _, resource = arn_parts(arn)
-    kind, _, ident = resource.partition(":")
-    return ident or None if service == "rds" and kind in ("db", "cluster") else None
 
 
 @dataclass(frozen=True, slots=True)
