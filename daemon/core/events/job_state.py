@@ -22,7 +22,7 @@ from sys import intern
 
 from msgspec import Struct
 
-from daemon.core.events.decode import JobEvent
+from daemon.core.events.models import JobEvent
 
 RANK = {"CREATED": 0, "PENDING": 1, "RUNNING": 2, "ABORTING": 3, "COMPLETING": 3, "FAILING": 3,
         "COMPLETED": 4, "FAILED": 4, "ABORTED": 4, "EXPIRED": 4, "PARTIAL": 4}

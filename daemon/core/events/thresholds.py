@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import IntEnum
 
 from daemon.core.alerts import Alert, Severity
-from daemon.core.events.decode import JobEvent
+from daemon.core.events.models import JobEvent
 from daemon.core.events.tracker import TrackedJob
 
 SUBJECT_MAX = 99  # SNS subjects: printable ASCII, fewer than 100 characters

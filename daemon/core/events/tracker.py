@@ -21,7 +21,6 @@ from typing import NamedTuple
 
 from msgspec import Struct
 
-from daemon.core.events.decode import JobEvent
 from daemon.core.events.job_state import (
     FINAL,
     NO_SIZE,
@@ -32,6 +31,7 @@ from daemon.core.events.job_state import (
     merge,
     new_job,
 )
+from daemon.core.events.models import JobEvent
 
 __all__ = ["UNKNOWN", "GroupKey", "JobTable", "ReconcilePlan", "Totals", "TrackedJob",
            "Transition"]
