@@ -241,15 +241,14 @@ def _validated[M](doc: dict[str, object], model: type[M], what: str) -> M:
 def _text(body: str | bytes) -> str:
     if len(body) > MAX_BODY_BYTES:
         raise DecodeError(f"message is {len(body)} bytes; SQS messages are at most 1 MiB")
-    if isinstance(body, bytes | bytearray):
-        try:
-            return bytes(body).decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise DecodeError(f"message is not UTF-8 text ({exc.reason} at byte {exc.start})")\
-                from None
-    if not isinstance(body, str):
+    if isinstance(body, str):
+        return body
+    if not isinstance(body, bytes | bytearray):
         raise DecodeError(f"message is a {type(body).__name__}, not text")
-    return body
+    try:
+        return bytes(body).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DecodeError(f"message is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
 
 
 def _unexpected(body: str | bytes, exc: Exception) -> str:

@@ -245,9 +245,11 @@ def timestamp(value: str | float, name: str) -> datetime:
     """
     if isinstance(value, str):
         try:
-            return utc(datetime.fromisoformat(value), name)
+            parsed = datetime.fromisoformat(value)
         except ValueError:
             pass
+        else:
+            return parsed if parsed.tzinfo is UTC else utc(parsed, name)
     try:
         return utc(_ANY_TIME.validate_python(value), name)
     except ValidationError as exc:
