@@ -76,32 +76,33 @@ def _accepts(declared: Any, value: object) -> bool:
     return True
 
 
-def _unwrapped(declared: Any) -> tuple[Any, msgspec.Meta]:
-    """`X | None` as X, with the constraints `Annotated` puts on it; an annotation that words
-    its own refusal stays whole."""
-    limits: dict[str, Any] = {}
+def _unwrapped(declared: Any) -> tuple[Any, dict[str, Any]]:
+    """`X | None` as X, with what `Annotated` says of it: its `min_length`/`max_length`, or
+    its own `refusal` (then the annotation stays whole)."""
+    said: dict[str, Any] = {}
     while True:
         origin, args = get_origin(declared), get_args(declared)
         if origin is Annotated:
             metas = [m for m in args[1:] if isinstance(m, msgspec.Meta)]
-            if any(m.extra and "refusal" in m.extra for m in metas):
-                return declared, next(m for m in metas if m.extra)
+            worded = [m.extra["refusal"] for m in metas if m.extra and "refusal" in m.extra]
+            if worded:
+                return declared, {"refusal": worded[0]}
             declared = args[0]
             for meta in metas:
-                limits |= {k: getattr(meta, k) for k in ("min_length", "max_length")
-                           if getattr(meta, k) is not None}
+                said |= {k: getattr(meta, k) for k in ("min_length", "max_length")
+                         if getattr(meta, k) is not None}
         elif origin in (Union, types.UnionType) and type(None) in args and len(args) == 2:
             declared = next(a for a in args if a is not type(None))
         else:
-            return declared, msgspec.Meta(**limits)
+            return declared, said
 
 
 def _should(declared: Any, value: object) -> str | None:  # noqa: PLR0911 - one answer per type
     """What a value of the declared type should be, in the daemon's words (None: msgspec's)."""
-    declared, meta = _unwrapped(declared)
-    origin, most, least = get_origin(declared), meta.max_length, meta.min_length
-    if meta.extra:
-        return str(meta.extra["refusal"])
+    declared, said = _unwrapped(declared)
+    origin, most, least = get_origin(declared), said.get("max_length"), said.get("min_length")
+    if "refusal" in said:
+        return str(said["refusal"])
     if origin is Literal:
         choices = [repr(c) for c in get_args(declared)]
         return "Input should be " + (" or ".join([", ".join(choices[:-1]), choices[-1]])
