@@ -66,7 +66,7 @@ def job_event(envelope: SnsEnvelope) -> JobEvent:
     text, topic = envelope.message, envelope.topic_arn
     attributes = {name.lower(): str(a.value) for name, a in envelope.message_attributes.items()}
     event_type = attributes.get("eventtype")
-    kind = kind_of(event_type, text)
+    kind = _kind_of(event_type, text)
     if kind is None:
         if not event_type:
             raise DecodeError("SNS Message is neither JSON nor an AWS Backup vault notification "
@@ -86,7 +86,7 @@ def job_event(envelope: SnsEnvelope) -> JobEvent:
         recovery_point_arn=point, creation_date=_start_time(attributes.get("starttime")))
 
 
-def kind_of(event_type: str | None, text: str) -> NoticeKind | None:
+def _kind_of(event_type: str | None, text: str) -> NoticeKind | None:
     """The job kind an EventType (or, lacking one, the message text) names; None if no job."""
     if event_type is not None:
         for prefix, kind in KIND_PREFIXES.items():
