@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import UTC, datetime
+import re
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from daemon.cli.decode import EXTRA_KEYS, KEYS, as_json
@@ -66,7 +67,7 @@ def test_sizes_may_be_numbers_or_strings(size: object) -> None:
 
 
 @pytest.mark.parametrize("size", ["1" * 40, "9" * 19, -1, "-5", 1.5, 1048576.0, "lots", "", True,
-                                  [1], 2**63])
+                                  [1], 2**63, "123\n", " 1", "\uff11"])
 def test_sizes_that_are_not_sizes_are_refused_naming_the_field(size: object) -> None:
     with pytest.raises(DecodeError, match=r"detail\.backupSizeInBytes"):
         decode(json.dumps(event(backupSizeInBytes=size)))
@@ -82,6 +83,27 @@ def test_timestamps_in_any_iso_form_or_epoch_mean_the_same_utc_instant(stamp: ob
     decoded = decode(json.dumps(doc))
     assert decoded.time == datetime(2026, 11, 24, 5, 0, 9, tzinfo=UTC)
     assert decoded.time.tzinfo is UTC
+
+
+OFFSETS = st.builds(timezone, st.timedeltas(min_value=-timedelta(hours=23, minutes=59),
+                                            max_value=timedelta(hours=23, minutes=59)))
+
+
+@given(st.datetimes(timezones=st.just(UTC)) | st.datetimes(
+    min_value=datetime(2, 1, 1), max_value=datetime(9998, 12, 31), timezones=OFFSETS)
+    | st.datetimes())
+def test_a_time_is_its_instant_in_utc_whatever_the_offset(when: datetime) -> None:
+    doc = event(creationDate=when.isoformat())
+    doc["time"] = when.isoformat()
+    decoded = decode(json.dumps(doc))
+    want = when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+    assert (decoded.time, decoded.creation_date) == (want, want)
+    assert decoded.time.tzinfo is UTC
+
+
+def test_a_creation_date_may_be_epoch_seconds() -> None:
+    decoded = decode(json.dumps(event(creationDate=1795496409)))
+    assert decoded.creation_date == datetime(2026, 11, 24, 5, 0, 9, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("stamp", ["yesterday", "Jul 15, 2020 9:39:07 PM", 1e300, None, [],
@@ -125,6 +147,20 @@ def test_vault_notification_attributes_win_over_the_text() -> None:
     assert (decoded.state, decoded.job_id) == ("FAILED", "attr-id")
 
 
+LAZY = re.compile(r"Resource ARN\s?:\s?(arn:\S+?)\.?(?=\s|$)")
+
+
+@given(st.text(st.sampled_from("arn:Resource ARN .\n\tx/"), max_size=40))
+@example("Resource ARN : arn:.")
+@example("Resource ARN : arn:x.. rest")
+def test_a_vault_notifications_arn_ends_at_a_blank_and_leaves_a_full_stop_out(tail: str) -> None:
+    """As a lazy match up to an optional full stop before a blank would read it."""
+    text = "Resource ARN : " + tail
+    decoded = decode(sns(text, EventType="BACKUP_JOB", State="RUNNING", Id="x"))
+    lazy = LAZY.search(text)
+    assert decoded.resource_arn == (None if lazy is None else lazy.group(1))
+
+
 def test_vault_notification_text_fills_what_attributes_lack() -> None:
     message = ("An AWS Backup job failed. Resource ARN : "
                "arn:aws:dynamodb:eu-west-1:111122223333:table/orders.v2. BackupJob ID : abc-1")
@@ -151,6 +187,84 @@ def test_a_detail_type_that_is_not_a_string_is_named_as_the_problem(detail_type:
     doc["detail-type"] = detail_type
     with pytest.raises(DecodeError, match=r"^aws\.backup event: detail-type: "):
         decode(json.dumps(doc))
+
+
+def nested(levels: int) -> Any:
+    value: Any = []
+    for _ in range(levels):
+        value = {"a": value}
+    return value
+
+
+@pytest.mark.parametrize("unread", [
+    {"version": 5, "id": [1], "detail_type": "x"},
+    {"unknown": nested(250)},
+    {"unknown": float("nan")},
+    {"unknown": "LONG NUMBER"},
+    {"detail": {**RUNNING["detail"], "iamRoleArn": 5, "percentDone": None}},
+], ids=["wrong-types", "deep", "nan", "long-number", "in-detail"])
+def test_fields_the_daemon_does_not_read_are_never_checked(unread: dict[str, Any]) -> None:
+    """Skipped unread, however odd: new AWS fields can never poison a message."""
+    body = json.dumps({**RUNNING, **unread}).replace('"LONG NUMBER"', "9" * 4400)
+    assert decode(body) == decode(json.dumps(RUNNING))
+    assert decode(sns(body)).job_id == RUNNING["detail"]["backupJobId"]
+
+
+def test_of_a_repeated_key_the_last_counts() -> None:
+    body = json.dumps(RUNNING)
+    assert decode('{"detail": 5, ' + body[1:]).job_id == RUNNING["detail"]["backupJobId"]
+    with pytest.raises(DecodeError, match=r"^Backup Job State Change event: detail: "):
+        decode(body[:-1] + ', "detail": 5}')
+
+
+def test_lengths_are_counted_in_characters_not_bytes() -> None:
+    assert decode(json.dumps(event(backupJobId="\U0001f600" * 1024))).job_id == "\U0001f600" * 1024
+    with pytest.raises(DecodeError, match=r"detail\.backupJobId: String should have at most 1024"):
+        decode(json.dumps(event(backupJobId="\U0001f600" * 1025)))
+
+
+def without(doc: dict[str, Any], key: str) -> dict[str, Any]:
+    return {k: v for k, v in doc.items() if k != key}
+
+
+ENVELOPE = {"Type": "Notification", "Message": "BackupJob ID : x", "Timestamp": "2026-11-24T05:00:10Z"}
+BACKUP = "Backup Job State Change event: "
+SNS = "SNS envelope: "
+
+
+@pytest.mark.parametrize(("doc", "reason"), [
+    ({**RUNNING, "region": "a" * 2049},
+     BACKUP + "region: String should have at most 2048 characters (got 'aaaaaaaaaaaaaaaaaaaaaaaaa"
+     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...)"),
+    (event(backupJobId=""),
+     BACKUP + "detail.backupJobId: String should have at least 1 character (got '')"),
+    ({**RUNNING, "account": 5}, BACKUP + "account: Input should be a valid string (got 5)"),
+    ({**RUNNING, "resources": True}, BACKUP + "resources: Input should be a valid list (got True)"),
+    ({**RUNNING, "resources": ["a"] * 101},
+     BACKUP + "resources: List should have at most 100 items after validation, not 101"),
+    ({**RUNNING, "resources": ["a", 5]},
+     BACKUP + "resources.1: Input should be a valid string (got 5)"),
+    (without(RUNNING, "time"), BACKUP + "time: Field required"),
+    ({**RUNNING, "detail-type": "Restore Job State Change"},
+     "Restore Job State Change event: detail.restoreJobId: Field required"),
+    ({**ENVELOPE, "Type": "Nope"},
+     SNS + "Type: Input should be 'Notification', 'SubscriptionConfirmation' or "
+     "'UnsubscribeConfirmation' (got 'Nope')"),
+    ({**ENVELOPE, "MessageAttributes": {"A": {"Value": "v"}}},
+     SNS + "MessageAttributes.A.Type: Field required"),
+    ({**ENVELOPE, "MessageAttributes": {"A": {"Type": "String", "Value": "v"},
+                                        "B": {"Type": "String", "Value": [1]}}},
+     SNS + "MessageAttributes.B.Value: should be text (at most 65536 characters) or a number"),
+    (without(ENVELOPE, "Message"), SNS + "Message: Field required"),
+], ids=["too-long", "too-short", "not-a-string", "not-a-list", "too-many", "list-item",
+        "missing", "another-shape", "literal", "attribute-missing", "attribute-value",
+        "envelope-missing"])
+def test_a_refusal_names_the_field_what_it_should_be_and_what_came(
+        doc: dict[str, Any], reason: str) -> None:
+    """The field by its AWS name and its place, then what it should be, then the value."""
+    with pytest.raises(DecodeError) as caught:
+        decode(json.dumps(doc))
+    assert str(caught.value) == reason
 
 
 def test_bytes_and_str_bodies_decode_alike() -> None:

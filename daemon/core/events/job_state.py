@@ -22,7 +22,7 @@ from sys import intern
 
 from msgspec import Struct
 
-from daemon.core.events.decode import JobEvent
+from daemon.core.events.models import JobEvent
 
 RANK = {"CREATED": 0, "PENDING": 1, "RUNNING": 2, "ABORTING": 3, "COMPLETING": 3, "FAILING": 3,
         "COMPLETED": 4, "FAILED": 4, "ABORTED": 4, "EXPIRED": 4, "PARTIAL": 4}
@@ -33,14 +33,13 @@ _NEVER = datetime.min.replace(tzinfo=UTC)
 GroupKey = tuple[str, str, str]
 
 
-class TrackedJob(Struct, gc=False):
+class TrackedJob(Struct, kw_only=True, gc=False):
     """One job as the tracker knows it. `size_rank`/`size_time` say which event set the size;
     `group` is the (vault, resource type, region) it counts toward, kept with the fields.
 
-    A msgspec Struct, not a dataclass: built in C (once per job), and with `gc=False` (it
-    holds strings, numbers, datetimes and a tuple of strings: no cycle) the collector neither
-    tracks nor scans the tens of thousands a large backup wave keeps open, and each is 16
-    bytes smaller.
+    A msgspec Struct with `gc=False`: it holds strings, numbers, datetimes and a tuple of
+    strings (no cycle), so the collector neither tracks nor scans the tens of thousands a
+    large backup wave keeps open.
     """
 
     job_id: str
@@ -59,65 +58,59 @@ class TrackedJob(Struct, gc=False):
 
 
 def new_job(event: JobEvent, job_id: str, rank: int) -> TrackedJob:
-    """The job as its first event describes it (strings shared across jobs are interned)."""
-    time = event.time
-    if time.tzinfo is None:
-        time = time.replace(tzinfo=UTC)
-    start = event.creation_date or time
-    if start.tzinfo is None:
-        start = start.replace(tzinfo=UTC)
-    size, vault, kind, region, arn = (
-        event.size_bytes, event.vault, event.resource_type, event.region, event.resource_arn)
-    vault = None if vault is None else intern(vault)
-    kind = None if kind is None else intern(kind)
-    region = None if region is None else intern(region)
-    # positional: keyword calls cost more, and this runs once per job
-    return TrackedJob(
-        job_id, event.kind, intern(event.state or ""), None if arn is None else intern(arn),
-        kind, vault, region, size, start, time, NO_SIZE if size is None else rank,
-        _NEVER if size is None else time, (vault or UNKNOWN, kind or UNKNOWN, region or UNKNOWN))
+    """The job as its first event describes it."""
+    time = _aware(event.time)
+    job = TrackedJob(
+        job_id=job_id, kind=event.kind, state=intern(event.state or ""),
+        resource_arn=_shared(event.resource_arn), resource_type=_shared(event.resource_type),
+        vault=_shared(event.vault), region=_shared(event.region), size_bytes=event.size_bytes,
+        started=_aware(event.creation_date or time), updated=time)
+    if event.size_bytes is not None:
+        job.size_rank, job.size_time = rank, time
+    job.group = _group(job)
+    return job
 
 
 def merge(job: TrackedJob, event: JobEvent, rank: int) -> bool:
-    """Fold one event into a job, each field by its own precedence; True if a field changed.
-
-    The precedence comparisons are spelled out rather than written as tuple comparisons:
-    this runs for every event, and building the tuples cost more than the rest of it.
-    """
-    time = event.time
-    if time.tzinfo is None:
-        time = time.replace(tzinfo=UTC)
-    changed = False
-    state = event.state or ""
-    current = RANK[job.state]
-    if current < FINAL and (rank > current or (rank == current and (
-            time > job.updated or (time == job.updated and state > job.state)))):
+    """Fold one event into a job, each field by its own precedence; True if a field changed."""
+    time, state, size = _aware(event.time), event.state or "", event.size_bytes
+    current, changed = RANK[job.state], False
+    if current < FINAL and (rank, time, state) > (current, job.updated, job.state):
         changed = state != job.state
         job.state, job.updated = intern(state), time
-    size = event.size_bytes
-    if size is not None and (rank > job.size_rank or (rank == job.size_rank and (
-            time > job.size_time or (time == job.size_time and size > (job.size_bytes or 0))))):
+    if size is not None and (rank, time, size) > (job.size_rank, job.size_time, job.size_bytes or 0):
         changed = changed or size != job.size_bytes
         job.size_bytes, job.size_rank, job.size_time = size, rank, time
-    if ((job.vault is None and event.vault is not None)  # usually all filled: no call
-            or (job.resource_type is None and event.resource_type is not None)
-            or (job.region is None and event.region is not None)
-            or (job.resource_arn is None and event.resource_arn is not None)):
-        _fill(job, event)
-        changed = True
-    start = event.creation_date or time
-    if start.tzinfo is None:
-        start = start.replace(tzinfo=UTC)
-    if start < job.started:  # noqa: PLR1730 - min() is a call, and this runs per event
-        job.started = start
+    changed |= _fill(job, event)
+    job.started = min(job.started, _aware(event.creation_date or time))
     return changed
 
 
-def _fill(job: TrackedJob, event: JobEvent) -> None:
+def _fill(job: TrackedJob, event: JobEvent) -> bool:
     """Take vault, resource and region from the event where the job has none yet."""
-    vault, kind, region, arn = event.vault, event.resource_type, event.region, event.resource_arn
-    job.vault = job.vault or (None if vault is None else intern(vault))
-    job.resource_type = job.resource_type or (None if kind is None else intern(kind))
-    job.region = job.region or (None if region is None else intern(region))
-    job.resource_arn = job.resource_arn or (None if arn is None else intern(arn))
-    job.group = (job.vault or UNKNOWN, job.resource_type or UNKNOWN, job.region or UNKNOWN)
+    filled = False
+    if job.vault is None and event.vault is not None:
+        job.vault, filled = intern(event.vault), True
+    if job.resource_type is None and event.resource_type is not None:
+        job.resource_type, filled = intern(event.resource_type), True
+    if job.region is None and event.region is not None:
+        job.region, filled = intern(event.region), True
+    if job.resource_arn is None and event.resource_arn is not None:
+        job.resource_arn, filled = intern(event.resource_arn), True
+    if filled:
+        job.group = _group(job)
+    return filled
+
+
+def _group(job: TrackedJob) -> GroupKey:
+    return (job.vault or UNKNOWN, job.resource_type or UNKNOWN, job.region or UNKNOWN)
+
+
+def _shared(text: str | None) -> str | None:
+    return None if text is None else intern(text)
+
+
+def _aware(time: datetime) -> datetime:
+    """A time without zone is taken as UTC (JobEvents from `decode` are always in UTC)."""
+    return time if time.tzinfo is not None else time.replace(tzinfo=UTC)
+

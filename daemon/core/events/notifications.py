@@ -13,13 +13,22 @@ is present.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from functools import lru_cache
 from typing import Literal, get_args
 
-from msgspec import Struct
-
 from daemon.core import arns
-from daemon.core.events.models import BackupJobState, CopyJobState, RestoreJobStatus
+from daemon.core.errors import DecodeError
+from daemon.core.events.models import (
+    BackupJobState,
+    CopyJobState,
+    JobEvent,
+    RestoreJobStatus,
+    SnsEnvelope,
+    ignored,
+    timestamp,
+)
+from daemon.core.events.refusals import short
 
 NoticeKind = Literal["backup_job", "restore_job", "copy_job"]
 KIND_PREFIXES: dict[str, NoticeKind] = {
@@ -53,25 +62,32 @@ RESOURCE_TYPES = {
 }
 
 
-class NotificationError(ValueError):
-    """The notification lacks what a job event needs; the text says what."""
+def job_event(envelope: SnsEnvelope) -> JobEvent:
+    """The job event a vault notification describes; ignored if it is not a job's."""
+    text, topic = envelope.message, envelope.topic_arn
+    attributes = {name.lower(): str(a.value) for name, a in envelope.message_attributes.items()}
+    event_type = attributes.get("eventtype")
+    kind = _kind_of(event_type, text)
+    if kind is None:
+        if not event_type:
+            raise DecodeError("SNS Message is neither JSON nor an AWS Backup vault notification "
+                              "(no EventType attribute, no job id in the text)")
+        return ignored(f"vault notification {short(event_type)} is not a job state change",
+                       time=sns_time(envelope.timestamp), source="vault-notification",
+                       region=arn_part(topic, 3), account=arn_part(topic, 4))
+    state, job_id = _state(attributes, kind, text), _job_id(attributes, text)
+    resource, point = _arn_after(RESOURCE_RE, text), _arn_after(RECOVERY_POINT_RE, text)
+    region, account, resource_type = resource_facts(resource)
+    return JobEvent(
+        kind=kind, job_id=job_id, state=state, resource_arn=resource,
+        resource_type=resource_type, vault=attributes.get("backupvaultname"),
+        region=region or arn_part(point, 3) or arn_part(topic, 3),
+        account=attributes.get("accountid") or account or arn_part(topic, 4),
+        size_bytes=None, time=sns_time(envelope.timestamp), source="vault-notification",
+        recovery_point_arn=point, creation_date=_start_time(attributes.get("starttime")))
 
 
-class Notice(Struct, frozen=True, gc=False):
-    """What a vault notification says about one job (None: not said)."""
-
-    kind: NoticeKind
-    job_id: str
-    state: str
-    resource_arn: str | None
-    recovery_point_arn: str | None
-    account: str | None
-    vault: str | None
-    start_time: str | None
-    event_type: str | None
-
-
-def kind_of(event_type: str | None, text: str) -> NoticeKind | None:
+def _kind_of(event_type: str | None, text: str) -> NoticeKind | None:
     """The job kind an EventType (or, lacking one, the message text) names; None if no job."""
     if event_type is not None:
         for prefix, kind in KIND_PREFIXES.items():
@@ -82,20 +98,22 @@ def kind_of(event_type: str | None, text: str) -> NoticeKind | None:
     return TEXT_KINDS[match.group(1)] if match else None
 
 
-def parse(text: str, attributes: dict[str, str], kind: NoticeKind) -> Notice:
-    """Read one job's facts from a vault notification of a known job `kind`."""
-    event_type = attributes.get("eventtype")
-    state = _state(attributes.get("state"), event_type, text)
+def sns_time(stamp: str | float | None) -> datetime:
+    """An SNS envelope's Timestamp in UTC (the time of a vault notification)."""
+    if stamp is None:
+        raise DecodeError("SNS envelope: Timestamp: field required")
+    return timestamp(stamp, "Timestamp")
+
+
+def _state(attributes: dict[str, str], kind: NoticeKind, text: str) -> str:
+    state = _stated(attributes.get("state"), attributes.get("eventtype"), text)
     if state not in STATES[kind]:
-        raise NotificationError(f"State {state!r} is not a {kind.replace('_', ' ')} state")
-    return Notice(
-        kind=kind, job_id=_job_id(attributes, text), state=state,
-        resource_arn=_search(RESOURCE_RE, text), recovery_point_arn=_search(RECOVERY_POINT_RE, text),
-        account=attributes.get("accountid"), vault=attributes.get("backupvaultname"),
-        start_time=attributes.get("starttime"), event_type=event_type)
+        raise DecodeError(f"vault notification: State {state!r} is not a "
+                          f"{kind.replace('_', ' ')} state")
+    return state
 
 
-def _state(attribute: str | None, event_type: str | None, text: str) -> str:
+def _stated(attribute: str | None, event_type: str | None, text: str) -> str:
     if attribute:
         return attribute.strip().upper()
     suffix = event_type.rsplit("_", 1)[-1] if event_type else ""
@@ -105,7 +123,8 @@ def _state(attribute: str | None, event_type: str | None, text: str) -> str:
     for phrase, state in TEXT_STATES:
         if phrase in lowered:
             return state
-    raise NotificationError("no State attribute, and the Message does not say the job's state")
+    raise DecodeError("vault notification: no State attribute, and the Message does not say "
+                      "the job's state")
 
 
 def _job_id(attributes: dict[str, str], text: str) -> str:
@@ -116,18 +135,24 @@ def _job_id(attributes: dict[str, str], text: str) -> str:
     match = JOB_ID_RE.search(text)
     if match:
         return match.group(2)
-    raise NotificationError("no job id: no Id attribute and no 'BackupJob ID :' in the Message")
+    raise DecodeError("vault notification: no job id: no Id attribute and no 'BackupJob ID :' "
+                      "in the Message")
 
 
-def _search(pattern: re.Pattern[str], text: str) -> str | None:
+def _start_time(value: str | None) -> datetime | None:
+    try:
+        return None if value is None else timestamp(value, "StartTime")
+    except DecodeError as exc:
+        raise DecodeError(f"vault notification: MessageAttributes.{exc}") from None
+
+
+def _arn_after(pattern: re.Pattern[str], text: str) -> str | None:
+    """The ARN after a label in the text, without the sentence's full stop (unless that would
+    leave nothing after "arn:")."""
     match = pattern.search(text)
-    return None if match is None else _arn(match.group(1))
-
-
-def _arn(run: str) -> str:
-    """The ARN in a run of non-blanks: without a final full stop, unless that would leave
-    nothing after "arn:" (what a lazy match up to an optional full stop and a blank found,
-    without the lazy match's retries at every character)."""
+    if match is None:
+        return None
+    run = match.group(1)
     return run[:-1] if run.endswith(".") and len(run) > 5 else run
 
 
@@ -149,11 +174,6 @@ def resource_facts(arn: str | None) -> tuple[str | None, str | None, str | None]
         return None, None, None
     return (parsed.region or None, parsed.account or None,
             _resource_type(parsed.service, parsed.resource_type))
-
-
-def resource_type_of(arn: str | None) -> str | None:
-    """AWS Backup's resource type name for a resource ARN (e.g. DynamoDB, EBS), else None."""
-    return resource_facts(arn)[2]
 
 
 def _resource_type(service: str, kind: str) -> str | None:

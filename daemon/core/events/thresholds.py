@@ -15,7 +15,7 @@ from enum import IntEnum
 
 from daemon.core import arns
 from daemon.core.alerts import Alert, Severity
-from daemon.core.events.decode import JobEvent
+from daemon.core.events.models import JobEvent
 from daemon.core.events.tracker import TrackedJob
 
 PREFIX = "ddb-backupd"
