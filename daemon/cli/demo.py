@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from daemon.cli.demo_scenario import Scenario, demo_settings
+from daemon.cli.common import missing_extra, report_missing_standin
 
 
 def add_parser(parser: argparse.ArgumentParser) -> None:
@@ -27,7 +27,13 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from daemon.standin import StandIn  # noqa: PLC0415 - moto is heavy; only the demo pays
+    try:  # moto is an optional extra (not in the image), and heavy: only the demo pays for it
+        from daemon.cli.demo_scenario import Scenario, demo_settings  # noqa: PLC0415
+        from daemon.standin import StandIn  # noqa: PLC0415
+    except ImportError as exc:
+        if not missing_extra(exc):
+            raise
+        return report_missing_standin("demo", exc)
 
     logdir = Path(tempfile.mkdtemp(prefix="ddb-backupd-demo-"))
     with StandIn() as standin:

@@ -15,6 +15,8 @@ import sys
 import threading
 from types import FrameType
 
+from daemon.cli.common import missing_extra, report_missing_standin
+
 
 def add_parser(parser: argparse.ArgumentParser) -> None:
     """Declare this command's arguments."""
@@ -31,9 +33,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         from daemon.standin.server import StandIn  # noqa: PLC0415 - moto is an optional extra
     except ImportError as exc:
-        print(f"sandbox needs the stand-in extra (pip install 'ddb-backupd[standin]'): {exc}",
-              file=sys.stderr)
-        return 2
+        if not missing_extra(exc):
+            raise
+        return report_missing_standin("sandbox", exc)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
