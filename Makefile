@@ -5,13 +5,16 @@ PYTHON ?= $(shell for p in python3.12 $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/ver
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench venv clean
+.PHONY: demo test lint bench venv lock lock-upgrade lock-check clean
 
-$(BIN)/ddb-backupd: pyproject.toml
+# The venv holds exactly the hash-locked versions (requirements/*.txt, `make lock`): the ones
+# CI tests and the image runs. The project itself is installed editable, without dependencies.
+$(BIN)/ddb-backupd: pyproject.toml requirements/build.txt requirements/dev.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.12 not found: set PYTHON=/path/to/python3.12"; exit 2; }
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e ".[dev]"
+	$(BIN)/pip install -q --require-hashes -r requirements/build.txt
+	$(BIN)/pip install -q --require-hashes -r requirements/dev.txt
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
 	@touch $@
 
 venv: $(BIN)/ddb-backupd
@@ -29,6 +32,15 @@ lint: venv  ## ruff, mypy --strict, import-linter contracts
 
 bench: venv  ## The benchmark suite; writes benchmarks/results.json
 	$(BIN)/python -m benchmarks
+
+lock: venv  ## Re-resolve requirements/*.txt after pyproject.toml changed (keeps allowed pins)
+	scripts/lock.sh
+
+lock-upgrade: venv  ## Re-resolve requirements/*.txt with the newest release of every package
+	scripts/lock.sh --upgrade
+
+lock-check: venv  ## Fail when requirements/*.txt are not what `make lock` would write
+	scripts/lock.sh --check
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache
