@@ -36,6 +36,7 @@ from tests.deploy.tools import ROOT, run, tool
 
 CI_VALUES = sorted((chart.CHART / "ci").glob("*-values.yaml"))
 ALL_ON = chart.CHART / "ci/all-values.yaml"
+EXISTING_CONFIGMAP = chart.CHART / "ci/existing-configmap-values.yaml"
 KUBERNETES = "1.33.0"  # EKS standard support; kubernetes-validate carries up to its own version
 OPERATOR_KINDS = {"ServiceMonitor", "PrometheusRule"}
 RULES = ROOT / "config/prometheus/rules.yaml"
@@ -73,7 +74,9 @@ def _parsed(values: Path | None, *sets: str) -> dict[str, dict[str, Any]]:
 
 
 def container(docs: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    (main,) = docs["Deployment"]["spec"]["template"]["spec"]["containers"]
+    """The daemon's container (sidecars aside)."""
+    (main,) = [c for c in docs["Deployment"]["spec"]["template"]["spec"]["containers"]
+               if c["name"] == "ddb-backupd"]
     return main
 
 
@@ -216,7 +219,7 @@ def test_probes_hit_healthz_and_readyz_on_the_metrics_port() -> None:
 @pytest.mark.parametrize("values", CI_VALUES, ids=lambda p: p.name)
 def test_grace_period_exceeds_the_drain_budget(values: Path) -> None:
     docs = rendered(values)
-    config = yaml.safe_load(docs["ConfigMap"]["data"]["config.yaml"]) or {}
+    config = yaml.safe_load(docs["ConfigMap"]["data"]["config.yaml"]) if "ConfigMap" in docs else {}
     grace = config.get("shutdown_grace_seconds",
                        Settings.model_fields["shutdown_grace_seconds"].default)
     assert docs["Deployment"]["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] > grace
@@ -248,7 +251,8 @@ def test_config_is_mounted_from_the_configmap_and_env_from_values_and_secret() -
     assert env["BACKUPD_CONFIG_FILE"]["value"] == "/etc/ddb-backupd/config.yaml"
     assert env["BACKUPD_LOG_LEVEL"]["value"] == "info"
     assert env["POD_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
-    assert main["envFrom"] == [{"secretRef": {"name": "ddb-backupd-env"}}]
+    assert main["envFrom"] == [{"secretRef": {"name": "ddb-backupd-env"}},
+                               {"configMapRef": {"name": "ddb-backupd-overrides"}}]
     annotations = docs["Deployment"]["spec"]["template"]["metadata"]["annotations"]
     assert annotations["checksum/config"]
 
@@ -335,8 +339,21 @@ def test_network_policy_opens_only_the_metrics_port_and_dns_and_https_out() -> N
     assert ingress["from"]
     ports = {(p["port"], p["protocol"]) for rule in policy["egress"] for p in rule["ports"]}
     assert ports == {(53, "UDP"), (53, "TCP"), (443, "TCP"), (80, "TCP")}
-    link_local = [rule for rule in policy["egress"] if rule["ports"][0]["port"] == 80]
-    assert all(peer["ipBlock"]["cidr"].startswith("169.254.") for peer in link_local[0]["to"])
+    (link_local,) = [rule for rule in policy["egress"] if rule["ports"][0]["port"] == 80]
+    assert all(peer["ipBlock"]["cidr"].startswith(("169.254.", "fd00:ec2::"))
+               for peer in link_local["to"])
+
+
+def test_network_policy_lets_the_pod_reach_its_credentials_over_ipv4_and_ipv6() -> None:
+    """EKS Pod Identity's agent answers on 169.254.170.23 and [fd00:ec2::23]; IMDS on
+    169.254.169.254 and [fd00:ec2::254]. An IPv6 cluster's pods use the IPv6 ones."""
+    policy = rendered(None, "networkPolicy.enabled=true")["NetworkPolicy"]["spec"]
+    (link_local,) = [rule for rule in policy["egress"] if rule["ports"][0]["port"] == 80]
+    cidrs = {peer["ipBlock"]["cidr"] for peer in link_local["to"]}
+    assert cidrs == {"169.254.170.23/32", "fd00:ec2::23/128", "169.254.169.254/32",
+                     "fd00:ec2::254/128"}
+    (https,) = [rule for rule in policy["egress"] if rule["ports"][0]["port"] == 443]
+    assert {peer["ipBlock"]["cidr"] for peer in https["to"]} == {"0.0.0.0/0", "::/0"}
 
 
 def rendered_notes(tmp_path: Path) -> str:
@@ -370,3 +387,68 @@ def test_chart_image_and_task_definition_carry_the_daemons_version() -> None:
     assert args["VERSION"] == __version__
     task = json.loads((ROOT / "config/ecs/task-definition.json").read_text())
     assert task["containerDefinitions"][0]["image"].endswith(f":{__version__}")
+
+
+# --- extending the chart --------------------------------------------------------------------
+
+def test_image_can_be_pinned_by_digest() -> None:
+    digest = "sha256:" + "ab" * 32
+    main = container(rendered(None, f"image.digest={digest}", "image.tag=1.2.3"))
+    assert main["image"] == f"ddb-backupd:1.2.3@{digest}"
+    assert container(rendered())["image"] == f"ddb-backupd:{__version__}"
+    proc = helm("template", "t", str(chart.CHART), "--set", "image.digest=latest", check=False)
+    assert proc.returncode != 0
+    assert "digest" in proc.stderr
+
+
+def test_common_labels_are_on_every_object_and_the_pods() -> None:
+    docs = rendered(ALL_ON)
+    for key, doc in docs.items():
+        assert doc["metadata"]["labels"]["cost-center"] == "platform", key
+    pod = docs["Deployment"]["spec"]["template"]["metadata"]["labels"]
+    assert pod["cost-center"] == "platform"
+    assert "cost-center" not in docs["Deployment"]["spec"]["selector"]["matchLabels"]
+
+
+def test_extra_volumes_mounts_init_and_sidecar_containers_are_added() -> None:
+    docs = rendered(ALL_ON)
+    pod = docs["Deployment"]["spec"]["template"]["spec"]
+    assert {v["name"] for v in pod["volumes"]} == {"config", "tmp", "corporate-ca"}
+    mounts = {m["mountPath"] for m in container(docs)["volumeMounts"]}
+    assert mounts == {"/etc/ddb-backupd", "/tmp", "/etc/ssl/corporate"}
+    assert [c["name"] for c in pod["initContainers"]] == ["check-config"]
+    assert pod["initContainers"][0]["args"] == ["check-config"]
+    assert [c["name"] for c in pod["containers"]] == ["ddb-backupd", "log-shipper"]
+    assert docs["Deployment"]["spec"]["revisionHistoryLimit"] == 5
+    assert "initContainers" not in rendered()["Deployment"]["spec"]["template"]["spec"]
+
+
+def test_settings_can_come_from_an_existing_configmap() -> None:
+    docs = rendered(EXISTING_CONFIGMAP)
+    assert "ConfigMap" not in docs
+    volumes = {v["name"]: v for v in docs["Deployment"]["spec"]["template"]["spec"]["volumes"]}
+    assert volumes["config"]["configMap"]["name"] == "ddb-backupd-settings"
+    assert "checksum/config" not in docs["Deployment"]["spec"]["template"]["metadata"].get(
+        "annotations", {})
+    assert container(docs)["image"].endswith("@sha256:" + "0123456789abcdef" * 4)
+
+
+def test_service_monitor_copies_target_labels_and_can_honor_labels() -> None:
+    monitor = rendered(ALL_ON)["ServiceMonitor"]["spec"]
+    assert monitor["targetLabels"] == ["team"]
+    assert monitor["endpoints"][0]["honorLabels"] is True
+    default = rendered(None, "serviceMonitor.enabled=true")["ServiceMonitor"]["spec"]
+    assert "targetLabels" not in default
+    assert default["endpoints"][0]["honorLabels"] is False
+
+
+def test_chart_metadata_names_home_sources_icon_and_maintainers() -> None:
+    meta = yaml.safe_load((chart.CHART / "Chart.yaml").read_text())
+    assert meta["home"].startswith("https://")
+    assert meta["sources"]
+    assert all(source.startswith("https://") for source in meta["sources"])
+    assert meta["maintainers"][0]["name"]
+    icon = meta["icon"]
+    assert icon.startswith("https://")
+    assert (ROOT / icon.split("/main/", 1)[1]).exists(), "the icon is a file of the repository"
+    assert icon.startswith(meta["home"].replace("github.com", "raw.githubusercontent.com"))
