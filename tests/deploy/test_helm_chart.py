@@ -4,8 +4,9 @@ Scenarios are the chart's ci/*-values.yaml (the defaults, and every option on); 
 `helm lint --strict`ed and rendered with `helm template`, and every rendered document is
 validated by `kubernetes-validate --strict` for a current Kubernetes. The Prometheus
 Operator's kinds (not in Kubernetes' schemas) are checked by what they must do: the
-PrometheusRule is config/prometheus/rules.yaml (and passes promtool), the ServiceMonitor
-selects the Service's metrics port with the job name the rules expect.
+PrometheusRule with the defaults is config/prometheus/rules.yaml, every rendering of it passes
+promtool, its rules select the job the ServiceMonitor gives, and every alert links its
+runbook section; the ServiceMonitor selects the Service's metrics port.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import copy
 import functools
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -298,12 +300,98 @@ def test_service_monitor_scrapes_the_service_as_the_job_the_rules_expect() -> No
     assert job == "ddb-backupd"
 
 
-def test_prometheus_rule_carries_the_rules_of_config(tmp_path: Path) -> None:
-    spec = rendered(ALL_ON)["PrometheusRule"]["spec"]
+def test_prometheus_rule_with_the_defaults_is_the_rules_file_of_config() -> None:
+    spec = rendered(None, "prometheusRule.enabled=true")["PrometheusRule"]["spec"]
     assert spec == yaml.safe_load(RULES.read_text())
+    assert RULES.read_text() == chart.default_rules(), (
+        "files/rules.yaml or the chart changed: run .venv/bin/python -m tests.deploy.chart")
+
+
+@pytest.mark.parametrize("values", CI_VALUES, ids=lambda p: p.name)
+def test_every_rendering_of_the_rules_passes_promtool(values: Path, tmp_path: Path) -> None:
+    docs = rendered(values, "prometheusRule.enabled=true")
     rules = tmp_path / "rules.yaml"
-    rules.write_text(yaml.safe_dump(spec))
+    rules.write_text(yaml.safe_dump(docs["PrometheusRule"]["spec"]))
     run([tool("promtool"), "check", "rules", str(rules)])
+
+
+def alerts_of(docs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {rule["alert"]: rule for group in docs["PrometheusRule"]["spec"]["groups"]
+            for rule in group["rules"]}
+
+
+@pytest.mark.parametrize(("sets", "job"), [
+    ((), "ddb-backupd"),
+    (("nameOverride=backups",), "backups"),
+    (("prometheusRule.job=kubernetes-pods",), "kubernetes-pods"),
+])
+def test_rules_select_the_job_the_release_is_scraped_as(sets: tuple[str, ...], job: str) -> None:
+    docs = rendered(None, "prometheusRule.enabled=true", "serviceMonitor.enabled=true", *sets)
+    alerts = alerts_of(docs)
+    assert f'up{{job="{job}"}}' in alerts["BackupdDown"]["expr"]
+    assert f'absent(up{{job="{job}"}})' in alerts["BackupdAbsent"]["expr"]
+    if "prometheusRule.job" not in " ".join(sets):  # the ServiceMonitor's job is the same
+        monitor, service = docs["ServiceMonitor"], docs["Service"]
+        assert service["metadata"]["labels"][monitor["spec"]["jobLabel"]] == job
+
+
+def test_every_alert_has_a_runbook_url_to_its_section_of_the_runbook() -> None:
+    runbook = (ROOT / "docs/runbook.md").read_text()
+    anchors = {re.sub(r"[^a-z0-9 -]", "", h.lower()).replace(" ", "-")
+               for h in re.findall(r"^##+ (.+)$", runbook, re.MULTILINE)}
+    base = yaml.safe_load(chart.VALUES.read_text())["prometheusRule"]["runbookUrl"]
+    alerts = alerts_of(rendered(None, "prometheusRule.enabled=true"))
+    assert {rule["alert"] for rule in chart.source_alerts()} == set(alerts)
+    for name, rule in alerts.items():
+        url = rule["annotations"]["runbook_url"]
+        assert url == f"{base}#{name.lower()}"
+        assert name.lower() in anchors, f"docs/runbook.md has no section {name}"
+    custom = alerts_of(rendered(ALL_ON))
+    assert custom["BackupdDown"]["annotations"]["runbook_url"] == (
+        "https://wiki.example.com/ddb-backupd/runbook#backupddown")
+
+
+def test_rules_carry_the_additional_labels_without_losing_their_severity() -> None:
+    alerts = alerts_of(rendered(ALL_ON))
+    for rule in alerts.values():
+        assert rule["labels"]["team"] == "platform"
+        assert rule["labels"]["severity"] in {"warning", "critical"}
+    assert alerts["BackupdNoLeader"]["labels"]["severity"] == "warning"
+
+
+def test_disabled_alerts_are_left_out_and_unknown_names_refused() -> None:
+    assert "BackupdTriggersLost" not in alerts_of(rendered(ALL_ON))
+    assert "BackupdTriggersLost" in alerts_of(rendered(None, "prometheusRule.enabled=true"))
+    proc = helm("template", "t", str(chart.CHART), "--set", "prometheusRule.enabled=true",
+                "--set", "prometheusRule.disabled[0]=BackupdTypo", check=False)
+    assert proc.returncode != 0
+    assert "disabled" in proc.stderr
+
+
+def test_thresholds_and_durations_can_be_overridden_per_alert() -> None:
+    defaults = alerts_of(rendered(None, "prometheusRule.enabled=true"))
+    custom = alerts_of(rendered(ALL_ON))
+    assert defaults["BackupdAwsApiErrors"]["expr"].rstrip().endswith("> 0.1")
+    assert custom["BackupdAwsApiErrors"]["expr"].rstrip().endswith("> 0.2")
+    assert (defaults["BackupdAwsApiErrors"]["for"], custom["BackupdAwsApiErrors"]["for"]) == (
+        "15m", "30m")
+    assert custom["BackupdReconcileStale"]["expr"].endswith("> 3600")
+    assert "{{ 3600 | humanizeDuration }}" in custom["BackupdReconcileStale"]["annotations"][
+        "summary"]
+    assert "%" not in json.dumps(custom).replace("humanizePercentage", "")
+
+
+def test_a_threshold_for_an_alert_without_one_is_refused() -> None:
+    proc = helm("template", "t", str(chart.CHART), "--set", "prometheusRule.enabled=true",
+                "--set", "prometheusRule.alerts.BackupdDown.threshold=1", check=False)
+    assert proc.returncode != 0
+    assert "threshold" in proc.stderr
+
+
+def test_schema_of_the_alert_overrides_follows_the_rules() -> None:
+    schema = json.loads(chart.SCHEMA.read_text())["properties"]["prometheusRule"]["properties"]
+    assert schema["alerts"] == chart.alerts_schema()
+    assert schema["disabled"] == chart.disabled_schema()
 
 
 def test_grafana_dashboard_configmap_carries_the_dashboard_of_config() -> None:
@@ -313,8 +401,7 @@ def test_grafana_dashboard_configmap_carries_the_dashboard_of_config() -> None:
     assert json.loads(dashboard["data"]["ddb-backupd.json"]) == json.loads(DASHBOARD.read_text())
 
 
-@pytest.mark.parametrize(("copy", "original"), [
-    ("files/rules.yaml", RULES), ("files/ddb-backupd.json", DASHBOARD)])
+@pytest.mark.parametrize(("copy", "original"), [("files/ddb-backupd.json", DASHBOARD)])
 def test_chart_files_are_copies_of_config(copy: str, original: Path) -> None:
     assert (chart.CHART / copy).read_bytes() == original.read_bytes(), (
         f"cp {original.relative_to(ROOT)} {(chart.CHART / copy).relative_to(ROOT)}")
