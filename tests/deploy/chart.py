@@ -4,8 +4,10 @@
   `#` continuation lines) documents the key below it.
 - `readme_table()` is the README's table of every value (Key | Type | Default | Description).
 - `config_schema()` is the JSON schema of the `config` value: the daemon's Settings model
-  reduced to names, types and required members (no regex patterns: Helm's validator speaks
-  RE2, pydantic's patterns are Python's). Field validation beyond that is check-config's.
+  reduced to names, types, required members, and the fields' bounds (minimum and maximum,
+  lengths, enums), so that `helm install` refuses what the daemon would refuse (no regex
+  patterns: Helm's validator speaks RE2, pydantic's patterns are Python's). Validation
+  across fields and of values' syntax is check-config's.
 - `alerts_schema()` is the schema of `prometheusRule.alerts` and `prometheusRule.disabled`:
   the alerts of files/rules.yaml by name, `threshold` only for those that have one.
 - `default_rules()` is config/prometheus/rules.yaml: the chart's PrometheusRule rendered
@@ -48,7 +50,10 @@ RULES_HEADER = """\
 # by `promtool test rules config/prometheus/rules.test.yaml`; every alert's runbook_url points
 # at its section of docs/runbook.md.
 """
-KEEP = ("type", "enum", "items", "properties", "additionalProperties", "required", "anyOf")
+BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength",
+          "minItems", "maxItems")
+KEEP = ("type", "enum", "const", "items", "properties", "additionalProperties", "required",
+        "anyOf", *BOUNDS)
 
 
 @dataclass
@@ -129,9 +134,8 @@ def _simplify(node: Any, defs: dict[str, Any]) -> Any:
         return node
     if "$ref" in node:
         return _simplify(defs[node["$ref"].rsplit("/", 1)[-1]], defs)
-    if "anyOf" in node and all("type" in o and not set(o) & {"properties", "items", "anyOf"}
-                               for o in node["anyOf"]):
-        return {"type": [o["type"] for o in node["anyOf"]]}
+    if "anyOf" in node and (merged := _merge_simple(node["anyOf"])) is not None:
+        return merged
     out = {k: _simplify(v, defs) if k != "properties" else
            {name: _simplify(prop, defs) for name, prop in v.items()}
            for k, v in node.items() if k in KEEP}
@@ -202,6 +206,30 @@ def default_rules() -> str:
             for rule in group["rules"]]
     body = yaml.dump(spec, Dumper=_RulesDumper, sort_keys=False, width=92, allow_unicode=True)
     return RULES_HEADER + body
+
+
+def _merge_simple(options: list[Any]) -> dict[str, Any] | None:
+    """`X | None` and other unions of plain types as one node: `{"type": [...], bounds}`.
+
+    Bounds apply to their own type only (a minimum is ignored for null), so they merge as
+    long as no two options bound the same keyword differently; an enum of one option
+    admits the other options' null. None when the options do not merge that way.
+    """
+    if not all(isinstance(o, dict) and "type" in o and not set(o) & {"properties", "items",
+                                                                     "anyOf", "$ref"}
+               for o in options):
+        return None
+    merged: dict[str, Any] = {"type": [o["type"] for o in options]}
+    for option in options:
+        for key in BOUNDS:
+            if key in option and merged.setdefault(key, option[key]) != option[key]:
+                return None
+    choices = [o.get("enum", [o["const"]] if "const" in o else None) for o in options]
+    if any(c is not None for c in choices):
+        if any(c is None and o["type"] != "null" for c, o in zip(choices, options, strict=True)):
+            return None
+        merged["enum"] = [v for c in choices for v in (c if c is not None else [None])]
+    return merged
 
 
 def write() -> None:

@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 import yaml
+from pydantic import ValidationError
 
 try:  # libyaml's parser: the rendered dashboard is 40 kB of YAML
     from yaml import CSafeLoader as SafeLoader
@@ -151,6 +152,87 @@ def test_schema_rejects_wrong_types_and_unknown_keys(setting: str, complaint: st
     assert proc.returncode != 0
     assert "schema" in proc.stderr.lower() or complaint in proc.stderr
     assert complaint in proc.stderr
+
+
+def beyond_bounds(node: dict[str, Any]) -> list[Any]:
+    """For a bounded schema node, one value just past each of its bounds."""
+    numeric = "integer" in node["type"] or "number" in node["type"]
+    step = 1 if "integer" in node["type"] else 0.5
+    values: list[Any] = []
+    if numeric and "minimum" in node:
+        values.append(node["minimum"] - step)
+    if numeric and "exclusiveMinimum" in node:
+        values.append(node["exclusiveMinimum"])
+    if numeric and "maximum" in node:
+        values.append(node["maximum"] + step)
+    if numeric and "exclusiveMaximum" in node:
+        values.append(node["exclusiveMaximum"])
+    if "minLength" in node:
+        values.append("x" * (node["minLength"] - 1))
+    if "maxLength" in node:
+        values.append("x" * (node["maxLength"] + 1))
+    if "enum" in node:
+        values.append("not-one-of-them")
+    return values
+
+
+def bound_cases() -> list[tuple[str, Any]]:
+    """(dotted key under `config`, a value the Settings model refuses) for every bounded
+    field of the top level and its sections (list items: see the cases below)."""
+    cases: list[tuple[str, Any]] = []
+
+    def walk(node: dict[str, Any], path: list[str]) -> None:
+        for name, prop in node.get("properties", {}).items():
+            if prop.get("type") == "object" and "properties" in prop:
+                walk(prop, [*path, name])
+            elif "type" in prop:
+                cases.extend((".".join([*path, name]), v) for v in beyond_bounds(prop))
+
+    walk(chart.config_schema(), [])
+    return cases
+
+
+def nested(key: str, value: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    node = out
+    *parents, last = key.split(".")
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[last] = value
+    return out
+
+
+SCHEDULE = ("config.schedules[0].name=daily", "config.schedules[0].expression=rate(1 day)")
+
+
+@pytest.mark.parametrize(("key", "value"), bound_cases(), ids=lambda v: str(v)[:24])
+def test_schema_refuses_what_the_daemon_refuses_at_each_bound(key: str, value: Any) -> None:
+    with pytest.raises(ValidationError):
+        Settings.model_validate(nested(key, value))
+    proc = helm("template", "t", str(chart.CHART), "--set", f"config.{key}={value}", check=False)
+    assert proc.returncode != 0, f"helm accepted config.{key}={value}"
+    assert key.rsplit(".", 1)[-1] in proc.stderr
+
+
+@pytest.mark.parametrize("setting", [
+    "config.schedules[0].start_window_minutes=0", "config.schedules[0].engine=cron",
+    "config.schedules[0].name=", "config.schedules[0].retention.keep_last=-1",
+])
+def test_schema_refuses_out_of_bounds_list_items(setting: str) -> None:
+    schedule = [a for s in SCHEDULE for a in ("--set", s)]
+    assert helm("template", "t", str(chart.CHART), *schedule).returncode == 0
+    proc = helm("template", "t", str(chart.CHART), *schedule, "--set", setting, check=False)
+    assert proc.returncode != 0, setting
+
+
+def test_schema_bounds_are_those_of_the_settings_model() -> None:
+    config = json.loads(chart.SCHEMA.read_text())["properties"]["config"]["properties"]
+    assert config["queue"]["properties"]["wait_seconds"] == {
+        "type": "integer", "minimum": 0, "maximum": 20}
+    assert config["log_level"]["enum"] == ["debug", "info", "warning", "error"]
+    assert config["scheduler"]["properties"]["admission_ratio"] == {
+        "type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 1}
+    assert len(bound_cases()) > 40
 
 
 def test_schema_of_config_follows_the_settings_model() -> None:
