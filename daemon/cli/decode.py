@@ -24,14 +24,27 @@ KEYS = ("kind", "job_id", "state", "resource_arn", "resource_type", "vault", "re
 EXTRA_KEYS = ("source", "recovery_point_arn", "created_resource_arn", "creation_date",
               "status_message")
 
+DESCRIPTION = """\
+Decode one SQS message as the daemon would, to see what it makes of a message (one from the
+dead-letter queue, say) or why it refuses it. The input is one SQS message body, or a whole
+message as `aws sqs receive-message` prints it (with its Body). Prints one JSON object: the
+job event's kind, job id, state, resource, vault, region, account, size and time.
+
+  aws sqs receive-message --queue-url URL-OF-THE-DLQ | ddb-backupd decode"""
+
+EXIT_CODES = {
+    0: "Decoded (or recognised and ignored): the event is printed as JSON on stdout.",
+    1: "Not decodable, or the file cannot be read: the reason is on stderr.",
+}
+
 
 def add_parser(parser: argparse.ArgumentParser) -> None:
     """Declare this command's arguments."""
     parser.add_argument("file", nargs="?", default="-", metavar="FILE|-",
-                        help="file holding the message (default '-': standard input)")
+                        help="File holding the message (default '-': standard input).")
     parser.add_argument("--all", action="store_true", dest="all_fields",
-                        help="also print source, recovery_point_arn, created_resource_arn, "
-                             "creation_date and status_message")
+                        help="Also print source, recovery_point_arn, created_resource_arn, "
+                             "creation_date and status_message.")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -16,18 +16,42 @@ import sys
 import tempfile
 from pathlib import Path
 
-from daemon.cli.demo_scenario import Scenario, demo_settings
+from daemon.cli.common import missing_extra, report_missing_standin
+
+DESCRIPTION = """\
+Watch the daemon at work without an AWS account: start the local AWS stand-in on 127.0.0.1,
+create tables, an event queue, an alert topic and a vault, play a wave of backup jobs that
+crosses the warning and critical levels (with some failures), and run the daemon against
+it. Prints a live line every few seconds and a summary at the end; the daemon's JSON logs go
+to a file it names. Nothing leaves this machine.
+
+Needs the stand-in extra, which the container image does not have:
+  pip install 'ddb-backupd[standin]'"""
+
+EXIT_CODES = {
+    0: "The demo ran to its end (--seconds) or was stopped with Ctrl-C.",
+    1: "A second Ctrl-C forced an immediate exit.",
+    2: "The stand-in extra is not installed (the container image): how to install it is on "
+       "stderr.",
+}
 
 
 def add_parser(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--seconds", type=float, default=None,
+    parser.add_argument("--seconds", type=float, default=None, metavar="S",
                         help="Stop after this many seconds (default: run until Ctrl-C).")
     parser.add_argument("--port", type=int, default=9102,
-                        help="Port of /metrics, /status, /healthz, /readyz (0: any free port).")
+                        help="Port of /metrics, /status, /healthz and /readyz (default 9102; "
+                        "0: any free port).")
 
 
 def run(args: argparse.Namespace) -> int:
-    from daemon.standin import StandIn  # noqa: PLC0415 - moto is heavy; only the demo pays
+    try:  # moto is an optional extra (not in the image), and heavy: only the demo pays for it
+        from daemon.cli.demo_scenario import Scenario, demo_settings  # noqa: PLC0415
+        from daemon.standin import StandIn  # noqa: PLC0415
+    except ImportError as exc:
+        if not missing_extra(exc):
+            raise
+        return report_missing_standin("demo", exc)
 
     logdir = Path(tempfile.mkdtemp(prefix="ddb-backupd-demo-"))
     with StandIn() as standin:

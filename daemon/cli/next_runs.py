@@ -14,14 +14,28 @@ from zoneinfo import ZoneInfo
 
 from daemon.core.scheduling.schedule import ScheduleError, load_zone, next_runs, parse_expression
 
+DESCRIPTION = """\
+Print the next run times of a schedule expression in AWS syntax, one per line in UTC: the
+slots the scheduler would run, to check an expression before putting it in a schedule.
+
+  ddb-backupd next-runs 'cron(30 2 * * ? *)' --timezone Europe/Dublin --count 3
+  ddb-backupd next-runs 'rate(6 hours)'"""
+
+EXIT_CODES = {
+    0: "The run times are printed (fewer than --count when the expression's years end).",
+    2: "The expression, --timezone, --from or --count is invalid: AWS's reason is on stderr.",
+}
+
 
 def add_parser(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("expression", help="cron(...) or rate(...), in AWS syntax.")
-    parser.add_argument("--count", type=int, default=5, help="How many runs (default 5).")
+    parser.add_argument("expression", help="A cron(...) or rate(...) expression, in AWS syntax.")
+    parser.add_argument("--count", type=int, default=5, metavar="N",
+                        help="How many runs (default 5).")
     parser.add_argument("--from", dest="start", metavar="ISO8601",
                         help="Runs strictly after this time (default now; without an offset "
                         "it is read in --timezone).")
-    parser.add_argument("--timezone", default="UTC", help="IANA zone of cron() (default UTC).")
+    parser.add_argument("--timezone", default="UTC", metavar="ZONE",
+                        help="IANA time zone of cron() (default UTC).")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -30,6 +30,27 @@ from daemon.core.scheduling.schedule import ScheduleError, load_zone
 
 DEFAULT_MAX_DELETES = 100
 
+DESCRIPTION = """\
+Show what the schedules would back up and what retention would delete, and why, without
+creating or deleting anything.
+
+Against AWS (the configured account, or the stand-in with BACKUPD_AWS__ENDPOINT_URL), one
+JSON line per schedule (its next run and the tables it selects), then one per backup that
+retention decides on:
+  ddb-backupd plan [--now ISO8601]
+
+Offline, to try a retention policy on a list of backups of one table:
+  ddb-backupd plan --backups FILE.json --policy JSON [--now ISO8601] [--timezone ZONE]
+FILE.json ('-' for stdin) is a JSON array of {"arn", "created": ISO8601, "status":
+"AVAILABLE"|"CREATING"|"DELETED", "owned": true|false}; one JSON line per backup is
+printed, newest first: {"arn", "action", "reasons", "created"}."""
+
+EXIT_CODES = {
+    0: "The plan is printed (nothing to plan without an enabled schedule).",
+    1: "An AWS call failed (against AWS only): the error is on stderr.",
+    2: "The input or the configuration is invalid: the field is named on stderr.",
+}
+
 
 class BackupRow(BaseModel):
     """One backup of the offline input file."""
@@ -54,10 +75,11 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
                         "of one table ('-' reads stdin). Without it, plan against AWS.")
     parser.add_argument("--policy", metavar="JSON", help="Offline: retention policy, e.g. "
                         '\'{"keep_last": 2, "keep_daily": 7}\'.')
-    parser.add_argument("--now", metavar="ISO8601", help="Reference time (default now).")
-    parser.add_argument("--timezone", default="UTC",
-                        help="Offline: IANA zone of the daily/weekly/... periods.")
-    parser.add_argument("--max-deletes", type=int, default=DEFAULT_MAX_DELETES,
+    parser.add_argument("--now", metavar="ISO8601", help="Reference time (default: now).")
+    parser.add_argument("--timezone", default="UTC", metavar="ZONE",
+                        help="Offline: IANA time zone of the daily, weekly, ... periods "
+                        "(default UTC).")
+    parser.add_argument("--max-deletes", type=int, default=DEFAULT_MAX_DELETES, metavar="N",
                         help="Offline: the per-run deletion cap (default 100).")
 
 

@@ -14,6 +14,20 @@ from datetime import UTC, datetime
 
 from daemon.core.tasks.naming import NamingError, check_rule, restore_name
 
+DESCRIPTION = """\
+Print the table name a restore rule gives a backup of a table: the source pattern's match
+replaced (Go template syntax: $0, $1, ${name}, $$), plus the backup's creation time as
+-YYYYMMDD-HH-mm-ss. Try a rule here before putting it in the configuration.
+
+  ddb-backupd restore-name --source-pattern '(?i)-production$' --replacement -staging \\
+    --table orders-production --at 2026-11-24T05:06:07Z"""
+
+EXIT_CODES = {
+    0: "The restored table's name is printed (warnings about the rule, if any, on stderr).",
+    2: "The pattern does not match the table, the result is not a valid DynamoDB table "
+       "name, or --at is not an ISO 8601 time: the reason is on stderr.",
+}
+
 
 def add_parser(parser: argparse.ArgumentParser) -> None:
     """Declare this command's arguments."""
@@ -21,12 +35,14 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
     # word as a value, as it does for negative numbers, instead of an unknown option.
     parser._negative_number_matcher = re.compile(r"^-.")
     parser.add_argument("--source-pattern", required=True,
-                        help="regular expression on the source table name, e.g. '(?i)-production$'")
+                        help="Regular expression on the source table name, e.g. "
+                        "'(?i)-production$'.")
     parser.add_argument("--replacement", required=True,
-                        help="Go replacement template, e.g. '-staging' or '${1}-copy'")
-    parser.add_argument("--table", required=True, help="source table name")
-    parser.add_argument("--at", default=None,
-                        help="backup creation time, ISO 8601 (default: now); UTC when no offset")
+                        help="Go replacement template, e.g. '-staging' or '${1}-copy'.")
+    parser.add_argument("--table", required=True, help="Name of the source table.")
+    parser.add_argument("--at", default=None, metavar="ISO8601",
+                        help="Creation time of the backup (default: now); UTC without an "
+                        "offset.")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -7,10 +7,26 @@ import asyncio
 
 from daemon.cli.common import settings_or_report
 
+DESCRIPTION = """\
+Run the daemon: consume AWS Backup events from SQS, track running backup jobs, publish the
+gauges (Prometheus /metrics, CloudWatch) and alerts (SNS), and, on the leader, run the
+schedules, retention, restores and exports. Serves /metrics, /healthz, /readyz and /status
+on BACKUPD_HTTP__PORT (default 9102). Logs are JSON lines on stdout (text on a terminal).
+
+SIGTERM or SIGINT stops it gracefully within BACKUPD_SHUTDOWN_GRACE_SECONDS; a second
+signal exits at once (work still running in AWS is found again at the next start)."""
+
+EXIT_CODES = {
+    0: "Stopped gracefully after SIGTERM or SIGINT.",
+    1: "A second SIGTERM or SIGINT forced an immediate exit.",
+    2: "The configuration is invalid: every error is listed on stderr.",
+}
+
 
 def add_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dry-run", action="store_true",
-                        help="Do everything but create and delete backups.")
+                        help="Do everything but create and delete backups (as "
+                        "BACKUPD_DRY_RUN=true).")
 
 
 def run(args: argparse.Namespace) -> int:

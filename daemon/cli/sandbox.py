@@ -15,15 +15,36 @@ import sys
 import threading
 from types import FrameType
 
+from daemon.cli.common import missing_extra, report_missing_standin
+
+DESCRIPTION = """\
+Serve the local AWS stand-in (moto's server and the AWS Backup fake) on its own, empty,
+until Ctrl-C or SIGTERM: to try `ddb-backupd run` locally, or to share one stand-in between
+several daemons. Prints the endpoint URL as the first line of stdout, then
+the `export` lines of the environment a client needs.
+
+  ddb-backupd sandbox --port 4566
+
+Needs the stand-in extra, which the container image does not have:
+  pip install 'ddb-backupd[standin]'"""
+
+EXIT_CODES = {
+    0: "Stopped by Ctrl-C or SIGTERM.",
+    1: "The address cannot be listened on (port in use, say): the reason is on stderr.",
+    2: "The stand-in extra is not installed (the container image): how to install it is on "
+       "stderr.",
+}
+
 
 def add_parser(parser: argparse.ArgumentParser) -> None:
     """Declare this command's arguments."""
     parser.add_argument("--host", default="127.0.0.1",
-                        help="address to bind (default 127.0.0.1; the fake has no auth)")
+                        help="Address to listen on (default 127.0.0.1: the stand-in has "
+                        "no authentication).")
     parser.add_argument("--port", type=int, default=0,
-                        help="port to bind (default 0: any free port)")
+                        help="Port to listen on (default 0: any free port).")
     parser.add_argument("--region", default="us-east-1",
-                        help="the fake's default region (default us-east-1)")
+                        help="The stand-in's default region (default us-east-1).")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -31,9 +52,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         from daemon.standin.server import StandIn  # noqa: PLC0415 - moto is an optional extra
     except ImportError as exc:
-        print(f"sandbox needs the stand-in extra (pip install 'ddb-backupd[standin]'): {exc}",
-              file=sys.stderr)
-        return 2
+        if not missing_extra(exc):
+            raise
+        return report_missing_standin("sandbox", exc)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

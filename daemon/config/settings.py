@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -25,6 +25,11 @@ from daemon.config.tasks import ExportRule, RestoreRule, TaskSettings
 ENV_PREFIX = "BACKUPD_"
 CONFIG_FILE_ENV = "BACKUPD_CONFIG_FILE"
 FIFTY_TIB = 50 * 2**40
+
+
+def _lower(value: object) -> object:
+    """LOG_LEVEL=INFO is as good as info: the level names are read in any case."""
+    return value.lower() if isinstance(value, str) else value
 
 
 class Section(BaseModel):
@@ -118,7 +123,8 @@ class Settings(BaseSettings):
         600.0, ge=0, description="TTL of cached DescribeTable sizes for jobs without a size.")
     shutdown_grace_seconds: float = Field(
         20.0, ge=1, le=600, description="Budget to drain in-flight work after SIGTERM.")
-    log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level.")
+    log_level: Annotated[Literal["debug", "info", "warning", "error"],
+                         BeforeValidator(_lower)] = Field("info", description="Log level.")
     dry_run: bool = Field(False, description="Do everything but create and delete backups.")
     aws: AwsSettings = Field(default_factory=AwsSettings)
     queue: QueueSettings = Field(default_factory=QueueSettings)

@@ -69,6 +69,14 @@ def exec_form(text: str) -> list[str]:
     return [str(v) for v in value]
 
 
+def health_command(stage: Stage | None = None) -> list[str]:
+    """The runtime stage's HEALTHCHECK command (exec form, after CMD)."""
+    stage = stage or stages()[-1]
+    (text,) = stage.args("HEALTHCHECK")
+    _, _, command = text.partition(" CMD ")
+    return exec_form(command.strip())
+
+
 def copy_sources(stage: Stage) -> list[str]:
     """Paths a stage COPYs from the build context (not --from another stage)."""
     sources: list[str] = []

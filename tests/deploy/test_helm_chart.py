@@ -4,8 +4,9 @@ Scenarios are the chart's ci/*-values.yaml (the defaults, and every option on); 
 `helm lint --strict`ed and rendered with `helm template`, and every rendered document is
 validated by `kubernetes-validate --strict` for a current Kubernetes. The Prometheus
 Operator's kinds (not in Kubernetes' schemas) are checked by what they must do: the
-PrometheusRule is config/prometheus/rules.yaml (and passes promtool), the ServiceMonitor
-selects the Service's metrics port with the job name the rules expect.
+PrometheusRule with the defaults is config/prometheus/rules.yaml, every rendering of it passes
+promtool, its rules select the job the ServiceMonitor gives, and every alert links its
+runbook section; the ServiceMonitor selects the Service's metrics port.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import copy
 import functools
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -22,6 +24,7 @@ from typing import Any
 
 import pytest
 import yaml
+from pydantic import ValidationError
 
 try:  # libyaml's parser: the rendered dashboard is 40 kB of YAML
     from yaml import CSafeLoader as SafeLoader
@@ -36,6 +39,7 @@ from tests.deploy.tools import ROOT, run, tool
 
 CI_VALUES = sorted((chart.CHART / "ci").glob("*-values.yaml"))
 ALL_ON = chart.CHART / "ci/all-values.yaml"
+EXISTING_CONFIGMAP = chart.CHART / "ci/existing-configmap-values.yaml"
 KUBERNETES = "1.33.0"  # EKS standard support; kubernetes-validate carries up to its own version
 OPERATOR_KINDS = {"ServiceMonitor", "PrometheusRule"}
 RULES = ROOT / "config/prometheus/rules.yaml"
@@ -73,7 +77,9 @@ def _parsed(values: Path | None, *sets: str) -> dict[str, dict[str, Any]]:
 
 
 def container(docs: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    (main,) = docs["Deployment"]["spec"]["template"]["spec"]["containers"]
+    """The daemon's container (sidecars aside)."""
+    (main,) = [c for c in docs["Deployment"]["spec"]["template"]["spec"]["containers"]
+               if c["name"] == "ddb-backupd"]
     return main
 
 
@@ -148,6 +154,87 @@ def test_schema_rejects_wrong_types_and_unknown_keys(setting: str, complaint: st
     assert complaint in proc.stderr
 
 
+def beyond_bounds(node: dict[str, Any]) -> list[Any]:
+    """For a bounded schema node, one value just past each of its bounds."""
+    numeric = "integer" in node["type"] or "number" in node["type"]
+    step = 1 if "integer" in node["type"] else 0.5
+    values: list[Any] = []
+    if numeric and "minimum" in node:
+        values.append(node["minimum"] - step)
+    if numeric and "exclusiveMinimum" in node:
+        values.append(node["exclusiveMinimum"])
+    if numeric and "maximum" in node:
+        values.append(node["maximum"] + step)
+    if numeric and "exclusiveMaximum" in node:
+        values.append(node["exclusiveMaximum"])
+    if "minLength" in node:
+        values.append("x" * (node["minLength"] - 1))
+    if "maxLength" in node:
+        values.append("x" * (node["maxLength"] + 1))
+    if "enum" in node:
+        values.append("not-one-of-them")
+    return values
+
+
+def bound_cases() -> list[tuple[str, Any]]:
+    """(dotted key under `config`, a value the Settings model refuses) for every bounded
+    field of the top level and its sections (list items: see the cases below)."""
+    cases: list[tuple[str, Any]] = []
+
+    def walk(node: dict[str, Any], path: list[str]) -> None:
+        for name, prop in node.get("properties", {}).items():
+            if prop.get("type") == "object" and "properties" in prop:
+                walk(prop, [*path, name])
+            elif "type" in prop:
+                cases.extend((".".join([*path, name]), v) for v in beyond_bounds(prop))
+
+    walk(chart.config_schema(), [])
+    return cases
+
+
+def nested(key: str, value: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    node = out
+    *parents, last = key.split(".")
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[last] = value
+    return out
+
+
+SCHEDULE = ("config.schedules[0].name=daily", "config.schedules[0].expression=rate(1 day)")
+
+
+@pytest.mark.parametrize(("key", "value"), bound_cases(), ids=lambda v: str(v)[:24])
+def test_schema_refuses_what_the_daemon_refuses_at_each_bound(key: str, value: Any) -> None:
+    with pytest.raises(ValidationError):
+        Settings.model_validate(nested(key, value))
+    proc = helm("template", "t", str(chart.CHART), "--set", f"config.{key}={value}", check=False)
+    assert proc.returncode != 0, f"helm accepted config.{key}={value}"
+    assert key.rsplit(".", 1)[-1] in proc.stderr
+
+
+@pytest.mark.parametrize("setting", [
+    "config.schedules[0].start_window_minutes=0", "config.schedules[0].engine=cron",
+    "config.schedules[0].name=", "config.schedules[0].retention.keep_last=-1",
+])
+def test_schema_refuses_out_of_bounds_list_items(setting: str) -> None:
+    schedule = [a for s in SCHEDULE for a in ("--set", s)]
+    assert helm("template", "t", str(chart.CHART), *schedule).returncode == 0
+    proc = helm("template", "t", str(chart.CHART), *schedule, "--set", setting, check=False)
+    assert proc.returncode != 0, setting
+
+
+def test_schema_bounds_are_those_of_the_settings_model() -> None:
+    config = json.loads(chart.SCHEMA.read_text())["properties"]["config"]["properties"]
+    assert config["queue"]["properties"]["wait_seconds"] == {
+        "type": "integer", "minimum": 0, "maximum": 20}
+    assert config["log_level"]["enum"] == ["debug", "info", "warning", "error"]
+    assert config["scheduler"]["properties"]["admission_ratio"] == {
+        "type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 1}
+    assert len(bound_cases()) > 40
+
+
 def test_schema_of_config_follows_the_settings_model() -> None:
     schema = json.loads(chart.SCHEMA.read_text())
     assert schema["properties"]["config"] == chart.config_schema(), (
@@ -216,7 +303,7 @@ def test_probes_hit_healthz_and_readyz_on_the_metrics_port() -> None:
 @pytest.mark.parametrize("values", CI_VALUES, ids=lambda p: p.name)
 def test_grace_period_exceeds_the_drain_budget(values: Path) -> None:
     docs = rendered(values)
-    config = yaml.safe_load(docs["ConfigMap"]["data"]["config.yaml"]) or {}
+    config = yaml.safe_load(docs["ConfigMap"]["data"]["config.yaml"]) if "ConfigMap" in docs else {}
     grace = config.get("shutdown_grace_seconds",
                        Settings.model_fields["shutdown_grace_seconds"].default)
     assert docs["Deployment"]["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] > grace
@@ -248,7 +335,8 @@ def test_config_is_mounted_from_the_configmap_and_env_from_values_and_secret() -
     assert env["BACKUPD_CONFIG_FILE"]["value"] == "/etc/ddb-backupd/config.yaml"
     assert env["BACKUPD_LOG_LEVEL"]["value"] == "info"
     assert env["POD_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
-    assert main["envFrom"] == [{"secretRef": {"name": "ddb-backupd-env"}}]
+    assert main["envFrom"] == [{"secretRef": {"name": "ddb-backupd-env"}},
+                               {"configMapRef": {"name": "ddb-backupd-overrides"}}]
     annotations = docs["Deployment"]["spec"]["template"]["metadata"]["annotations"]
     assert annotations["checksum/config"]
 
@@ -294,12 +382,98 @@ def test_service_monitor_scrapes_the_service_as_the_job_the_rules_expect() -> No
     assert job == "ddb-backupd"
 
 
-def test_prometheus_rule_carries_the_rules_of_config(tmp_path: Path) -> None:
-    spec = rendered(ALL_ON)["PrometheusRule"]["spec"]
+def test_prometheus_rule_with_the_defaults_is_the_rules_file_of_config() -> None:
+    spec = rendered(None, "prometheusRule.enabled=true")["PrometheusRule"]["spec"]
     assert spec == yaml.safe_load(RULES.read_text())
+    assert RULES.read_text() == chart.default_rules(), (
+        "files/rules.yaml or the chart changed: run .venv/bin/python -m tests.deploy.chart")
+
+
+@pytest.mark.parametrize("values", CI_VALUES, ids=lambda p: p.name)
+def test_every_rendering_of_the_rules_passes_promtool(values: Path, tmp_path: Path) -> None:
+    docs = rendered(values, "prometheusRule.enabled=true")
     rules = tmp_path / "rules.yaml"
-    rules.write_text(yaml.safe_dump(spec))
+    rules.write_text(yaml.safe_dump(docs["PrometheusRule"]["spec"]))
     run([tool("promtool"), "check", "rules", str(rules)])
+
+
+def alerts_of(docs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {rule["alert"]: rule for group in docs["PrometheusRule"]["spec"]["groups"]
+            for rule in group["rules"]}
+
+
+@pytest.mark.parametrize(("sets", "job"), [
+    ((), "ddb-backupd"),
+    (("nameOverride=backups",), "backups"),
+    (("prometheusRule.job=kubernetes-pods",), "kubernetes-pods"),
+])
+def test_rules_select_the_job_the_release_is_scraped_as(sets: tuple[str, ...], job: str) -> None:
+    docs = rendered(None, "prometheusRule.enabled=true", "serviceMonitor.enabled=true", *sets)
+    alerts = alerts_of(docs)
+    assert f'up{{job="{job}"}}' in alerts["BackupdDown"]["expr"]
+    assert f'absent(up{{job="{job}"}})' in alerts["BackupdAbsent"]["expr"]
+    if "prometheusRule.job" not in " ".join(sets):  # the ServiceMonitor's job is the same
+        monitor, service = docs["ServiceMonitor"], docs["Service"]
+        assert service["metadata"]["labels"][monitor["spec"]["jobLabel"]] == job
+
+
+def test_every_alert_has_a_runbook_url_to_its_section_of_the_runbook() -> None:
+    runbook = (ROOT / "docs/runbook.md").read_text()
+    anchors = {re.sub(r"[^a-z0-9 -]", "", h.lower()).replace(" ", "-")
+               for h in re.findall(r"^##+ (.+)$", runbook, re.MULTILINE)}
+    base = yaml.safe_load(chart.VALUES.read_text())["prometheusRule"]["runbookUrl"]
+    alerts = alerts_of(rendered(None, "prometheusRule.enabled=true"))
+    assert {rule["alert"] for rule in chart.source_alerts()} == set(alerts)
+    for name, rule in alerts.items():
+        url = rule["annotations"]["runbook_url"]
+        assert url == f"{base}#{name.lower()}"
+        assert name.lower() in anchors, f"docs/runbook.md has no section {name}"
+    custom = alerts_of(rendered(ALL_ON))
+    assert custom["BackupdDown"]["annotations"]["runbook_url"] == (
+        "https://wiki.example.com/ddb-backupd/runbook#backupddown")
+
+
+def test_rules_carry_the_additional_labels_without_losing_their_severity() -> None:
+    alerts = alerts_of(rendered(ALL_ON))
+    for rule in alerts.values():
+        assert rule["labels"]["team"] == "platform"
+        assert rule["labels"]["severity"] in {"warning", "critical"}
+    assert alerts["BackupdNoLeader"]["labels"]["severity"] == "warning"
+
+
+def test_disabled_alerts_are_left_out_and_unknown_names_refused() -> None:
+    assert "BackupdTriggersLost" not in alerts_of(rendered(ALL_ON))
+    assert "BackupdTriggersLost" in alerts_of(rendered(None, "prometheusRule.enabled=true"))
+    proc = helm("template", "t", str(chart.CHART), "--set", "prometheusRule.enabled=true",
+                "--set", "prometheusRule.disabled[0]=BackupdTypo", check=False)
+    assert proc.returncode != 0
+    assert "disabled" in proc.stderr
+
+
+def test_thresholds_and_durations_can_be_overridden_per_alert() -> None:
+    defaults = alerts_of(rendered(None, "prometheusRule.enabled=true"))
+    custom = alerts_of(rendered(ALL_ON))
+    assert defaults["BackupdAwsApiErrors"]["expr"].rstrip().endswith("> 0.1")
+    assert custom["BackupdAwsApiErrors"]["expr"].rstrip().endswith("> 0.2")
+    assert (defaults["BackupdAwsApiErrors"]["for"], custom["BackupdAwsApiErrors"]["for"]) == (
+        "15m", "30m")
+    assert custom["BackupdReconcileStale"]["expr"].endswith("> 3600")
+    assert "{{ 3600 | humanizeDuration }}" in custom["BackupdReconcileStale"]["annotations"][
+        "summary"]
+    assert "%" not in json.dumps(custom).replace("humanizePercentage", "")
+
+
+def test_a_threshold_for_an_alert_without_one_is_refused() -> None:
+    proc = helm("template", "t", str(chart.CHART), "--set", "prometheusRule.enabled=true",
+                "--set", "prometheusRule.alerts.BackupdDown.threshold=1", check=False)
+    assert proc.returncode != 0
+    assert "threshold" in proc.stderr
+
+
+def test_schema_of_the_alert_overrides_follows_the_rules() -> None:
+    schema = json.loads(chart.SCHEMA.read_text())["properties"]["prometheusRule"]["properties"]
+    assert schema["alerts"] == chart.alerts_schema()
+    assert schema["disabled"] == chart.disabled_schema()
 
 
 def test_grafana_dashboard_configmap_carries_the_dashboard_of_config() -> None:
@@ -309,8 +483,7 @@ def test_grafana_dashboard_configmap_carries_the_dashboard_of_config() -> None:
     assert json.loads(dashboard["data"]["ddb-backupd.json"]) == json.loads(DASHBOARD.read_text())
 
 
-@pytest.mark.parametrize(("copy", "original"), [
-    ("files/rules.yaml", RULES), ("files/ddb-backupd.json", DASHBOARD)])
+@pytest.mark.parametrize(("copy", "original"), [("files/ddb-backupd.json", DASHBOARD)])
 def test_chart_files_are_copies_of_config(copy: str, original: Path) -> None:
     assert (chart.CHART / copy).read_bytes() == original.read_bytes(), (
         f"cp {original.relative_to(ROOT)} {(chart.CHART / copy).relative_to(ROOT)}")
@@ -335,8 +508,21 @@ def test_network_policy_opens_only_the_metrics_port_and_dns_and_https_out() -> N
     assert ingress["from"]
     ports = {(p["port"], p["protocol"]) for rule in policy["egress"] for p in rule["ports"]}
     assert ports == {(53, "UDP"), (53, "TCP"), (443, "TCP"), (80, "TCP")}
-    link_local = [rule for rule in policy["egress"] if rule["ports"][0]["port"] == 80]
-    assert all(peer["ipBlock"]["cidr"].startswith("169.254.") for peer in link_local[0]["to"])
+    (link_local,) = [rule for rule in policy["egress"] if rule["ports"][0]["port"] == 80]
+    assert all(peer["ipBlock"]["cidr"].startswith(("169.254.", "fd00:ec2::"))
+               for peer in link_local["to"])
+
+
+def test_network_policy_lets_the_pod_reach_its_credentials_over_ipv4_and_ipv6() -> None:
+    """EKS Pod Identity's agent answers on 169.254.170.23 and [fd00:ec2::23]; IMDS on
+    169.254.169.254 and [fd00:ec2::254]. An IPv6 cluster's pods use the IPv6 ones."""
+    policy = rendered(None, "networkPolicy.enabled=true")["NetworkPolicy"]["spec"]
+    (link_local,) = [rule for rule in policy["egress"] if rule["ports"][0]["port"] == 80]
+    cidrs = {peer["ipBlock"]["cidr"] for peer in link_local["to"]}
+    assert cidrs == {"169.254.170.23/32", "fd00:ec2::23/128", "169.254.169.254/32",
+                     "fd00:ec2::254/128"}
+    (https,) = [rule for rule in policy["egress"] if rule["ports"][0]["port"] == 443]
+    assert {peer["ipBlock"]["cidr"] for peer in https["to"]} == {"0.0.0.0/0", "::/0"}
 
 
 def rendered_notes(tmp_path: Path) -> str:
@@ -370,3 +556,68 @@ def test_chart_image_and_task_definition_carry_the_daemons_version() -> None:
     assert args["VERSION"] == __version__
     task = json.loads((ROOT / "config/ecs/task-definition.json").read_text())
     assert task["containerDefinitions"][0]["image"].endswith(f":{__version__}")
+
+
+# --- extending the chart --------------------------------------------------------------------
+
+def test_image_can_be_pinned_by_digest() -> None:
+    digest = "sha256:" + "ab" * 32
+    main = container(rendered(None, f"image.digest={digest}", "image.tag=1.2.3"))
+    assert main["image"] == f"ddb-backupd:1.2.3@{digest}"
+    assert container(rendered())["image"] == f"ddb-backupd:{__version__}"
+    proc = helm("template", "t", str(chart.CHART), "--set", "image.digest=latest", check=False)
+    assert proc.returncode != 0
+    assert "digest" in proc.stderr
+
+
+def test_common_labels_are_on_every_object_and_the_pods() -> None:
+    docs = rendered(ALL_ON)
+    for key, doc in docs.items():
+        assert doc["metadata"]["labels"]["cost-center"] == "platform", key
+    pod = docs["Deployment"]["spec"]["template"]["metadata"]["labels"]
+    assert pod["cost-center"] == "platform"
+    assert "cost-center" not in docs["Deployment"]["spec"]["selector"]["matchLabels"]
+
+
+def test_extra_volumes_mounts_init_and_sidecar_containers_are_added() -> None:
+    docs = rendered(ALL_ON)
+    pod = docs["Deployment"]["spec"]["template"]["spec"]
+    assert {v["name"] for v in pod["volumes"]} == {"config", "tmp", "corporate-ca"}
+    mounts = {m["mountPath"] for m in container(docs)["volumeMounts"]}
+    assert mounts == {"/etc/ddb-backupd", "/tmp", "/etc/ssl/corporate"}
+    assert [c["name"] for c in pod["initContainers"]] == ["check-config"]
+    assert pod["initContainers"][0]["args"] == ["check-config"]
+    assert [c["name"] for c in pod["containers"]] == ["ddb-backupd", "log-shipper"]
+    assert docs["Deployment"]["spec"]["revisionHistoryLimit"] == 5
+    assert "initContainers" not in rendered()["Deployment"]["spec"]["template"]["spec"]
+
+
+def test_settings_can_come_from_an_existing_configmap() -> None:
+    docs = rendered(EXISTING_CONFIGMAP)
+    assert "ConfigMap" not in docs
+    volumes = {v["name"]: v for v in docs["Deployment"]["spec"]["template"]["spec"]["volumes"]}
+    assert volumes["config"]["configMap"]["name"] == "ddb-backupd-settings"
+    assert "checksum/config" not in docs["Deployment"]["spec"]["template"]["metadata"].get(
+        "annotations", {})
+    assert container(docs)["image"].endswith("@sha256:" + "0123456789abcdef" * 4)
+
+
+def test_service_monitor_copies_target_labels_and_can_honor_labels() -> None:
+    monitor = rendered(ALL_ON)["ServiceMonitor"]["spec"]
+    assert monitor["targetLabels"] == ["team"]
+    assert monitor["endpoints"][0]["honorLabels"] is True
+    default = rendered(None, "serviceMonitor.enabled=true")["ServiceMonitor"]["spec"]
+    assert "targetLabels" not in default
+    assert default["endpoints"][0]["honorLabels"] is False
+
+
+def test_chart_metadata_names_home_sources_icon_and_maintainers() -> None:
+    meta = yaml.safe_load((chart.CHART / "Chart.yaml").read_text())
+    assert meta["home"].startswith("https://")
+    assert meta["sources"]
+    assert all(source.startswith("https://") for source in meta["sources"])
+    assert meta["maintainers"][0]["name"]
+    icon = meta["icon"]
+    assert icon.startswith("https://")
+    assert (ROOT / icon.split("/main/", 1)[1]).exists(), "the icon is a file of the repository"
+    assert icon.startswith(meta["home"].replace("github.com", "raw.githubusercontent.com"))

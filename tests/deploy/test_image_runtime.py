@@ -1,11 +1,13 @@
 """What the container image would run, without a Docker engine.
 
-The wheel is built from exactly what the Dockerfile's build stage copies, installed into a
-clean venv with nothing but its declared runtime dependencies (offline, from the wheelhouse
-scripts/install-tools.sh prepares), and started as the image starts it: `ddb-backupd run`
-under an unprivileged numeric UID, HOME unwritable (/nonexistent), the working directory
+As the Dockerfile's build stage does: a clean venv without pip gets requirements/runtime.txt
+(hash-checked, wheels only: offline, from the wheelhouse scripts/install-tools.sh prepares)
+and the wheel built from exactly what the build stage copies, without dependencies; `pip
+check` must pass. The daemon is then started as the image starts it: `ddb-backupd run` under
+an unprivileged numeric UID, HOME unwritable (/nonexistent), the working directory
 unwritable, only TMPDIR writable, against the local AWS stand-in (`ddb-backupd sandbox`).
-It must answer /readyz, write nothing outside TMPDIR, and exit 0 on SIGTERM.
+It must answer /readyz and the image's HEALTHCHECK on the port it was told, write nothing
+outside TMPDIR, and exit 0 on SIGTERM. The commands that need the stand-in must say so.
 """
 
 from __future__ import annotations
@@ -20,11 +22,15 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
+from packaging.utils import canonicalize_name
 
-from tests.deploy import dockerfile
+from daemon import __version__
+from daemon.cli import COMMANDS
+from tests.deploy import dockerfile, locks
 from tests.deploy.processes import free_port, http_get, started, stop, wait_for
 from tests.deploy.tools import ROOT, TOOLS, missing, run
 
@@ -34,8 +40,9 @@ IMAGE_UID = int(dockerfile.stages()[-1].args("USER")[-1].partition(":")[0])
 
 def tools_pip() -> str:
     pip = TOOLS / "venv/bin/pip"
-    if not pip.exists() or not (TOOLS / "wheelhouse/.requirements").exists():
-        missing("the wheel tools (.tools/venv, .tools/wheelhouse)")
+    lock = TOOLS / "wheelhouse/.lock"
+    if not pip.exists() or not lock.exists() or lock.read_bytes() != locks.RUNTIME.read_bytes():
+        missing("the wheel tools (.tools/venv, a .tools/wheelhouse of requirements/runtime.txt)")
     return str(pip)
 
 
@@ -69,6 +76,7 @@ def build_context(dest: Path) -> Path:
                 n for n in names
                 if dockerfile.ignored(str((Path(d) / n).relative_to(ROOT)))])
         else:
+            (dest / source).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, dest / source)
     return dest
 
@@ -87,9 +95,13 @@ def build_image(work: Path) -> Path:
     python, py_env = interpreter(root)
     run([str(python), "-m", "venv", "--without-pip", str(root / "venv")],
         env={**clean, **py_env}, cwd=root)
-    run([pip, "--python", str(root / "venv/bin/python"), "install", "--quiet", "--no-compile",
-         "--no-index", "--find-links", str(TOOLS / "wheelhouse"), str(wheel)], timeout=180,
+    target = [pip, "--python", str(root / "venv/bin/python")]
+    run([*target, "install", "--quiet", "--no-compile", "--no-index", "--find-links",
+         str(TOOLS / "wheelhouse"), "--only-binary", ":all:", "--require-hashes",
+         "-r", str(locks.RUNTIME)], timeout=180, env={**clean, **py_env}, cwd=root)
+    run([*target, "install", "--quiet", "--no-compile", "--no-deps", str(wheel)], timeout=60,
         env={**clean, **py_env}, cwd=root)
+    run([*target, "check"], env={**clean, **py_env}, cwd=root)
     assert (root / "venv/bin/ddb-backupd").exists()
     return root
 
@@ -152,18 +164,34 @@ def snapshot(root: Path) -> dict[str, float]:
     return {str(p): p.stat().st_mtime for p in root.rglob("*")}
 
 
+def image_env(image: Path, tmp: Path) -> dict[str, str]:
+    """The environment of a process in the image: its venv first, HOME unwritable."""
+    py_env = {"LD_LIBRARY_PATH": str(image / "python/lib")} if (image / "python").exists() \
+        else interpreter()[1]
+    return {"PATH": f"{image / 'venv/bin'}:/usr/bin:/bin", "HOME": "/nonexistent",
+            "TMPDIR": str(tmp), "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1",
+            **py_env}
+
+
+def health_check(env: dict[str, str], cwd: Path) -> int:
+    """The exit code of the Dockerfile's HEALTHCHECK command, run as the image runs it."""
+    command = dockerfile.health_command()
+    assert command[0] == "python"
+    proc = subprocess.run([str(cwd / "venv/bin/python"), *command[1:]], env=env, cwd=cwd,
+                          capture_output=True, text=True, timeout=10, check=False,
+                          **unprivileged())  # type: ignore[call-overload]
+    return int(proc.returncode)
+
+
 def test_built_wheel_runs_unprivileged_with_home_unwritable_and_answers_readyz(
         image_and_sandbox: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
     image, sandbox = image_and_sandbox
-    py_env = {"LD_LIBRARY_PATH": str(image / "python/lib")} if (image / "python").exists() \
-        else interpreter()[1]
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     tmp.chmod(0o1777 | stat.S_IRWXU)
     port = free_port()
     env = {
-        "PATH": f"{image / 'venv/bin'}:/usr/bin:/bin", "HOME": "/nonexistent", "TMPDIR": str(tmp),
-        "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1", **py_env,
+        **image_env(image, tmp),
         **{k: v for k, v in sandbox.items() if k.startswith("AWS_")},
         "BACKUPD_AWS__ENDPOINT_URL": sandbox["AWS_ENDPOINT_URL"],
         "BACKUPD_QUEUE_URL": sandbox["BACKUPD_QUEUE_URL"],
@@ -179,8 +207,47 @@ def test_built_wheel_runs_unprivileged_with_home_unwritable_and_answers_readyz(
         wait_for("/readyz 200", lambda: http_get(f"{url}/readyz")[0] == 200, 60, daemon)
         assert http_get(f"{url}/healthz")[0] == 200
         assert b"backupd_build_info" in http_get(f"{url}/metrics")[1]
+        assert health_check(env, image) == 0, "HEALTHCHECK fails on BACKUPD_HTTP__PORT"
+        assert health_check({**env, "BACKUPD_HTTP__PORT": str(free_port())}, image) != 0
         assert stop(daemon, timeout=15) == 0, (tmp_path / "daemon.log").read_text()[-3000:]
     assert uid == (IMAGE_UID if os.geteuid() == 0 else os.geteuid())
     assert uid != 0
     assert not Path("/nonexistent").exists()
     assert snapshot(image) == before, "the daemon wrote into its install (read-only root)"
+
+
+@pytest.mark.parametrize("command", ["demo", "sandbox"])
+def test_commands_needing_the_standin_say_how_to_get_it_in_the_image(
+        image_and_sandbox: tuple[Path, dict[str, str]], tmp_path: Path, command: str) -> None:
+    image, _ = image_and_sandbox
+    proc = subprocess.run([str(image / "venv/bin/ddb-backupd"), command],
+                          env=image_env(image, tmp_path), cwd=image, capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "pip install 'ddb-backupd[standin]'" in proc.stderr
+
+
+def test_help_of_every_command_works_in_the_image(
+        image_and_sandbox: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
+    image, _ = image_and_sandbox
+    for argv in (["--help"], *([name, "--help"] for name in COMMANDS)):
+        proc = subprocess.run([str(image / "venv/bin/ddb-backupd"), *argv],
+                              env=image_env(image, tmp_path), cwd=image, capture_output=True,
+                              text=True, timeout=60, check=False)
+        assert proc.returncode == 0, f"{argv}: {proc.stderr}"
+
+
+def test_image_holds_exactly_the_runtime_lock_and_stays_small(
+        image_and_sandbox: tuple[Path, dict[str, str]], record_property: Any) -> None:
+    """The installed size is the figure deploy docs quote (the venv only, base image apart)."""
+    image, _ = image_and_sandbox
+    site = next((image / "venv/lib").glob("python3.*/site-packages"))
+    stems = [d.name.removesuffix(".dist-info").partition("-") for d in site.glob("*.dist-info")]
+    installed = {canonicalize_name(name): version for name, _, version in stems}
+    expected = {name: pin.version for name, pin in locks.pins(locks.RUNTIME).items()}
+    assert installed == {**expected, "ddb-backupd": __version__}
+    size = sum(p.stat().st_size for p in (image / "venv").rglob("*")
+               if p.is_file() and not p.is_symlink())
+    record_property("image_venv_bytes", size)
+    assert size < 150 * 2**20, f"the image's venv is {size / 2**20:.1f} MiB"

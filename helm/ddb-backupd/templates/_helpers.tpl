@@ -28,6 +28,9 @@ helm.sh/chart: {{ include "ddb-backupd.chart" . }}
 app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/part-of: ddb-backupd
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
 {{- end }}
 
 {{/* Labels the Deployment, Service, PDB and NetworkPolicy select pods by. */}}
@@ -44,9 +47,18 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 {{- end }}
 
-{{/* The image reference: tag defaults to the chart's appVersion. */}}
+{{/* The image reference: tag defaults to the chart's appVersion; a digest pins it. */}}
 {{- define "ddb-backupd.image" -}}
-{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
+{{- $ref := printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
+{{- if .Values.image.digest }}
+{{- $ref = printf "%s@%s" $ref .Values.image.digest }}
+{{- end }}
+{{- $ref }}
+{{- end }}
+
+{{/* The ConfigMap holding config.yaml: the chart's own, or an existing one. */}}
+{{- define "ddb-backupd.configMapName" -}}
+{{- .Values.existingConfigMap | default (include "ddb-backupd.fullname" .) }}
 {{- end }}
 
 {{/*
