@@ -105,25 +105,6 @@ def test_metrics_go_only_to_the_daemons_namespace() -> None:
                 "StringEquals": {"cloudwatch:namespace": namespace}}
 
 
-@pytest.mark.parametrize("action", [
-    "dynamodb:DeleteBackup", "backup:DeleteRecoveryPoint", "backup:DeleteBackupVault",
-    "backup:UpdateRecoveryPointLifecycle"])
-def test_guard_denies_people_deleting_backups(action: str) -> None:
-    assert iam.decision(action, DENY, principal=iam.PERSON_ROLE) == "Deny"
-
-
-@pytest.mark.parametrize("action", [
-    "dynamodb:CreateTable", "dynamodb:CreateBackup", "backup:StartBackupJob"])
-def test_guard_lets_people_create_tables_and_backups(action: str) -> None:
-    assert iam.decision(action, DENY, principal=iam.PERSON_ROLE) == "Allow"
-
-
-def test_guard_leaves_the_daemons_own_permissions_alone() -> None:
-    """Attached everywhere (or as an SCP), the guard still lets retention prune."""
-    for action in sorted(iam.granted_actions(POLICY)):
-        assert iam.decision(action, POLICY, DENY, principal=iam.DAEMON_ROLE) == "Allow", action
-
-
 def test_deployment_docs_list_every_call_the_daemon_makes() -> None:
     text = DOCS.read_text()
     missing = sorted(a for a in REQUIRED if f"`{a}`" not in text)
