@@ -23,6 +23,7 @@ from daemon.kernel.supervisor import backoff_delay, sleep_or_stop
 
 log = structlog.get_logger(__name__)
 DELETABLE = frozenset({"handled", "ignored"})
+ABANDON_SECONDS = 1.0  # how long a stopping consumer waits for a poll SQS is answering
 
 
 @dataclass(slots=True)
@@ -114,16 +115,25 @@ class Consumer:
         finally:
             stopper.cancel()
         if not call.done():
-            # Stopping: abandon the poll. Anything SQS handed out reappears after its
-            # visibility timeout; nothing is lost.
+            await self._abandon(sqs, call)
+            return []
+        return _received(call.result())
+
+    async def _abandon(self, sqs: Any, call: asyncio.Future[Any]) -> None:
+        """Stopping with a poll open. A poll SQS is answering (the queue holds messages)
+        returns within moments: what it got goes straight back (visibility 0) instead of
+        staying invisible for a visibility timeout. A poll still waiting on an empty queue
+        is abandoned; anything SQS hands out at that very moment reappears after its
+        visibility timeout, so nothing is lost either way."""
+        done, _ = await asyncio.wait({call}, timeout=ABANDON_SECONDS)
+        if not done:
             call.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await call
-            return []
-        resp = call.result()
-        return [Received(m["MessageId"], m["ReceiptHandle"], m.get("Body", ""),
-                         int(m.get("Attributes", {}).get("ApproximateReceiveCount", "1")))
-                for m in resp.get("Messages", [])]
+            return
+        if call.exception() is None and (handed := _received(call.result())):
+            await self._change_visibility(sqs, handed, 0)
+            log.info("consumer.poll_handed_back", messages=len(handed))
 
     def _start_batch(self, sqs: Any, messages: Sequence[Received]) -> None:
         task = asyncio.get_running_loop().create_task(self._handle_batch(sqs, messages))
@@ -201,3 +211,9 @@ class Consumer:
             # Visibility 0 hands them straight to another replica (or our next start).
             await self._change_visibility(sqs, left, 0)
         log.info("consumer.drained", finished=self.processed, released=len(left))
+
+
+def _received(resp: Any) -> list[Received]:
+    return [Received(m["MessageId"], m["ReceiptHandle"], m.get("Body", ""),
+                     int(m.get("Attributes", {}).get("ApproximateReceiveCount", "1")))
+            for m in resp.get("Messages", [])]
