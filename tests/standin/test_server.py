@@ -179,3 +179,26 @@ def test_faked_plan_operations_obey_iam_policies(fresh_standin, make_vault):
                 "Resources": ["*"]})
     assert denied.value.response["Error"]["Code"] == "AccessDeniedException"
     assert "backup:CreateBackupSelection" in denied.value.response["Error"]["Message"]
+
+
+def test_moto_checks_bodiless_requests_against_an_empty_payload(fresh_standin, make_vault):
+    """With IAM enforced, moto's own GET calls (no body, no query) are signed as AWS signs
+    them, and form-encoded POSTs still pass."""
+    vault = make_vault()
+    iam = boto3.client("iam", **_boto_kwargs(fresh_standin))
+    iam.create_user(UserName="reader")
+    iam.put_user_policy(UserName="reader", PolicyName="read", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Resource": "*", "Action": [
+            "backup:ListBackupPlans", "backup:DescribeBackupVault", "sns:CreateTopic"]}]}))
+    key = iam.create_access_key(UserName="reader")["AccessKey"]
+    creds = {"aws_access_key_id": key["AccessKeyId"],
+             "aws_secret_access_key": key["SecretAccessKey"]}
+    backup = boto3.client("backup", endpoint_url=fresh_standin.endpoint_url,
+                          region_name="us-east-1", **creds)
+    sns = boto3.client("sns", endpoint_url=fresh_standin.endpoint_url,
+                       region_name="us-east-1", **creds)
+    with _enforcing():
+        assert backup.list_backup_plans()["BackupPlansList"] == []
+        assert backup.describe_backup_vault(BackupVaultName=vault.name)["BackupVaultName"] == \
+            vault.name
+        assert sns.create_topic(Name="form-encoded")["TopicArn"]
