@@ -35,6 +35,8 @@ from daemon.kernel.status import StatusBoard
 from daemon.kernel.supervisor import Component, supervise
 from daemon.obs.collector import TrackerCollector
 from daemon.obs.metrics import Metrics
+from daemon.plans.plan_aws import PlanCalls
+from daemon.plans.reconciler import PlanReconciler
 from daemon.scheduling.scheduler import build_scheduler
 from daemon.tasks.wiring import build_tasks
 
@@ -77,6 +79,13 @@ def wire(ctx: AppContext) -> Pipeline:
     ctx.leader_components.extend(build_scheduler(ctx))
     # --- restores and exports ---
     ctx.leader_components.extend(build_tasks(ctx))
+    # --- AWS Backup plans as code (issue 12, part 1): to move into daemon/plans/wire.py ---
+    if ctx.settings.backup_plans:
+        ctx.leader_components.append(PlanReconciler(
+            ctx.settings.backup_plans, calls=PlanCalls(ctx.clients), metrics=ctx.metrics.plans,
+            board=ctx.board, alerts=ctx.alerts, clock=ctx.clock,
+            interval_seconds=ctx.settings.reconcile_seconds, apply=not ctx.settings.dry_run))
+    # --- end of AWS Backup plans as code ---
     return pipeline
 
 

@@ -1,4 +1,9 @@
-"""The demo's story: resources on the stand-in, a wave of backup jobs, live lines, a summary."""
+"""The demo's story: resources on the stand-in, a wave of backup jobs, live lines, a summary.
+
+Besides the wave, the daemon keeps one AWS Backup plan as code (`BACKUP_PLAN`): it creates
+its vault with a Vault Lock, the plan and its selection of the tables tagged backup=daily,
+and the demo prints what AWS then holds.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +29,21 @@ LEVELS = {0: "ok", 1: "WARNING", 2: "CRITICAL"}
 SSM_PARAMETER = "/demo/orders-staging-table-arn"
 TABLES = ["orders-production", "customers-production", "payments-production", "sessions",
           "inventory", "audit-log", "carts", "catalog"]
+BACKUP_ROLE = "arn:aws:iam::123456789012:role/ddb-backupd-backup"
+# One AWS Backup plan kept as code: the daemon creates it (and its vault) at start.
+BACKUP_PLAN: dict[str, Any] = {
+    "name": "demo-daily",
+    "vault": {"name": "demo-plan-vault", "create": True,
+              "lock": {"min_retention_days": 7, "max_retention_days": 365}},
+    "rules": [
+        {"name": "daily", "expression": "cron(0 5 ? * * *)", "timezone": "Europe/Paris",
+         "start_window_minutes": 60, "lifecycle": {"delete_after_days": 35}},
+        {"name": "monthly", "expression": "cron(0 3 1 * ? *)",
+         "lifecycle": {"move_to_cold_storage_after_days": 30, "delete_after_days": 365}},
+    ],
+    "selections": [{"name": "tagged-daily", "iam_role_arn": BACKUP_ROLE,
+                    "tags": {"backup": "daily"}}],
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +149,7 @@ class Scenario:
         async def on_ready(ctx: AppContext) -> None:
             helpers.append(asyncio.create_task(self._waves(started, stop)))
             helpers.append(asyncio.create_task(self._live(ctx, started, stop)))
+            helpers.append(asyncio.create_task(self._plan_made(ctx, started, stop)))
             if seconds is not None:
                 helpers.append(asyncio.create_task(_stop_after(seconds, stop)))
 
@@ -185,6 +206,44 @@ class Scenario:
                   f" | restores finished {restored} | {SSM_PARAMETER} -> {pointer}", flush=True)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 3.0)
+
+    async def _plan_made(self, ctx: AppContext, started: float, stop: asyncio.Event) -> None:
+        """Once the daemon has created the backup plan, print what AWS holds."""
+        name = BACKUP_PLAN["name"]
+        while not stop.is_set():
+            status = ctx.board.snapshot().get("backup_plans", {}).get(name, {})
+            if status.get("plan_id"):
+                lines = await asyncio.to_thread(self._plan_lines, status["plan_id"])
+                print(f"[t+{time.monotonic() - started:4.0f}s] AWS Backup plan {name} created "
+                      "by the daemon from backup_plans: (checked again every 15 s):",
+                      flush=True)
+                for line in lines:
+                    print(f"         {line}", flush=True)
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.5)
+
+    def _plan_lines(self, plan_id: str) -> list[str]:
+        """The plan, its vault and its selections, as AWS Backup reports them."""
+        backup = self.client("backup")
+        plan = backup.get_backup_plan(BackupPlanId=plan_id)
+        vault = backup.describe_backup_vault(BackupVaultName=BACKUP_PLAN["vault"]["name"])
+        head = (f"vault {vault['BackupVaultName']}: Vault Lock {vault.get('MinRetentionDays')}"
+                f"-{vault.get('MaxRetentionDays')} days; plan version "
+                f"{plan['VersionId'][:12]}...")
+        lines = [head]
+        for rule in plan["BackupPlan"]["Rules"]:
+            lifecycle = ", ".join(f"{k} {v}" for k, v in rule.get("Lifecycle", {}).items())
+            lines.append(f"rule {rule['RuleName']}: {rule['ScheduleExpression']} "
+                         f"{rule['ScheduleExpressionTimezone']}, {lifecycle}")
+        for item in backup.list_backup_selections(BackupPlanId=plan_id)["BackupSelectionsList"]:
+            selection = backup.get_backup_selection(
+                BackupPlanId=plan_id, SelectionId=item["SelectionId"])["BackupSelection"]
+            tags = ", ".join(f"{t['ConditionKey']}={t['ConditionValue']}"
+                             for t in selection["ListOfTags"])
+            lines.append(f"selection {selection['SelectionName']}: tables tagged {tags}, "
+                         f"role {selection['IamRoleArn'].rsplit('/', 1)[-1]}")
+        return lines
 
     def _ssm_value(self) -> str:
         try:
@@ -255,4 +314,5 @@ def demo_settings(scenario: Scenario, *, port: int) -> Settings:
                    "replacement": "${1}-staging", "ssm_parameter": SSM_PARAMETER, "keep_last": 2}],
         tasks={"poll_initial_seconds": 1, "poll_max_seconds": 2, "rescan_seconds": 15,
                "restore_role_arn": "arn:aws:iam::123456789012:role/backup-restore"},
+        backup_plans=[BACKUP_PLAN],
     )

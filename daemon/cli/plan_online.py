@@ -1,7 +1,8 @@
-"""`ddb-backupd plan` against AWS: the scheduler's own discovery and retention, read-only.
+"""`ddb-backupd plan` against AWS: the scheduler's discovery and retention, the plans' changes.
 
 Split from plan.py so the offline form never imports aioboto3. Output is JSON lines on
-stdout: first one object per schedule, then one per backup retention decides on; logs go
+stdout: first one object per schedule, then one per backup retention decides on, then one
+per configured backup plan (the changes the plans reconciler would make, not made); logs go
 to stderr so the output stays machine-readable.
 """
 
@@ -22,7 +23,10 @@ from daemon.cli.next_runs import iso_z
 from daemon.cli.plan import decision_json
 from daemon.config.settings import Settings
 from daemon.core.clock import FakeClock
+from daemon.kernel.context import AppContext
 from daemon.obs.metrics import Metrics
+from daemon.plans.plan_aws import PlanCalls
+from daemon.plans.reconciler import PlanReconciler
 from daemon.scheduling.discovery import TableCatalog
 from daemon.scheduling.retention import RetentionRunner
 from daemon.scheduling.scheduler import BackupScheduler, build_scheduler
@@ -45,26 +49,49 @@ async def _plan(settings: Settings, now: datetime) -> int:
     metrics = Metrics()
     async with AwsClients(settings.aws, settings.region, metrics) as clients:
         ctx = build_context(settings, clients, metrics, FakeClock(now))
-        components = build_scheduler(ctx)
-        if not components:
-            print("no enabled schedule: nothing to plan", file=sys.stderr)
-            return 0
-        catalog, scheduler, retention = components
-        assert isinstance(catalog, TableCatalog)
-        assert isinstance(scheduler, BackupScheduler)
-        assert isinstance(retention, RetentionRunner)
         try:
-            await catalog.run_once()
-            for line in schedule_lines(scheduler, catalog, now):
-                print(json.dumps(line))
-            for plan in await retention.plan(now):
-                for decision in plan.decisions:
-                    print(json.dumps({"schedule": plan.spec.name, "table": plan.table,
-                                      **decision_json(decision)}))
+            await _schedules(ctx, now)
+            # --- AWS Backup plans as code (issue 12, part 1) ---
+            for line in await backup_plan_lines(ctx):
+                print(json.dumps(line, default=str))
         except Exception as exc:
             print(f"AWS call failed: {exc}", file=sys.stderr)
             return 1
     return 0
+
+
+async def _schedules(ctx: AppContext, now: datetime) -> None:
+    components = build_scheduler(ctx)
+    if not components:
+        print("no enabled schedule: no backups or deletions to plan", file=sys.stderr)
+        return
+    catalog, scheduler, retention = components
+    assert isinstance(catalog, TableCatalog)
+    assert isinstance(scheduler, BackupScheduler)
+    assert isinstance(retention, RetentionRunner)
+    await catalog.run_once()
+    for line in schedule_lines(scheduler, catalog, now):
+        print(json.dumps(line))
+    for plan in await retention.plan(now):
+        for decision in plan.decisions:
+            print(json.dumps({"schedule": plan.spec.name, "table": plan.table,
+                              **decision_json(decision)}))
+
+
+async def backup_plan_lines(ctx: AppContext) -> list[dict[str, Any]]:
+    """One object per configured backup plan: its state, what differs and the steps the
+    reconciler would take (`steps` empty: nothing to do). Nothing is written to AWS."""
+    if not ctx.settings.backup_plans:
+        return []
+    reconciler = PlanReconciler(
+        ctx.settings.backup_plans, calls=PlanCalls(ctx.clients), metrics=ctx.metrics.plans,
+        board=ctx.board, alerts=ctx.alerts, clock=ctx.clock,
+        interval_seconds=ctx.settings.reconcile_seconds, apply=False)
+    return [{"backup_plan": v.plan, "state": v.state, "cause": v.cause, "plan_id": v.plan_id,
+             "changes": [{"field": d.field, "actual": d.actual, "desired": d.desired}
+                         for d in v.differences],
+             "steps": [f"{s.kind} {s.target}" for s in v.steps], "notes": list(v.notes)}
+            for v in await reconciler.preview()]
 
 
 def schedule_lines(scheduler: BackupScheduler, catalog: TableCatalog,

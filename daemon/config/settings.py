@@ -19,6 +19,7 @@ from pydantic_settings import (
 )
 
 from daemon.config.leader import LeaderSettings
+from daemon.config.plans import BackupPlans
 from daemon.config.schedules import SchedulerSettings, ScheduleSpec
 from daemon.config.tasks import ExportRule, RestoreRule, TaskSettings
 
@@ -118,7 +119,8 @@ class Settings(BaseSettings):
     alert_cooldown_seconds: float = Field(
         300.0, ge=0, description="A threshold level changes at most once per cooldown (hysteresis).")
     reconcile_seconds: float = Field(
-        300.0, ge=5, description="Interval of the ListBackupJobs reconcile that repairs the tracker.")
+        300.0, ge=5, description="Interval of the reconcile passes against AWS: ListBackupJobs "
+        "repairs the tracker, and backup_plans are compared with AWS and repaired.")
     size_cache_seconds: float = Field(
         600.0, ge=0, description="TTL of cached DescribeTable sizes for jobs without a size.")
     shutdown_grace_seconds: float = Field(
@@ -136,6 +138,9 @@ class Settings(BaseSettings):
     exports: list[ExportRule] = Field(default_factory=list, description="Export rules.")
     tasks: TaskSettings = Field(default_factory=TaskSettings)
     leader: LeaderSettings = Field(default_factory=LeaderSettings)
+    backup_plans: BackupPlans = Field(
+        default_factory=list, description="AWS Backup plans kept as configured (leader only): "
+        "vault, rules, selections; reconciled every reconcile_seconds.")
 
     @field_validator("critical_ratio")
     @classmethod

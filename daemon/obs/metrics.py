@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Info, generate_
 
 from daemon import __version__
 from daemon.obs.metrics_leader import LeaderMetrics
+from daemon.obs.metrics_plans import PlanMetrics
 from daemon.obs.metrics_scheduler import SchedulerMetrics
 from daemon.obs.metrics_tasks import TaskMetrics
 
@@ -131,6 +132,7 @@ class Metrics:
         self.scheduler = SchedulerMetrics(self.registry)
         self.tasks = TaskMetrics(self.registry)
         self.leader = LeaderMetrics(self.registry)
+        self.plans = PlanMetrics(self.registry)
 
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric."""

@@ -42,6 +42,14 @@ ACTION_OF = {
 ALSO_NEEDS = {
     "backup:StartBackupJob": ("iam:PassRole",),
     "backup:StartRestoreJob": ("iam:PassRole",),
+    # the Service Authorization Reference lists iam:PassRole as their dependent action
+    "backup:CreateBackupPlan": ("iam:PassRole",),
+    "backup:UpdateBackupPlan": ("iam:PassRole",),
+    "backup:CreateBackupSelection": ("iam:PassRole",),
+    # AWS Backup's "Backup vault creation": storage for the vault, and its KMS key
+    "backup:CreateBackupVault": ("backup-storage:MountCapsule", "kms:CreateGrant",
+                                 "kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey",
+                                 "kms:RetireGrant"),
     "rds:StartExportTask": ("iam:PassRole", "kms:CreateGrant", "kms:DescribeKey"),
     "dynamodb:RestoreTableFromBackup": (
         "dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem",

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from daemon.config.settings import CloudWatchSettings
+from daemon.core.plans.ownership import MANAGED_BY, TAG_MANAGED_BY
 from daemon.core.tasks.rotation import MANAGED, TAG_MANAGED
 from tests.deploy import iam
 from tests.deploy.aws_calls import required_actions, scan
@@ -24,14 +25,15 @@ POLICY = iam.load(iam.POLICY)
 DENY = iam.load(iam.DENY_DELETION)
 DOCS = ROOT / "docs/deploy.md"
 FEATURES = ("Events", "Tracker", "Discovery", "Alerts", "Gauges", "Leader", "Scheduler",
-            "Retention", "Restores", "Exports", "CrossAccount")
+            "Retention", "Restores", "Exports", "Plans", "CrossAccount")
 # Actions for which AWS offers no resource-level permission: "Resource": "*" is the least.
 NO_RESOURCE_LEVEL = {
     "backup:ListBackupJobs", "backup:DescribeBackupJob", "backup:ListRestoreJobs",
     "backup:DescribeRestoreJob", "backup:ListRecoveryPointsByResource",
     "backup:ListBackupVaults", "dynamodb:ListTables", "dynamodb:ListBackups",
     "dynamodb:ListExports", "cloudwatch:PutMetricData", "rds:DescribeExportTasks",
-    "rds:StartExportTask", "tag:GetResources",
+    "rds:StartExportTask", "tag:GetResources", "backup:ListBackupPlans",
+    "backup-storage:MountCapsule",
 }
 
 
@@ -95,6 +97,22 @@ def test_only_restored_copies_the_daemon_tagged_can_be_deleted() -> None:
         assert statement["Action"] == ["dynamodb:DeleteTable"]
         assert statement["Condition"] == {
             "StringEquals": {f"aws:ResourceTag/{TAG_MANAGED}": MANAGED}}
+
+
+def test_only_plans_and_vaults_the_daemon_tagged_can_be_made_or_changed() -> None:
+    """Never touch a plan it did not create: IAM holds the daemon to it too (AWS Backup's
+    plans and vaults take aws:ResourceTag, their creation aws:RequestTag)."""
+    writes = {"backup:CreateBackupPlan", "backup:UpdateBackupPlan", "backup:TagResource",
+              "backup:CreateBackupSelection", "backup:DeleteBackupSelection",
+              "backup:CreateBackupVault", "backup:PutBackupVaultLockConfiguration"}
+    for statement in iam.statements(POLICY):
+        granted = writes & set(iam.as_list(statement["Action"]))
+        if not granted:
+            continue
+        key = "RequestTag" if granted <= {"backup:CreateBackupPlan",
+                                          "backup:CreateBackupVault"} else "ResourceTag"
+        assert statement["Condition"] == {
+            "StringEquals": {f"aws:{key}/{TAG_MANAGED_BY}": MANAGED_BY}}, statement["Sid"]
 
 
 def test_metrics_go_only_to_the_daemons_namespace() -> None:

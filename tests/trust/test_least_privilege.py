@@ -102,6 +102,10 @@ def checks(world: World, fake: Any, ctx: AppContext, jobs: list[str],
         "export": bool(world.exported()),
         "export_scan": not any(e["event"] in {"export.pass_failed", "export.rescan_failed"}
                                for e in logs),
+        # created on the first pass, then only read (selections, tags, vault) on later ones
+        "plans": world.plan_made() and (value("backupd_backup_plan_reconciles_total", {
+            "outcome": "ok"}) or 0) >= 2 and not (value("backupd_backup_plan_reconciles_total", {
+                "outcome": "error"}) or 0),
         "catch_up": all((value("backupd_task_rescans_total", {
             "kind": kind, "step": "catch_up", "outcome": "ok"}) or 0) > 0
             for kind in ("restore", "export")) and not any(
@@ -118,7 +122,8 @@ async def run(world: World, fake: Any, creds: tuple[str, str], must_pass: set[st
         aws={"access_key_id": key, "secret_access_key": secret, "max_attempts": 2},
         leader={"enabled": True, "create_table": True},
         schedules=[{**world.settings()["schedules"][0], "retention": {"keep_last": 1}}],
-        restores=[{**world.settings()["restores"][0], "keep_last": 2}]))
+        restores=[{**world.settings()["restores"][0], "keep_last": 2}],
+        backup_plans=[world.backup_plan()]))
     clock, stop = FakeClock(SLOT0 + timedelta(seconds=1)), asyncio.Event()
     ready: asyncio.Future[AppContext] = asyncio.get_running_loop().create_future()
 
