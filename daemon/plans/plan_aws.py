@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from daemon.aws.errors import error_code
 from daemon.aws.session import AwsClients
-from daemon.aws.throttle import error_code
 from daemon.core.plans.desired import DesiredPlan, DesiredVault
 from daemon.core.plans.diff import LockState
 from daemon.core.plans.ownership import owns_plan, owns_selection, plan_tags, vault_tags

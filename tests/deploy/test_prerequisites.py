@@ -20,7 +20,7 @@ from annotated_types import Le
 from daemon.config.leader import LeaderSettings
 from daemon.config.reference import env_vars
 from daemon.config.tasks import TaskSettings
-from daemon.core.events.models import JOB_DETAIL_TYPES
+from daemon.core.events.models import JOB_EVENTS
 from tests.deploy import cfn, iam
 from tests.deploy.tools import ROOT, run
 
@@ -128,7 +128,7 @@ def test_resources_bear_the_names_the_policy_and_the_guard_name() -> None:
 def test_the_rule_sends_what_the_daemon_tracks_to_the_queue() -> None:
     rule = properties("BackupEventRule")
     assert rule["EventPattern"] == {"source": ["aws.backup"],
-                                    "detail-type": sorted(JOB_DETAIL_TYPES)}
+                                    "detail-type": sorted(JOB_EVENTS)}
     (target,) = rule["Targets"]
     assert target["Arn"] == {"Fn::GetAtt": ["EventQueue", "Arn"]}
     assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["EventDeadLetterQueue", "Arn"]}
