@@ -73,8 +73,7 @@ def test_cfn_lint_passes_every_rule_informational_included(path: Path) -> None:
 def test_the_role_carries_exactly_the_shipped_policy() -> None:
     assert role_policy(DEFAULTS) == POLICY, (
         "the DaemonRole's policy in config/cloudformation/prerequisites.yaml differs from "
-        "config/iam/policy.json: copy the file's statements there (the export bucket's ARNs "
-        "as !Sub of ExportBucketName)")
+        "config/iam/policy.json: run .venv/bin/python scripts/cfn_policy.py")
 
 
 def test_the_bucket_parameter_moves_only_the_bucket_arns() -> None:
