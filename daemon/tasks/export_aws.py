@@ -138,21 +138,23 @@ class ExportAws:
         """(DB ARN, snapshot ARN, time) of the newest available snapshot of every DB instance
         and cluster whose identifier `pattern_matches` (scheduled RDS exports)."""
         rds = await self._client("rds")
+        snapshots: list[tuple[str, str | None, str | None, datetime | None, str | None]] = [
+            ("db", snap.get("DBInstanceIdentifier"), snap.get("DBSnapshotArn"),
+             snap.get("SnapshotCreateTime"), snap.get("Status"))
+            for snap in (await rds.describe_db_snapshots()).get("DBSnapshots", [])]
+        snapshots += [
+            ("cluster", snap.get("DBClusterIdentifier"), snap.get("DBClusterSnapshotArn"),
+             snap.get("SnapshotCreateTime"), snap.get("Status"))
+            for snap in (await rds.describe_db_cluster_snapshots()).get("DBClusterSnapshots", [])]
         newest: dict[str, tuple[str, str, datetime]] = {}
-        for op, key, ident, arn_key, kind in (
-                ("describe_db_snapshots", "DBSnapshots", "DBInstanceIdentifier",
-                 "DBSnapshotArn", "db"),
-                ("describe_db_cluster_snapshots", "DBClusterSnapshots", "DBClusterIdentifier",
-                 "DBClusterSnapshotArn", "cluster")):
-            for snap in (await getattr(rds, op)()).get(key, []):
-                name, when = snap.get(ident), snap.get("SnapshotCreateTime")
-                if snap.get("Status") != "available" or not name or when is None or \
-                        not pattern_matches(name):
-                    continue
-                region, account = arn_parts(snap[arn_key])[1:3]
-                db_arn = f"arn:aws:rds:{region}:{account}:{kind}:{name}"
-                if db_arn not in newest or newest[db_arn][2] < when:
-                    newest[db_arn] = (db_arn, snap[arn_key], when)
+        for kind, name, arn, when, status in snapshots:
+            if status != "available" or not name or not arn or when is None or \
+                    not pattern_matches(name):
+                continue
+            region, account = arn_parts(arn)[1:3]
+            db_arn = f"arn:aws:rds:{region}:{account}:{kind}:{name}"
+            if db_arn not in newest or newest[db_arn][2] < when:
+                newest[db_arn] = (db_arn, arn, when)
         return list(newest.values())
 
 
