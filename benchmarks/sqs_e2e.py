@@ -56,9 +56,9 @@ async def daemon_consumer(url: str, queue_url: str, count: int) -> tuple[float, 
     metrics = Metrics()
     async with daemon_context(s, metrics=metrics) as ctx:
         consumer = Consumer(ctx, Pipeline(ctx, SizeResolver(ctx)))
-        sqs: Any = await ctx.clients.client("sqs")
+        sqs: Any = await ctx.clients.sqs()
         await sqs.get_queue_attributes(QueueUrl=queue_url)  # connection up before timing
-        await ctx.clients.client("dynamodb")  # its service model loaded before timing, too
+        await ctx.clients.dynamodb()  # its service model loaded before timing, too
         stop = asyncio.Event()
         start = time.perf_counter()
         task = asyncio.create_task(consumer.run(stop))

@@ -47,7 +47,7 @@ def build_context(settings: Settings, clients: AwsClients, metrics: Metrics,
     ctx = AppContext(
         settings=settings, clock=clock, metrics=metrics, clients=clients,
         tracker=JobTable(), bus=CompletionBus(), board=StatusBoard(),
-        alerts=AlertOutbox(settings.alert_topic_arn, metrics, clients),
+        alerts=AlertOutbox(settings.alert_topic_arn, metrics, clients.sns),
     )
     ctx.board.set_health("config", True)
     return ctx

@@ -10,9 +10,9 @@ longer than one call.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -20,16 +20,21 @@ from daemon.core.events.tracker import JobTable
 from daemon.kernel.context import AppContext
 from daemon.kernel.supervisor import sleep_or_stop
 
+if TYPE_CHECKING:
+    from types_aiobotocore_cloudwatch.literals import StandardUnitType
+    from types_aiobotocore_cloudwatch.type_defs import DimensionTypeDef, MetricDatumTypeDef
+
 log = structlog.get_logger(__name__)
 MAX_DATUMS = 1000
 
 
-def datums(tracker: JobTable, now: datetime) -> list[dict[str, Any]]:
+def datums(tracker: JobTable, now: datetime) -> list[MetricDatumTypeDef]:
     """Every series of this moment as PutMetricData datums."""
-    out: list[dict[str, Any]] = []
+    out: list[MetricDatumTypeDef] = []
     for (vault, rtype, region), group in sorted(tracker.totals().items()):
-        dims = [{"Name": "Region", "Value": region}, {"Name": "BackupType", "Value": rtype},
-                {"Name": "VaultName", "Value": vault}]
+        dims: list[DimensionTypeDef] = [
+            {"Name": "Region", "Value": region}, {"Name": "BackupType", "Value": rtype},
+            {"Name": "VaultName", "Value": vault}]
         out.append(_datum("ConcurrentBackupBytes", group.bytes, "Bytes", now, dims))
         out.append(_datum("RunningBackupJobs", group.jobs, "Count", now, dims))
     out.append(_datum("ConcurrentBackupBytes", tracker.running_bytes_total(), "Bytes", now, []))
@@ -37,13 +42,14 @@ def datums(tracker: JobTable, now: datetime) -> list[dict[str, Any]]:
     return out
 
 
-def _datum(name: str, value: float, unit: str, now: datetime,
-           dims: Sequence[Mapping[str, str]]) -> dict[str, Any]:
+def _datum(name: str, value: float, unit: StandardUnitType, now: datetime,
+           dims: Sequence[DimensionTypeDef]) -> MetricDatumTypeDef:
     return {"MetricName": name, "Value": float(value), "Unit": unit, "Timestamp": now,
             "Dimensions": list(dims)}
 
 
-def chunks(items: list[dict[str, Any]], size: int = MAX_DATUMS) -> Iterator[list[dict[str, Any]]]:
+def chunks(items: list[MetricDatumTypeDef], size: int = MAX_DATUMS,
+           ) -> Iterator[list[MetricDatumTypeDef]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
 
@@ -64,7 +70,7 @@ class CloudWatchPublisher:
         await self.run_once()  # flush the last picture on the way out
 
     async def run_once(self) -> bool:
-        cloudwatch = await self._ctx.clients.client("cloudwatch")
+        cloudwatch = await self._ctx.clients.cloudwatch()
         batch = datums(self._ctx.tracker, self._ctx.clock.now())
         ok = True
         for part in chunks(batch):

@@ -13,13 +13,20 @@ import asyncio
 import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import structlog
 
 from daemon.events.pipeline import Outcome, Pipeline
 from daemon.kernel.context import AppContext
 from daemon.kernel.supervisor import backoff_delay, sleep_or_stop
+
+if TYPE_CHECKING:
+    from types_aiobotocore_sqs.client import SQSClient
+    from types_aiobotocore_sqs.type_defs import (
+        ChangeMessageVisibilityBatchRequestEntryTypeDef,
+        DeleteMessageBatchRequestEntryTypeDef,
+    )
 
 log = structlog.get_logger(__name__)
 DELETABLE = frozenset({"handled", "ignored"})
@@ -54,7 +61,7 @@ class Consumer:
         self._set_up(False, "starting")
 
     async def run(self, stop: asyncio.Event) -> None:
-        sqs = await self._ctx.clients.client("sqs")
+        sqs = await self._ctx.clients.sqs()
         errors = 0
         try:
             while not stop.is_set():
@@ -88,7 +95,7 @@ class Consumer:
 
     async def run_once(self) -> int:
         """Receive and fully handle one batch (tests); returns how many messages came."""
-        sqs = await self._ctx.clients.client("sqs")
+        sqs = await self._ctx.clients.sqs()
         messages = await self._receive(sqs, asyncio.Event())
         if messages:
             await self._handle_batch(sqs, messages)
@@ -98,7 +105,7 @@ class Consumer:
         self._ctx.metrics.events.consumer_up(up)
         self._ctx.board.set_health("consumer", up, detail)
 
-    async def _receive(self, sqs: Any, stop: asyncio.Event) -> list[Received]:
+    async def _receive(self, sqs: SQSClient, stop: asyncio.Event) -> list[Received]:
         # Wait for a free slot before polling, so a batch never waits in memory unhandled.
         await self._slots.acquire()
         self._slots.release()
@@ -125,12 +132,12 @@ class Consumer:
                          int(m.get("Attributes", {}).get("ApproximateReceiveCount", "1")))
                 for m in resp.get("Messages", [])]
 
-    def _start_batch(self, sqs: Any, messages: Sequence[Received]) -> None:
+    def _start_batch(self, sqs: SQSClient, messages: Sequence[Received]) -> None:
         task = asyncio.get_running_loop().create_task(self._handle_batch(sqs, messages))
         self._batches.add(task)
         task.add_done_callback(self._batches.discard)
 
-    async def _handle_batch(self, sqs: Any, messages: Sequence[Received]) -> None:
+    async def _handle_batch(self, sqs: SQSClient, messages: Sequence[Received]) -> None:
         for m in messages:
             self._in_flight[m.receipt] = m
         self._ctx.metrics.events.in_flight(len(self._in_flight))
@@ -155,8 +162,9 @@ class Consumer:
             with structlog.contextvars.bound_contextvars(message_id=m.message_id):
                 return await self._pipeline.handle(m.body, receive_count=m.receive_count)
 
-    async def _delete(self, sqs: Any, done: Sequence[Received]) -> None:
-        entries = [{"Id": str(i), "ReceiptHandle": m.receipt} for i, m in enumerate(done)]
+    async def _delete(self, sqs: SQSClient, done: Sequence[Received]) -> None:
+        entries: list[DeleteMessageBatchRequestEntryTypeDef] = [
+            {"Id": str(i), "ReceiptHandle": m.receipt} for i, m in enumerate(done)]
         try:
             resp = await sqs.delete_message_batch(QueueUrl=self._queue_url, Entries=entries)
         except Exception as exc:
@@ -167,7 +175,7 @@ class Consumer:
             log.warning("consumer.delete_failed", entry=failed.get("Id"),
                         code=failed.get("Code"), reason=failed.get("Message"))
 
-    async def _heartbeat(self, sqs: Any, messages: Sequence[Received]) -> None:
+    async def _heartbeat(self, sqs: SQSClient, messages: Sequence[Received]) -> None:
         """Extend the visibility of messages still in work, every third of the timeout."""
         timeout = self._cfg.visibility_timeout_seconds
         while True:
@@ -177,10 +185,11 @@ class Consumer:
                 return
             await self._change_visibility(sqs, pending, timeout)
 
-    async def _change_visibility(self, sqs: Any, messages: Sequence[Received],
+    async def _change_visibility(self, sqs: SQSClient, messages: Sequence[Received],
                                  seconds: int) -> None:
-        entries = [{"Id": str(i), "ReceiptHandle": m.receipt, "VisibilityTimeout": seconds}
-                   for i, m in enumerate(messages)]
+        entries: list[ChangeMessageVisibilityBatchRequestEntryTypeDef] = [
+            {"Id": str(i), "ReceiptHandle": m.receipt, "VisibilityTimeout": seconds}
+            for i, m in enumerate(messages)]
         for start in range(0, len(entries), 10):
             try:
                 await sqs.change_message_visibility_batch(
@@ -188,7 +197,7 @@ class Consumer:
             except Exception as exc:
                 log.warning("consumer.visibility_failed", error=str(exc), seconds=seconds)
 
-    async def _drain(self, sqs: Any) -> None:
+    async def _drain(self, sqs: SQSClient) -> None:
         """Shutdown: let batches in work finish within the grace budget, release the rest."""
         if not self._batches:
             return

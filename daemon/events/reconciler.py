@@ -9,8 +9,9 @@ one and their true final state applied (a COMPLETED event we never got).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 import structlog
 
@@ -19,11 +20,17 @@ from daemon.events.pipeline import Pipeline
 from daemon.kernel.context import AppContext
 from daemon.kernel.supervisor import backoff_delay, sleep_or_stop
 
+if TYPE_CHECKING:
+    from types_aiobotocore_backup.client import BackupClient
+    from types_aiobotocore_backup.literals import BackupJobStateType
+    from types_aiobotocore_backup.type_defs import BackupJobTypeDef, DescribeBackupJobOutputTypeDef
+
 log = structlog.get_logger(__name__)
 LOOKBACK = timedelta(days=7)  # AWS keeps open jobs listed; bound the scan anyway
 
 
-def job_event(job: dict[str, Any], region: str, seen_at: datetime) -> JobEvent:
+def job_event(job: BackupJobTypeDef | DescribeBackupJobOutputTypeDef, region: str,
+              seen_at: datetime) -> JobEvent:
     """A DescribeBackupJob / ListBackupJobs entry as the event the pipeline understands.
 
     Its `time` is when the listing was taken: the tracker orders same-state updates by it.
@@ -71,7 +78,7 @@ class Reconciler:
 
     async def run_once(self) -> int:
         """One reconcile pass; returns the number of repairs made."""
-        backup = await self._ctx.clients.client("backup")
+        backup = await self._ctx.clients.backup()
         now = self._ctx.clock.now()
         region = self._ctx.settings.region
         listed = [job_event(j, region, now) async for j in self._list_open(backup, now)]
@@ -89,14 +96,17 @@ class Reconciler:
                  vanished=len(plan.vanished), running_jobs=self._ctx.tracker.running_jobs_total())
         return repairs
 
-    async def _list_open(self, backup: Any, now: datetime) -> Any:
+    async def _list_open(self, backup: BackupClient, now: datetime,
+                         ) -> AsyncIterator[BackupJobTypeDef]:
         paginator = backup.get_paginator("list_backup_jobs")
         for state in sorted(OPEN_STATES):
-            async for page in paginator.paginate(ByState=state, ByCreatedAfter=now - LOOKBACK):
+            # the core's open states are AWS's own BackupJobState values
+            by_state = cast("BackupJobStateType", state)
+            async for page in paginator.paginate(ByState=by_state, ByCreatedAfter=now - LOOKBACK):
                 for job in page.get("BackupJobs", []):
                     yield job
 
-    async def _close(self, backup: Any, job_id: str) -> int:
+    async def _close(self, backup: BackupClient, job_id: str) -> int:
         try:
             job = await backup.describe_backup_job(BackupJobId=job_id)
         except backup.exceptions.ResourceNotFoundException:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from typing import Any
 
 import structlog
 
@@ -73,7 +72,7 @@ class SizeResolver:
         return size
 
     async def _describe(self, name: str, resource_arn: str) -> int | None:
-        dynamodb: Any = await self._ctx.clients.client("dynamodb")
+        dynamodb = await self._ctx.clients.dynamodb()
         try:
             resp = await dynamodb.describe_table(TableName=name)
         except dynamodb.exceptions.ResourceNotFoundException:

@@ -21,6 +21,7 @@ from typing import Any
 
 import structlog
 
+from daemon.aws.session import AwsClients
 from daemon.config.leader import LeaderSettings
 from daemon.core.clock import Clock, SystemClock
 from daemon.core.errors import PermanentError
@@ -60,11 +61,11 @@ class LeaderGate:
         board.add("leader", self.status)
 
     @classmethod
-    def build(cls, settings: LeaderSettings, clients: Any, metrics: LeaderMetrics,
+    def build(cls, settings: LeaderSettings, clients: AwsClients, metrics: LeaderMetrics,
               board: StatusBoard, components: Sequence[Component], *,
               on_acquire: OnAcquire | None = None) -> LeaderGate:
         """The gate as the composition root wires it (identity from POD_NAME/host name)."""
-        table = LeaseTable(clients, settings.table, settings.lease_name)
+        table = LeaseTable(clients.dynamodb, settings.table, settings.lease_name)
         return cls(settings, table, metrics, board, components, on_acquire=on_acquire,
                    identity=resolve_identity(settings.identity, os.environ))
 

@@ -10,13 +10,18 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import deque
-from typing import Any
+from typing import TYPE_CHECKING
 
 import structlog
 
 from daemon.core.alerts import Alert
 from daemon.kernel.supervisor import backoff_delay, sleep_or_stop
 from daemon.obs.metrics import Metrics
+
+if TYPE_CHECKING:
+    from types_aiobotocore_sns.client import SNSClient
+
+    from daemon.aws.session import Connect
 
 log = structlog.get_logger(__name__)
 SUBJECT_MAX = 100
@@ -27,11 +32,11 @@ class AlertOutbox:
 
     name = "alerts"
 
-    def __init__(self, topic_arn: str | None, metrics: Metrics, clients: Any,
+    def __init__(self, topic_arn: str | None, metrics: Metrics, sns: Connect[SNSClient],
                  *, capacity: int = 1000) -> None:
         self._topic_arn = topic_arn
         self._metrics = metrics
-        self._clients = clients
+        self._sns = sns
         self._queue: deque[Alert] = deque()
         self._capacity = capacity
         self._wake = asyncio.Event()
@@ -94,7 +99,7 @@ class AlertOutbox:
     async def _publish(self, alert: Alert) -> None:
         if not self._topic_arn:
             return
-        sns = await self._clients.client("sns")
+        sns = await self._sns()
         subject = alert.subject if len(alert.subject) <= SUBJECT_MAX else (
             alert.subject[: SUBJECT_MAX - 3] + "...")
         await sns.publish(

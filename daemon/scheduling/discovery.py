@@ -13,13 +13,20 @@ import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 import structlog
 
 from daemon.aws.throttle import Throttle, error_code
 from daemon.kernel.context import AppContext
 from daemon.kernel.supervisor import sleep_or_stop
+
+if TYPE_CHECKING:
+    from types_aiobotocore_dynamodb.client import DynamoDBClient
+    from types_aiobotocore_dynamodb.type_defs import (
+        ListTablesInputTypeDef,
+        ListTagsOfResourceInputTypeDef,
+    )
 
 log = structlog.get_logger(__name__)
 DETAILS_MAX_AGE = timedelta(hours=1)
@@ -79,11 +86,11 @@ class TableCatalog:
                  removed=len(before - names), details_fetched=len(stale))
 
     async def _list_names(self) -> set[str]:
-        client = await self.ctx.clients.client("dynamodb")
+        ddb = await self.ctx.clients.dynamodb()
         names: set[str] = set()
-        kwargs: dict[str, Any] = {"Limit": PAGE}
+        kwargs: ListTablesInputTypeDef = {"Limit": PAGE}
         while True:
-            page = await self.throttle.call(client.list_tables, **kwargs)
+            page = await self.throttle.call(ddb.list_tables, **kwargs)
             names.update(page.get("TableNames", []))
             last = page.get("LastEvaluatedTableName")
             if not last:
@@ -92,11 +99,11 @@ class TableCatalog:
 
     async def _fetch(self, name: str, now: datetime) -> None:
         """DescribeTable (+ tags); a table deleted meanwhile simply drops out."""
-        client = await self.ctx.clients.client("dynamodb")
+        ddb = await self.ctx.clients.dynamodb()
         try:
-            table = (await self.throttle.call(client.describe_table, TableName=name))["Table"]
+            table = (await self.throttle.call(ddb.describe_table, TableName=name))["Table"]
             arn = table["TableArn"]
-            tags = await self._tags(client, arn) if self.want_tags else None
+            tags = await self._tags(ddb, arn) if self.want_tags else None
         except Exception as exc:
             if error_code(exc) == "ResourceNotFoundException":
                 self.tables.pop(name, None)
@@ -107,11 +114,11 @@ class TableCatalog:
             self.tables[name] = TableInfo(name, arn, int(table.get("TableSizeBytes") or 0),
                                           tags, now)
 
-    async def _tags(self, client: Any, arn: str) -> dict[str, str]:
+    async def _tags(self, ddb: DynamoDBClient, arn: str) -> dict[str, str]:
         tags: dict[str, str] = {}
-        kwargs: dict[str, Any] = {"ResourceArn": arn}
+        kwargs: ListTagsOfResourceInputTypeDef = {"ResourceArn": arn}
         while True:
-            page = await self.throttle.call(client.list_tags_of_resource, **kwargs)
+            page = await self.throttle.call(ddb.list_tags_of_resource, **kwargs)
             tags.update({t["Key"]: t["Value"] for t in page.get("Tags", [])})
             token = page.get("NextToken")
             if not token:

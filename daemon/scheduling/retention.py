@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -36,6 +36,10 @@ from daemon.kernel.context import AppContext
 from daemon.kernel.supervisor import sleep_or_stop
 from daemon.scheduling.discovery import TableCatalog
 from daemon.scheduling.engines import NativeEngine
+
+if TYPE_CHECKING:
+    from types_aiobotocore_backup.client import BackupClient
+    from types_aiobotocore_backup.type_defs import ListRecoveryPointsByBackupVaultInputTypeDef
 
 log = structlog.get_logger(__name__)
 
@@ -151,14 +155,14 @@ class RetentionRunner:
 
     async def _recovery_points(self, spec: ScheduleSpec) -> list[Listed]:
         """The vault's DynamoDB recovery points, owned ones recognised by their tags."""
-        client = await self.ctx.clients.client("backup")
-        kwargs: dict[str, Any] = {"BackupVaultName": spec.backup_vault,
-                                  "ByResourceType": "DynamoDB"}
+        backup = await self.ctx.clients.backup()
+        kwargs: ListRecoveryPointsByBackupVaultInputTypeDef = {
+            "BackupVaultName": spec.vault_and_role()[0], "ByResourceType": "DynamoDB"}
         found: list[Listed] = []
         while True:
-            page = await self.throttle.call(client.list_recovery_points_by_backup_vault, **kwargs)
+            page = await self.throttle.call(backup.list_recovery_points_by_backup_vault, **kwargs)
             for point in page.get("RecoveryPoints", []):
-                owner = tagged_owner(await self._tags_of(client, point["RecoveryPointArn"]))
+                owner = tagged_owner(await self._tags_of(backup, point["RecoveryPointArn"]))
                 found.append(Listed(
                     point["ResourceArn"].rsplit(":table/", 1)[-1], point["RecoveryPointArn"],
                     point["CreationDate"], point.get("Status", "COMPLETED"),
@@ -168,9 +172,9 @@ class RetentionRunner:
                 return found
             kwargs["NextToken"] = token
 
-    async def _tags_of(self, client: Any, arn: str) -> dict[str, str]:
+    async def _tags_of(self, backup: BackupClient, arn: str) -> dict[str, str]:
         if arn not in self._tags:
-            out = await self.throttle.call(client.list_tags, ResourceArn=arn)
+            out = await self.throttle.call(backup.list_tags, ResourceArn=arn)
             self._tags[arn] = dict(out.get("Tags") or {})
         return self._tags[arn]
 
@@ -197,9 +201,9 @@ class RetentionRunner:
                                 reason="gone or in use")
                     return "failed"
             else:
-                client = await self.ctx.clients.client("backup")
-                await self.throttle.call(client.delete_recovery_point,
-                                         BackupVaultName=spec.backup_vault,
+                backup = await self.ctx.clients.backup()
+                await self.throttle.call(backup.delete_recovery_point,
+                                         BackupVaultName=spec.vault_and_role()[0],
                                          RecoveryPointArn=decision.arn)
         except Exception as exc:
             log.warning("retention.delete_failed", table=table, arn=decision.arn,

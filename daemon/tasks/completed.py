@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -24,6 +24,9 @@ from daemon.core.clock import aware_time
 from daemon.core.scheduling.inventory import Listed
 from daemon.kernel.bus import BackupCompleted
 from daemon.kernel.context import AppContext
+
+if TYPE_CHECKING:
+    from types_aiobotocore_backup.type_defs import BackupJobTypeDef
 
 log = structlog.get_logger(__name__)
 SHARE_SECONDS = 30.0  # restores and exports rescan together: one listing serves both
@@ -79,7 +82,7 @@ class CompletedBackups:
 
     async def _backup_jobs(self, since: datetime) -> list[BackupCompleted]:
         """AWS Backup jobs COMPLETED since `since` (any vault, any resource type)."""
-        backup = await self._ctx.clients.client("backup")
+        backup = await self._ctx.clients.backup()
         paginator = backup.get_paginator("list_backup_jobs")
         out: list[BackupCompleted] = []
         async for page in paginator.paginate(ByState="COMPLETED", ByCreatedAfter=since):
@@ -90,14 +93,14 @@ class CompletedBackups:
         """The scheduler's native backups (named by it) that are AVAILABLE."""
         if not self._native_schedules:
             return []
-        client = await self._ctx.clients.client("dynamodb")
+        ddb = await self._ctx.clients.dynamodb()
         listed = await list_native_backups(
-            client, self._throttle, prefix=self._ctx.settings.scheduler.backup_name_prefix,
+            ddb, self._throttle, prefix=self._ctx.settings.scheduler.backup_name_prefix,
             schedules=[s.name for s in self._ctx.settings.schedules], since=since)
         return from_native_backups(listed, self._native_schedules, self._ctx.settings.region)
 
 
-def from_backup_jobs(jobs: Iterable[dict[str, Any]], region: str) -> list[BackupCompleted]:
+def from_backup_jobs(jobs: Iterable[BackupJobTypeDef], region: str) -> list[BackupCompleted]:
     """ListBackupJobs entries as bus items, timed as the job's event is (its CreationDate)."""
     out: list[BackupCompleted] = []
     for job in jobs:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import ClientError
 
@@ -24,6 +24,10 @@ from daemon.config.tasks import ExportRule
 from daemon.core.tasks.exports import ExportPlan
 from daemon.kernel.context import AppContext
 from daemon.tasks.restore_aws import error_code
+
+if TYPE_CHECKING:
+    from types_aiobotocore_s3.client import S3Client
+    from types_aiobotocore_s3.type_defs import ListObjectsV2RequestTypeDef
 
 MarkerState = Literal["starting", "running", "succeeded", "failed"]
 MISSING = frozenset({"NoSuchKey", "404", "NotFound"})
@@ -72,8 +76,8 @@ class MarkerStore:
     def _base(rule: ExportRule) -> str:
         return "/".join(p for p in (rule.prefix, "_backupd", rule.name) if p)
 
-    async def _s3(self) -> Any:
-        return await self._ctx.clients.client("s3")
+    async def _s3(self) -> S3Client:
+        return await self._ctx.clients.s3()
 
     async def _read(self, bucket: str, key: str) -> bytes | None:
         s3 = await self._s3()
@@ -109,7 +113,7 @@ class MarkerStore:
         """Every export of the rule that a previous run left unfinished."""
         s3 = await self._s3()
         prefix, out = f"{self._base(rule)}/open/", []
-        kwargs: dict[str, Any] = {"Bucket": rule.bucket, "Prefix": prefix}
+        kwargs: ListObjectsV2RequestTypeDef = {"Bucket": rule.bucket, "Prefix": prefix}
         while True:
             resp = await s3.list_objects_v2(**kwargs)
             for item in resp.get("Contents", []):

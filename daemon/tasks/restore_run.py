@@ -149,7 +149,8 @@ class RestoreRun:
             table = await self._aws.describe(self._plan.target)
             if table is None:
                 raise PermanentError(f"table {self._plan.target} disappeared while restoring")
-            in_progress = (table.get("RestoreSummary") or {}).get("RestoreInProgress", False)
+            summary = table.get("RestoreSummary")
+            in_progress = summary is not None and summary.get("RestoreInProgress", False)
             return table.get("TableStatus") == "ACTIVE" and not in_progress
 
         await self._runner.poll(active, within=self._timeout(),

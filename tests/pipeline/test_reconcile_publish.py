@@ -189,7 +189,7 @@ async def test_a_network_error_is_counted_with_its_operation(aws_env: dict[str, 
     s = settings(aws={"endpoint_url": "http://127.0.0.1:9", "max_attempts": 1,
                       "connect_timeout_seconds": 0.5})
     async with context(s) as (ctx, _):
-        sqs = await ctx.clients.client("sqs")
+        sqs = await ctx.clients.sqs()
         with pytest.raises(Exception, match="Could not connect"):
             await sqs.list_queues()
         assert ctx.metrics.registry.get_sample_value("backupd_aws_api_calls_total", {

@@ -77,7 +77,7 @@ async def instance(aws_env: dict[str, str]) -> AsyncIterator[Callable[..., Await
                 AwsClients(settings.aws, settings.region, metrics))
             ctx = AppContext(settings=settings, clock=clock, metrics=metrics, clients=clients,
                              tracker=JobTable(), bus=CompletionBus(), board=StatusBoard(),
-                             alerts=AlertOutbox(None, metrics, clients))
+                             alerts=AlertOutbox(None, metrics, clients.sns))
             catalog, scheduler, retention = build_scheduler(ctx)
             assert isinstance(catalog, TableCatalog)
             assert isinstance(scheduler, BackupScheduler)

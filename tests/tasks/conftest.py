@@ -98,7 +98,7 @@ async def daemon(aws_env: dict[str, str]) -> AsyncIterator[Callable[..., Awaitab
                 aws_env["AWS_REGION"], metrics))
             ctx = AppContext(settings=settings, clock=SystemClock(), metrics=metrics,
                              clients=clients, tracker=JobTable(), bus=CompletionBus(),
-                             board=StatusBoard(), alerts=AlertOutbox(None, metrics, clients))
+                             board=StatusBoard(), alerts=AlertOutbox(None, metrics, clients.sns))
             components = build_tasks(ctx)
             runner = next(c for c in components if isinstance(c, TaskRunner))
             server = HttpServer(ctx) if http else None

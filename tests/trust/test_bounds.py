@@ -67,7 +67,8 @@ async def test_the_consumer_holds_a_bounded_number_of_messages() -> None:
 
 async def test_the_task_runner_queues_at_most_its_limit() -> None:
     settings = Settings(tasks={"restore_concurrency": 1, "queue_limit": 5})
-    ctx = build_context(settings, None, Metrics(CollectorRegistry()), SystemClock())  # type: ignore[arg-type]
+    ctx = build_context(settings, FakeClients(FakeSqs()), Metrics(CollectorRegistry()),  # type: ignore[arg-type]
+                        SystemClock())
     runner, stop, release = TaskRunner(ctx), asyncio.Event(), asyncio.Event()
 
     async def body(task: Any) -> str:

@@ -67,12 +67,16 @@ class FakeSqs:
 
 
 class FakeClients:
-    def __init__(self, sqs: FakeSqs) -> None:
-        self.sqs = sqs
+    """AwsClients with SQS only: the fuzzed path must not call another service."""
 
-    async def client(self, service: str) -> Any:
-        assert service == "sqs", f"the fuzzed path must not call {service}"
-        return self.sqs
+    def __init__(self, sqs: FakeSqs) -> None:
+        self._sqs = sqs
+
+    async def sqs(self) -> FakeSqs:
+        return self._sqs
+
+    async def sns(self) -> Any:
+        raise AssertionError("the fuzzed path must not publish alerts")
 
 
 class FixedSizes:
