@@ -8,9 +8,10 @@ BACKUPD_CONFIG_FILE, then defaults. Sections of later features live in their own
 from __future__ import annotations
 
 import os
-from typing import Annotated, Literal
+import socket
+from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -24,6 +25,9 @@ from daemon.config.tasks import ExportRule, RestoreRule, TaskSettings
 
 ENV_PREFIX = "BACKUPD_"
 CONFIG_FILE_ENV = "BACKUPD_CONFIG_FILE"
+# Where the platform names this process: the chart sets POD_NAME from the pod's name; a
+# container's HOSTNAME is its host name.
+PLATFORM_NAME_ENV = ("POD_NAME", "HOSTNAME")
 FIFTY_TIB = 50 * 2**40
 
 
@@ -158,6 +162,14 @@ class Settings(BaseSettings):
         if repeated := sorted({n for n in names if names.count(n) > 1}):
             raise ValueError(f"rule names must be unique: {', '.join(repeated)}")
         return value
+
+    @model_validator(mode="after")
+    def _leader_identity(self) -> Self:
+        """The lease holder's name, when not configured: the pod's, else the host's."""
+        if self.leader.identity is None:
+            named = (os.environ.get(var) for var in PLATFORM_NAME_ENV)
+            self.leader.identity = next((n for n in named if n), None) or socket.gethostname()
+        return self
 
     @classmethod
     def settings_customise_sources(

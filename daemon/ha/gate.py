@@ -13,10 +13,9 @@ With election off, the gate simply runs the components: this replica is the lead
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
 import socket
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import structlog
@@ -37,10 +36,10 @@ OnAcquire = Callable[[], Awaitable[object]]
 FENCE_SAFETY_SECONDS = 1.0
 
 
-def resolve_identity(configured: str | None, environ: Mapping[str, str]) -> str:
-    """Pod/task name (or host name) plus a random suffix: unique per process, readable."""
-    base = configured or environ.get("POD_NAME") or environ.get("HOSTNAME") or socket.gethostname()
-    return holder_identity(base, secrets.token_hex(4))
+def resolve_identity(configured: str | None) -> str:
+    """The configured name (settings default it to the pod's or the host's) plus a random
+    suffix: unique per process, readable."""
+    return holder_identity(configured or socket.gethostname(), secrets.token_hex(4))
 
 
 class LeaderGate:
@@ -64,10 +63,10 @@ class LeaderGate:
     def build(cls, settings: LeaderSettings, clients: AwsClients, metrics: LeaderMetrics,
               board: StatusBoard, components: Sequence[Component], *,
               on_acquire: OnAcquire | None = None) -> LeaderGate:
-        """The gate as the composition root wires it (identity from POD_NAME/host name)."""
+        """The gate as the composition root wires it (identity from the settings)."""
         table = LeaseTable(clients.dynamodb, settings.table, settings.lease_name)
         return cls(settings, table, metrics, board, components, on_acquire=on_acquire,
-                   identity=resolve_identity(settings.identity, os.environ))
+                   identity=resolve_identity(settings.identity))
 
     def is_leader(self) -> bool:
         """True while this replica leads (always, when election is off): gates job gauges."""
