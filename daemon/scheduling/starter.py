@@ -41,7 +41,7 @@ class Starter:
         self.states = states
         self.catalog = catalog
         self.retention = retention
-        self.stop = asyncio.Event()
+        self._stopping = asyncio.Event()  # set while the scheduler is not running
         self._followers: dict[str, asyncio.Task[None]] = {}
         self._following_bytes: dict[str, int] = {}
         self._jobs: dict[str, tuple[str, int, float]] = {}  # job id -> (schedule, size, t)
@@ -51,8 +51,7 @@ class Starter:
         """Read the slot's backups from AWS; converge duplicates; adopt CREATING ones."""
         since = run.listed_at or run.slot
         listed = await state.engine.existing(state.spec, run.slot, since)
-        run.listed_at, run.dirty = now, False
-        for extra in run.merge(listed):
+        for extra in run.listed(listed, now):
             await self._delete_duplicate(state, run, extra)
         if isinstance(state.engine, NativeEngine):
             for backup in run.creating():
@@ -72,7 +71,7 @@ class Starter:
             log.info("backup.duplicate_deleted", schedule=state.spec.name, table=extra.table,
                      arn=extra.arn, slot=run.slot.isoformat())
         else:
-            run.dirty = True  # still CREATING: look again next tick
+            run.list_again()  # still CREATING: look again next tick
 
     async def start(self, state: ScheduleState, item: Pending) -> None:
         """Start one backup; a failure leaves it due, so the next tick tries again."""
@@ -82,18 +81,17 @@ class Starter:
         with structlog.contextvars.bound_contextvars(schedule=spec.name, table=item.table):
             if self.ctx.settings.dry_run:
                 run.pretend(item.table)
-                run.count("dry_run")
                 self.ctx.metrics.scheduler.backup(spec.name, spec.engine, "dry_run")
                 log.info("backup.would_start", slot=item.slot.isoformat(), engine=spec.engine)
                 return
-            run.in_flight.add(item.table)
+            run.starting(item.table)
             try:
                 started = await state.engine.start(spec, self._table(item.table), item.slot)
             except Exception as exc:
                 self._start_failed(run, item, exc)
                 return
             finally:
-                run.in_flight.discard(item.table)
+                run.start_ended(item.table)
             self._started(state, run, started, item.size_bytes)
 
     def _table(self, name: str) -> TableInfo:
@@ -102,7 +100,7 @@ class Starter:
     def _start_failed(self, run: SlotRun, item: Pending, exc: Exception) -> None:
         code = error_code(exc)
         if code in GONE_CODES:
-            run.pending.discard(item.table)
+            run.table_gone(item.table)
             log.info("backup.table_gone", code=code)
             return
         run.count("start_errors")
@@ -110,10 +108,8 @@ class Starter:
 
     def _started(self, state: ScheduleState, run: SlotRun, started: Started, size: int) -> None:
         spec = state.spec
-        run.add(Listed(started.table, started.arn, started.created, started.status, spec.name,
-                       run.slot))
-        run.dirty = True
-        run.count("started")
+        run.started(Listed(started.table, started.arn, started.created, started.status,
+                           spec.name, run.slot))
         self.ctx.metrics.scheduler.backup(spec.name, spec.engine, "started")
         log.info("backup.started", slot=run.slot.isoformat(), arn=started.arn,
                  status=started.status, engine=spec.engine)
@@ -140,7 +136,7 @@ class Starter:
         engine = state.engine
         assert isinstance(engine, NativeEngine)
         try:
-            result = await engine.follow(arn, self.stop,
+            result = await engine.follow(arn, self._stopping,
                                          self.ctx.settings.scheduler.follow_timeout_seconds)
         finally:
             self._followers.pop(arn, None)
@@ -155,8 +151,7 @@ class Starter:
         spec = state.spec
         self.ctx.metrics.scheduler.backup(spec.name, spec.engine, "completed")
         self.ctx.metrics.scheduler.last_success(spec.name, slot.timestamp())
-        if state.run is not None and state.run.slot == slot:
-            state.run.count("completed")
+        state.count(slot, "completed")
         log.info("backup.completed", schedule=spec.name, table=table, arn=arn)
         if spec.engine == "dynamodb":
             self.ctx.bus.publish(BackupCompleted(
@@ -168,8 +163,7 @@ class Starter:
                 result: str) -> None:
         spec = state.spec
         self.ctx.metrics.scheduler.backup(spec.name, spec.engine, "failed")
-        if state.run is not None and state.run.slot == slot:
-            state.run.count("failed")
+        state.count(slot, "failed")
         log.error("backup.failed", schedule=spec.name, table=table, arn=arn, result=result)
         self.ctx.alerts.submit(Alert(
             "critical", "backup_failed",
@@ -203,13 +197,23 @@ class Starter:
             return
         if any(arn in self._followers for arn in run.backups):
             return
-        run.retention_requested = True
-        self.retention.request(state.spec.name)
+        if run.request_retention():
+            self.retention.request(state.spec.name)
 
     def _clock(self) -> float:
         return asyncio.get_running_loop().time()
 
+    def open(self) -> None:
+        """The scheduler runs (at start, and on every new term as leader)."""
+        self._stopping.clear()
+
+    async def close(self) -> None:
+        """The scheduler stopped: end the followers (a backup still CREATING is adopted
+        again from AWS by the next listing) and wait for them."""
+        self._stopping.set()
+        await self.drain()
+
     async def drain(self) -> None:
-        """Wait for the followers (they stop with the stop event)."""
+        """Wait for the followers to end."""
         if self._followers:
             await asyncio.gather(*self._followers.values(), return_exceptions=True)
