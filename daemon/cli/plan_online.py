@@ -15,7 +15,7 @@ from typing import Any
 
 import structlog
 
-from daemon.app import build_context
+from daemon.app import build_kernel
 from daemon.aws.session import AwsClients
 from daemon.cli.common import settings_or_report
 from daemon.cli.next_runs import iso_z
@@ -24,8 +24,8 @@ from daemon.config.settings import Settings
 from daemon.core.clock import FakeClock
 from daemon.obs.metrics import Metrics
 from daemon.scheduling.discovery import TableCatalog
-from daemon.scheduling.retention import RetentionRunner
-from daemon.scheduling.scheduler import BackupScheduler, build_scheduler
+from daemon.scheduling.scheduler import BackupScheduler
+from daemon.scheduling.wire import wire
 
 
 async def plan_against_aws(now: datetime) -> int:
@@ -43,16 +43,13 @@ async def plan_against_aws(now: datetime) -> int:
 
 async def _plan(settings: Settings, now: datetime) -> int:
     metrics = Metrics()
-    async with AwsClients(settings.aws, settings.region, metrics) as clients:
-        ctx = build_context(settings, clients, metrics, FakeClock(now))
-        components = build_scheduler(ctx)
-        if not components:
-            print("no enabled schedule: nothing to plan", file=sys.stderr)
-            return 0
-        catalog, scheduler, retention = components
-        assert isinstance(catalog, TableCatalog)
-        assert isinstance(scheduler, BackupScheduler)
-        assert isinstance(retention, RetentionRunner)
+    if not settings.scheduling_enabled():
+        print("no enabled schedule: nothing to plan", file=sys.stderr)
+        return 0
+    async with AwsClients(settings.aws, settings.region, metrics) as aws:
+        scheduling = wire(settings, aws, build_kernel(settings, aws, metrics, FakeClock(now)))
+        catalog, scheduler, retention = (scheduling.catalog, scheduling.scheduler,
+                                         scheduling.retention)
         try:
             await catalog.run_once()
             for line in schedule_lines(scheduler, catalog, now):

@@ -163,6 +163,14 @@ class Settings(BaseSettings):
             raise ValueError(f"rule names must be unique: {', '.join(repeated)}")
         return value
 
+    def scheduling_enabled(self) -> bool:
+        """The scheduler is on and at least one schedule is enabled."""
+        return self.scheduler.enabled and any(s.enabled for s in self.schedules)
+
+    def tasks_enabled(self) -> bool:
+        """A restore or an export rule is configured."""
+        return bool(self.restores or self.exports)
+
     @model_validator(mode="after")
     def _leader_identity(self) -> Self:
         """The lease holder's name, when not configured: the pod's, else the host's."""

@@ -16,13 +16,18 @@ from typing import TYPE_CHECKING
 
 import structlog
 
+from daemon.config.settings import CloudWatchSettings
+from daemon.core.clock import Clock
 from daemon.core.events.tracker import JobTable
-from daemon.kernel.context import AppContext
 from daemon.kernel.supervisor import sleep_or_stop
+from daemon.obs.metrics import EventMetrics
 
 if TYPE_CHECKING:
+    from types_aiobotocore_cloudwatch.client import CloudWatchClient
     from types_aiobotocore_cloudwatch.literals import StandardUnitType
     from types_aiobotocore_cloudwatch.type_defs import DimensionTypeDef, MetricDatumTypeDef
+
+    from daemon.aws.session import Connect
 
 log = structlog.get_logger(__name__)
 MAX_DATUMS = 1000
@@ -59,9 +64,13 @@ class CloudWatchPublisher:
 
     name = "cloudwatch"
 
-    def __init__(self, ctx: AppContext) -> None:
-        self._ctx = ctx
-        self._cfg = ctx.settings.cloudwatch
+    def __init__(self, cloudwatch: Connect[CloudWatchClient], cfg: CloudWatchSettings,
+                 tracker: JobTable, *, metrics: EventMetrics, clock: Clock) -> None:
+        self._cloudwatch = cloudwatch
+        self._cfg = cfg
+        self._tracker = tracker
+        self._metrics = metrics
+        self._clock = clock
         self.calls = 0
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -70,8 +79,8 @@ class CloudWatchPublisher:
         await self.run_once()  # flush the last picture on the way out
 
     async def run_once(self) -> bool:
-        cloudwatch = await self._ctx.clients.cloudwatch()
-        batch = datums(self._ctx.tracker, self._ctx.clock.now())
+        cloudwatch = await self._cloudwatch()
+        batch = datums(self._tracker, self._clock.now())
         ok = True
         for part in chunks(batch):
             try:
@@ -80,5 +89,5 @@ class CloudWatchPublisher:
             except Exception as exc:
                 ok = False
                 log.warning("cloudwatch.put_failed", error=str(exc), datums=len(part))
-        self._ctx.metrics.events.cloudwatch_batch(ok)
+        self._metrics.cloudwatch_batch(ok)
         return ok

@@ -13,13 +13,15 @@ import asyncio
 import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import structlog
 
-from daemon.events.pipeline import Outcome, Pipeline
-from daemon.kernel.context import AppContext
+from daemon.config.settings import QueueSettings
+from daemon.events.pipeline import Outcome
+from daemon.kernel.status import StatusBoard
 from daemon.kernel.supervisor import backoff_delay, sleep_or_stop
+from daemon.obs.metrics import EventMetrics
 
 if TYPE_CHECKING:
     from types_aiobotocore_sqs.client import SQSClient
@@ -27,6 +29,8 @@ if TYPE_CHECKING:
         ChangeMessageVisibilityBatchRequestEntryTypeDef,
         DeleteMessageBatchRequestEntryTypeDef,
     )
+
+    from daemon.aws.session import Connect
 
 log = structlog.get_logger(__name__)
 DELETABLE = frozenset({"handled", "ignored"})
@@ -43,16 +47,27 @@ class Received:
     done: bool = False
 
 
+class Handler(Protocol):
+    """What a message body is handed to (`Pipeline`)."""
+
+    async def handle(self, body: str, *, receive_count: int = 1) -> Outcome: ...
+
+
 class Consumer:
-    """Consumes AWS Backup events from `settings.queue_url` into the pipeline."""
+    """Consumes AWS Backup events from `queue_url` into the pipeline."""
 
     name = "consumer"
 
-    def __init__(self, ctx: AppContext, pipeline: Pipeline) -> None:
-        self._ctx = ctx
+    def __init__(self, queue_url: str, cfg: QueueSettings, sqs: Connect[SQSClient],
+                 pipeline: Handler, *, metrics: EventMetrics, board: StatusBoard,
+                 grace_seconds: float) -> None:
+        self._sqs = sqs
         self._pipeline = pipeline
-        self._queue_url = ctx.settings.queue_url or ""
-        self._cfg = ctx.settings.queue
+        self._queue_url = queue_url
+        self._cfg = cfg
+        self._metrics = metrics
+        self._board = board
+        self._grace = grace_seconds
         self._slots = asyncio.Semaphore(self._cfg.concurrency)
         self._batches: set[asyncio.Task[None]] = set()
         self._in_flight: dict[str, Received] = {}
@@ -61,7 +76,7 @@ class Consumer:
         self._set_up(False, "starting")
 
     async def run(self, stop: asyncio.Event) -> None:
-        sqs = await self._ctx.clients.sqs()
+        sqs = await self._sqs()
         errors = 0
         try:
             while not stop.is_set():
@@ -95,15 +110,15 @@ class Consumer:
 
     async def run_once(self) -> int:
         """Receive and fully handle one batch (tests); returns how many messages came."""
-        sqs = await self._ctx.clients.sqs()
+        sqs = await self._sqs()
         messages = await self._receive(sqs, asyncio.Event())
         if messages:
             await self._handle_batch(sqs, messages)
         return len(messages)
 
     def _set_up(self, up: bool, detail: str | None = None) -> None:
-        self._ctx.metrics.events.consumer_up(up)
-        self._ctx.board.set_health("consumer", up, detail)
+        self._metrics.consumer_up(up)
+        self._board.set_health("consumer", up, detail)
 
     async def _receive(self, sqs: SQSClient, stop: asyncio.Event) -> list[Received]:
         # Wait for a free slot before polling, so a batch never waits in memory unhandled.
@@ -140,7 +155,7 @@ class Consumer:
     async def _handle_batch(self, sqs: SQSClient, messages: Sequence[Received]) -> None:
         for m in messages:
             self._in_flight[m.receipt] = m
-        self._ctx.metrics.events.in_flight(len(self._in_flight))
+        self._metrics.in_flight(len(self._in_flight))
         heartbeat = asyncio.get_running_loop().create_task(self._heartbeat(sqs, messages))
         try:
             outcomes = await asyncio.gather(*(self._handle(m) for m in messages))
@@ -154,7 +169,7 @@ class Consumer:
         for m in messages:
             m.done = True
             self._in_flight.pop(m.receipt, None)
-        self._ctx.metrics.events.in_flight(len(self._in_flight))
+        self._metrics.in_flight(len(self._in_flight))
         self.processed += len(messages)
 
     async def _handle(self, m: Received) -> Outcome:
@@ -201,7 +216,7 @@ class Consumer:
         """Shutdown: let batches in work finish within the grace budget, release the rest."""
         if not self._batches:
             return
-        budget = self._ctx.settings.shutdown_grace_seconds * 0.5
+        budget = self._grace * 0.5
         _, pending = await asyncio.wait(set(self._batches), timeout=budget)
         for task in pending:
             task.cancel()

@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING
 import structlog
 
 from daemon.aws.throttle import Throttle, error_code
-from daemon.kernel.context import AppContext
+from daemon.core.clock import Clock
 from daemon.kernel.supervisor import sleep_or_stop
+from daemon.obs.metrics_scheduler import SchedulerMetrics
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb.client import DynamoDBClient
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
         ListTablesInputTypeDef,
         ListTagsOfResourceInputTypeDef,
     )
+
+    from daemon.aws.session import Connect
 
 log = structlog.get_logger(__name__)
 DETAILS_MAX_AGE = timedelta(hours=1)
@@ -48,8 +51,11 @@ class TableInfo:
 class TableCatalog:
     """The tables of the account and region, refreshed every `discovery_interval_seconds`."""
 
-    ctx: AppContext
+    dynamodb: Connect[DynamoDBClient]
     throttle: Throttle
+    clock: Clock
+    metrics: SchedulerMetrics
+    interval_seconds: float
     want_tags: bool = False
     name: str = "table-discovery"
     tables: dict[str, TableInfo] = field(default_factory=dict)
@@ -57,7 +63,7 @@ class TableCatalog:
     refreshed: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def run(self, stop: asyncio.Event) -> None:
-        interval = self.ctx.settings.scheduler.discovery_interval_seconds
+        interval = self.interval_seconds
         while not stop.is_set():
             try:
                 await self.run_once()
@@ -74,19 +80,19 @@ class TableCatalog:
             del self.tables[gone]
         for name in names - before:
             self.tables[name] = TableInfo(name)
-        now = self.ctx.clock.now()
+        now = self.clock.now()
         stale = [t.name for t in self.tables.values()
                  if t.fetched is None or now - t.fetched > DETAILS_MAX_AGE]
         await asyncio.gather(*(self._fetch(name, now) for name in stale))
         if names != before or stale:
             self.version += 1
-        self.ctx.metrics.scheduler.discovered_tables(len(self.tables))
+        self.metrics.discovered_tables(len(self.tables))
         self.refreshed.set()
         log.info("discovery.refreshed", tables=len(self.tables), added=len(names - before),
                  removed=len(before - names), details_fetched=len(stale))
 
     async def _list_names(self) -> set[str]:
-        ddb = await self.ctx.clients.dynamodb()
+        ddb = await self.dynamodb()
         names: set[str] = set()
         kwargs: ListTablesInputTypeDef = {"Limit": PAGE}
         while True:
@@ -99,7 +105,7 @@ class TableCatalog:
 
     async def _fetch(self, name: str, now: datetime) -> None:
         """DescribeTable (+ tags); a table deleted meanwhile simply drops out."""
-        ddb = await self.ctx.clients.dynamodb()
+        ddb = await self.dynamodb()
         try:
             table = (await self.throttle.call(ddb.describe_table, TableName=name))["Table"]
             arn = table["TableArn"]

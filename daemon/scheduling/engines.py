@@ -19,18 +19,21 @@ from typing import TYPE_CHECKING, Literal, Protocol
 from daemon.aws.backups import list_native_backups
 from daemon.aws.throttle import Throttle, error_code
 from daemon.config.schedules import ScheduleSpec
-from daemon.core.clock import aware_time
+from daemon.core.clock import Clock, aware_time
 from daemon.core.scheduling.inventory import TAG_SCHEDULE, TAG_SLOT, Listed, job_slot
 from daemon.core.scheduling.planner import backup_name, idempotency_token
-from daemon.kernel.context import AppContext
 from daemon.kernel.supervisor import backoff_delay, sleep_or_stop
 from daemon.scheduling.discovery import TableInfo
 
 if TYPE_CHECKING:
+    from types_aiobotocore_backup.client import BackupClient
     from types_aiobotocore_backup.type_defs import (
         ListBackupJobsInputTypeDef,
         StartBackupJobInputTypeDef,
     )
+    from types_aiobotocore_dynamodb.client import DynamoDBClient
+
+    from daemon.aws.session import Connect
 
 LIST_MARGIN = timedelta(minutes=5)
 FollowResult = Literal["AVAILABLE", "FAILED", "TIMEOUT", "STOPPED"]
@@ -65,15 +68,17 @@ class NativeEngine:
 
     kind = "dynamodb"
 
-    def __init__(self, ctx: AppContext, throttle: Throttle, schedules: Iterable[str]) -> None:
-        self._ctx = ctx
+    def __init__(self, dynamodb: Connect[DynamoDBClient], throttle: Throttle, clock: Clock, *,
+                 prefix: str, schedules: Iterable[str]) -> None:
+        self._dynamodb = dynamodb
         self._throttle = throttle
-        self._prefix = ctx.settings.scheduler.backup_name_prefix
+        self._clock = clock
+        self._prefix = prefix
         self._schedules = tuple(schedules)
 
     async def list_backups(self, since: datetime | None = None) -> list[Listed]:
         """Every USER backup (created since `since`), attributed to its schedule by name."""
-        ddb = await self._ctx.clients.dynamodb()
+        ddb = await self._dynamodb()
         return await list_native_backups(ddb, self._throttle, prefix=self._prefix,
                                          schedules=self._schedules, since=since)
 
@@ -89,16 +94,16 @@ class NativeEngine:
         return max(slots, default=None)
 
     async def start(self, spec: ScheduleSpec, table: TableInfo, slot: datetime) -> Started:
-        ddb = await self._ctx.clients.dynamodb()
+        ddb = await self._dynamodb()
         details = (await self._throttle.call(
             ddb.create_backup, TableName=table.name,
             BackupName=backup_name(self._prefix, spec.name, slot)))["BackupDetails"]
         return Started(table.name, details["BackupArn"], details.get("BackupStatus", "CREATING"),
-                       aware_time(details.get("BackupCreationDateTime", self._ctx.clock.now())))
+                       aware_time(details.get("BackupCreationDateTime", self._clock.now())))
 
     async def delete(self, arn: str) -> bool:
         """DeleteBackup; False when the backup is gone already or still in use (CREATING)."""
-        ddb = await self._ctx.clients.dynamodb()
+        ddb = await self._dynamodb()
         try:
             await self._throttle.call(ddb.delete_backup, BackupArn=arn)
         except Exception as exc:
@@ -109,7 +114,7 @@ class NativeEngine:
 
     async def follow(self, arn: str, stop: asyncio.Event, limit_seconds: float) -> FollowResult:
         """DescribeBackup with backoff until AVAILABLE, gone, the timeout, or shutdown."""
-        ddb = await self._ctx.clients.dynamodb()
+        ddb = await self._dynamodb()
         deadline = asyncio.get_running_loop().time() + limit_seconds
         attempt = 0
         while asyncio.get_running_loop().time() < deadline:
@@ -134,9 +139,10 @@ class AwsBackupEngine:
 
     kind = "aws-backup"
 
-    def __init__(self, ctx: AppContext, throttle: Throttle) -> None:
-        self._ctx = ctx
+    def __init__(self, backup: Connect[BackupClient], throttle: Throttle, clock: Clock) -> None:
+        self._backup = backup
         self._throttle = throttle
+        self._clock = clock
 
     async def existing(self, spec: ScheduleSpec, slot: datetime, since: datetime,
                        ) -> list[Listed]:
@@ -153,7 +159,7 @@ class AwsBackupEngine:
         return max(slots, default=None)
 
     async def _jobs(self, spec: ScheduleSpec, kwargs: ListBackupJobsInputTypeDef) -> list[Listed]:
-        backup = await self._ctx.clients.backup()
+        backup = await self._backup()
         expression = spec.parsed()
         found: list[Listed] = []
         while True:
@@ -173,7 +179,7 @@ class AwsBackupEngine:
     async def start(self, spec: ScheduleSpec, table: TableInfo, slot: datetime) -> Started:
         if table.arn is None:
             raise LookupError(f"table {table.name} has no known ARN yet")
-        backup = await self._ctx.clients.backup()
+        backup = await self._backup()
         vault, role = spec.vault_and_role()
         kwargs: StartBackupJobInputTypeDef = {
             "BackupVaultName": vault, "ResourceArn": table.arn, "IamRoleArn": role,
@@ -189,7 +195,7 @@ class AwsBackupEngine:
             kwargs["Lifecycle"] = {"DeleteAfterDays": keep_days}
         out = await self._throttle.call(backup.start_backup_job, **kwargs)
         return Started(table.name, out.get("RecoveryPointArn") or out["BackupJobId"], "CREATED",
-                       aware_time(out.get("CreationDate", self._ctx.clock.now())),
+                       aware_time(out.get("CreationDate", self._clock.now())),
                        job_id=out["BackupJobId"])
 
 

@@ -15,6 +15,7 @@ Runs every `retention_interval_seconds`, and sooner when the scheduler finishes 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -23,7 +24,8 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from daemon.aws.throttle import Throttle, error_code
-from daemon.config.schedules import ScheduleSpec
+from daemon.config.schedules import SchedulerSettings, ScheduleSpec
+from daemon.core.clock import Clock
 from daemon.core.scheduling.inventory import (
     Listed,
     duplicates,
@@ -32,14 +34,16 @@ from daemon.core.scheduling.inventory import (
     tagged_owner,
 )
 from daemon.core.scheduling.retention import Decision, select
-from daemon.kernel.context import AppContext
 from daemon.kernel.supervisor import sleep_or_stop
+from daemon.obs.metrics_scheduler import SchedulerMetrics
 from daemon.scheduling.discovery import TableCatalog
 from daemon.scheduling.engines import NativeEngine
 
 if TYPE_CHECKING:
     from types_aiobotocore_backup.client import BackupClient
     from types_aiobotocore_backup.type_defs import ListRecoveryPointsByBackupVaultInputTypeDef
+
+    from daemon.aws.session import Connect
 
 log = structlog.get_logger(__name__)
 
@@ -62,12 +66,19 @@ class RetentionRunner:
 
     name = "retention"
 
-    def __init__(self, ctx: AppContext, catalog: TableCatalog, throttle: Throttle,
-                 native: NativeEngine) -> None:
-        self.ctx = ctx
+    def __init__(self, catalog: TableCatalog, throttle: Throttle, native: NativeEngine, *,
+                 backup: Connect[BackupClient], schedules: Sequence[ScheduleSpec],
+                 cfg: SchedulerSettings, dry_run: bool, metrics: SchedulerMetrics,
+                 clock: Clock) -> None:
         self.catalog = catalog
         self.throttle = throttle
         self.native = native
+        self._backup = backup
+        self._schedules = schedules
+        self._cfg = cfg
+        self._dry_run = dry_run
+        self._metrics = metrics
+        self._clock = clock
         self._wake = asyncio.Event()
         self._tags: dict[str, dict[str, str]] = {}
 
@@ -77,14 +88,14 @@ class RetentionRunner:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        interval = self.ctx.settings.scheduler.retention_interval_seconds
+        interval = self._cfg.retention_interval_seconds
         while not self.catalog.refreshed.is_set():
             if await sleep_or_stop(1.0, stop):
                 return
         while not stop.is_set():
             self._wake.clear()
             try:
-                await self.run_once(self.ctx.clock.now())
+                await self.run_once(self._clock.now())
             except Exception:
                 log.exception("retention.pass_failed")
             if await self._wait(interval, stop):
@@ -114,7 +125,7 @@ class RetentionRunner:
 
     async def plan(self, now: datetime) -> list[TablePlan]:
         """Decisions for every table of every schedule that has retention rules."""
-        specs = [s for s in self.ctx.settings.schedules if s.enabled and s.retention.has_rules()]
+        specs = [s for s in self._schedules if s.enabled and s.retention.has_rules()]
         native = [s for s in specs if s.engine == "dynamodb"]
         vaulted = [s for s in specs if s.engine == "aws-backup" and not s.retention.only_keep_days()]
         plans: list[TablePlan] = []
@@ -141,7 +152,7 @@ class RetentionRunner:
                  if i.schedule == spec.name and retention_status(i.status) == "AVAILABLE"}
         per_table = records_for(spec.name, [i for i in listed if i.arn not in extra], selected,
                                 spec.retention.adopt_existing)
-        budget = self.ctx.settings.scheduler.max_deletes_per_run
+        budget = self._cfg.max_deletes_per_run
         plans: list[TablePlan] = []
         for table in sorted(per_table):
             decisions = select(per_table[table], spec.retention, now, ZoneInfo(spec.timezone),
@@ -155,7 +166,7 @@ class RetentionRunner:
 
     async def _recovery_points(self, spec: ScheduleSpec) -> list[Listed]:
         """The vault's DynamoDB recovery points, owned ones recognised by their tags."""
-        backup = await self.ctx.clients.backup()
+        backup = await self._backup()
         kwargs: ListRecoveryPointsByBackupVaultInputTypeDef = {
             "BackupVaultName": spec.vault_and_role()[0], "ByResourceType": "DynamoDB"}
         found: list[Listed] = []
@@ -185,12 +196,12 @@ class RetentionRunner:
         for plan, decision in doomed:
             outcome = await self._delete(spec, plan.table, decision)
             outcomes[outcome] += 1
-            self.ctx.metrics.scheduler.deletion(spec.name, outcome)
+            self._metrics.deletion(spec.name, outcome)
         log.info("retention.applied", tables=len(plans), backups=sum(len(p.decisions) for p in plans),
                  **outcomes)
 
     async def _delete(self, spec: ScheduleSpec, table: str, decision: Decision) -> str:
-        if self.ctx.settings.dry_run:
+        if self._dry_run:
             log.info("retention.would_delete", table=table, arn=decision.arn,
                      created=decision.created.isoformat())
             return "dry_run"
@@ -201,7 +212,7 @@ class RetentionRunner:
                                 reason="gone or in use")
                     return "failed"
             else:
-                backup = await self.ctx.clients.backup()
+                backup = await self._backup()
                 await self.throttle.call(backup.delete_recovery_point,
                                          BackupVaultName=spec.vault_and_role()[0],
                                          RecoveryPointArn=decision.arn)

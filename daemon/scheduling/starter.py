@@ -17,10 +17,12 @@ import structlog
 
 from daemon.aws.throttle import error_code
 from daemon.core.alerts import Alert
+from daemon.core.events.tracker import JobTable
 from daemon.core.scheduling.admission import Pending
 from daemon.core.scheduling.inventory import Listed
-from daemon.kernel.bus import BackupCompleted
-from daemon.kernel.context import AppContext
+from daemon.kernel.bus import BackupCompleted, CompletionBus
+from daemon.kernel.outbox import AlertOutbox
+from daemon.obs.metrics_scheduler import SchedulerMetrics
 from daemon.scheduling.discovery import TableCatalog, TableInfo
 from daemon.scheduling.engines import NativeEngine, Started
 from daemon.scheduling.retention import RetentionRunner
@@ -35,9 +37,10 @@ GONE_CODES = frozenset({"TableNotFoundException", "ResourceNotFoundException"})
 class Starter:
     """Starts, deduplicates and follows the backups of every schedule."""
 
-    def __init__(self, ctx: AppContext, states: dict[str, ScheduleState], catalog: TableCatalog,
-                 retention: RetentionRunner | None) -> None:
-        self.ctx = ctx
+    def __init__(self, states: dict[str, ScheduleState], catalog: TableCatalog,
+                 retention: RetentionRunner | None, *, tracker: JobTable, bus: CompletionBus,
+                 alerts: AlertOutbox, metrics: SchedulerMetrics, follow_timeout_seconds: float,
+                 dry_run: bool, region: str) -> None:
         self.states = states
         self.catalog = catalog
         self.retention = retention
@@ -45,7 +48,13 @@ class Starter:
         self._followers: dict[str, asyncio.Task[None]] = {}
         self._following_bytes: dict[str, int] = {}
         self._jobs: dict[str, tuple[str, int, float]] = {}  # job id -> (schedule, size, t)
-        ctx.bus.subscribe(self._on_completed)
+        self._tracker = tracker
+        self._bus = bus
+        self._alerts = alerts
+        self._metrics = metrics
+        self._follow_timeout = follow_timeout_seconds
+        self._dry_run = dry_run
+        self._region = region
 
     async def refresh(self, state: ScheduleState, run: SlotRun, now: datetime) -> None:
         """Read the slot's backups from AWS; converge duplicates; adopt CREATING ones."""
@@ -60,14 +69,14 @@ class Starter:
     async def _delete_duplicate(self, state: ScheduleState, run: SlotRun, extra: Listed) -> None:
         if not isinstance(state.engine, NativeEngine):
             return  # jobs cannot be deleted; the idempotency token prevents them instead
-        if self.ctx.settings.dry_run:
+        if self._dry_run:
             log.info("backup.duplicate_kept_dry_run", schedule=state.spec.name, arn=extra.arn)
             return
         deleted = await state.engine.delete(extra.arn)
         if deleted or extra.status != "CREATING":
             run.forget(extra.arn)
         if deleted:
-            self.ctx.metrics.scheduler.deletion(state.spec.name, "duplicate")
+            self._metrics.deletion(state.spec.name, "duplicate")
             log.info("backup.duplicate_deleted", schedule=state.spec.name, table=extra.table,
                      arn=extra.arn, slot=run.slot.isoformat())
         else:
@@ -79,9 +88,9 @@ class Starter:
         if run is None or run.slot != item.slot:
             return
         with structlog.contextvars.bound_contextvars(schedule=spec.name, table=item.table):
-            if self.ctx.settings.dry_run:
+            if self._dry_run:
                 run.pretend(item.table)
-                self.ctx.metrics.scheduler.backup(spec.name, spec.engine, "dry_run")
+                self._metrics.backup(spec.name, spec.engine, "dry_run")
                 log.info("backup.would_start", slot=item.slot.isoformat(), engine=spec.engine)
                 return
             run.starting(item.table)
@@ -110,7 +119,7 @@ class Starter:
         spec = state.spec
         run.started(Listed(started.table, started.arn, started.created, started.status,
                            spec.name, run.slot))
-        self.ctx.metrics.scheduler.backup(spec.name, spec.engine, "started")
+        self._metrics.backup(spec.name, spec.engine, "started")
         log.info("backup.started", slot=run.slot.isoformat(), arn=started.arn,
                  status=started.status, engine=spec.engine)
         if started.job_id is not None:
@@ -137,7 +146,7 @@ class Starter:
         assert isinstance(engine, NativeEngine)
         try:
             result = await engine.follow(arn, self._stopping,
-                                         self.ctx.settings.scheduler.follow_timeout_seconds)
+                                         self._follow_timeout)
         finally:
             self._followers.pop(arn, None)
             self._following_bytes.pop(arn, None)
@@ -149,29 +158,29 @@ class Starter:
     def _completed(self, state: ScheduleState, slot: datetime, arn: str, table: str,
                    size: int) -> None:
         spec = state.spec
-        self.ctx.metrics.scheduler.backup(spec.name, spec.engine, "completed")
-        self.ctx.metrics.scheduler.last_success(spec.name, slot.timestamp())
+        self._metrics.backup(spec.name, spec.engine, "completed")
+        self._metrics.last_success(spec.name, slot.timestamp())
         state.count(slot, "completed")
         log.info("backup.completed", schedule=spec.name, table=table, arn=arn)
         if spec.engine == "dynamodb":
-            self.ctx.bus.publish(BackupCompleted(
+            self._bus.publish(BackupCompleted(
                 recovery_point_arn=arn, resource_arn=arn.split("/backup/", 1)[0],
                 resource_type="DynamoDB", created=slot, origin="scheduler",
-                region=self.ctx.settings.region, size_bytes=size or None))
+                region=self._region, size_bytes=size or None))
 
     def _failed(self, state: ScheduleState, slot: datetime, arn: str, table: str,
                 result: str) -> None:
         spec = state.spec
-        self.ctx.metrics.scheduler.backup(spec.name, spec.engine, "failed")
+        self._metrics.backup(spec.name, spec.engine, "failed")
         state.count(slot, "failed")
         log.error("backup.failed", schedule=spec.name, table=table, arn=arn, result=result)
-        self.ctx.alerts.submit(Alert(
+        self._alerts.submit(Alert(
             "critical", "backup_failed",
             f"Backup {result.lower()}: {table} ({spec.name}, slot {slot:%Y-%m-%d %H:%M} UTC)",
             {"schedule": spec.name, "table": table, "backup_arn": arn, "result": result,
              "slot": slot.isoformat(), "engine": spec.engine}))
 
-    async def _on_completed(self, item: BackupCompleted) -> None:
+    async def on_completed(self, item: BackupCompleted) -> None:
         """An AWS Backup job we started completed (seen by the event pipeline)."""
         entry = self._jobs.pop(item.job_id or "", None)
         if entry is None:
@@ -184,7 +193,7 @@ class Starter:
 
     def running_bytes(self) -> int:
         """Bytes backing up now: the tracker's, plus ours it cannot know of yet."""
-        tracker = self.ctx.tracker
+        tracker = self._tracker
         horizon = self._clock() - LEDGER_SECONDS
         unseen = sum(size for job_id, (_, size, t) in self._jobs.items()
                      if t >= horizon and tracker.get(job_id) is None)

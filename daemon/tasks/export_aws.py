@@ -16,27 +16,34 @@ from daemon.config.tasks import ExportRule
 from daemon.core.errors import PermanentError
 from daemon.core.tasks.exports import ExportPlan, Pitr, delete_call, rds_task_identifier
 from daemon.core.tasks.restore_triggers import arn_parts
-from daemon.kernel.context import AppContext
 from daemon.tasks.restore_aws import error_code
 
 if TYPE_CHECKING:
+    from types_aiobotocore_backup.client import BackupClient
+    from types_aiobotocore_dynamodb.client import DynamoDBClient
     from types_aiobotocore_dynamodb.type_defs import (
         ExportDescriptionTypeDef,
         ExportTableToPointInTimeInputTypeDef,
         ListExportsInputTypeDef,
         ListTablesInputTypeDef,
     )
+    from types_aiobotocore_rds.client import RDSClient
     from types_aiobotocore_rds.type_defs import StartExportTaskMessageTypeDef
+
+    from daemon.aws.session import Connect
 
 
 class ExportAws:
     """The calls one export makes, on the shared clients."""
 
-    def __init__(self, ctx: AppContext) -> None:
-        self._ctx = ctx
+    def __init__(self, dynamodb: Connect[DynamoDBClient], rds: Connect[RDSClient],
+                 backup: Connect[BackupClient]) -> None:
+        self._dynamodb = dynamodb
+        self._rds = rds
+        self._backup = backup
 
     async def pitr(self, table: str) -> Pitr:
-        ddb = await self._ctx.clients.dynamodb()
+        ddb = await self._dynamodb()
         resp = await ddb.describe_continuous_backups(TableName=table)
         desc = resp["ContinuousBackupsDescription"].get("PointInTimeRecoveryDescription", {})
         return Pitr(desc.get("PointInTimeRecoveryStatus") == "ENABLED",
@@ -45,7 +52,7 @@ class ExportAws:
     async def start_dynamodb(self, plan: ExportPlan, rule: ExportRule,
                              window: tuple[datetime, datetime] | None) -> str:
         """ExportTableToPointInTime; the plan's token is the ClientToken (AWS dedupes 8 h)."""
-        ddb = await self._ctx.clients.dynamodb()
+        ddb = await self._dynamodb()
         kwargs: ExportTableToPointInTimeInputTypeDef = {
             "TableArn": plan.resource_arn, "S3Bucket": rule.bucket, "ClientToken": plan.token,
             "S3Prefix": plan.key_prefix.rstrip("/"), "ExportFormat": rule.format}
@@ -66,7 +73,7 @@ class ExportAws:
     async def find_dynamodb(self, plan: ExportPlan, rule: ExportRule) -> str | None:
         """An export this plan already started (ListExports): same ClientToken, or same
         bucket, prefix and time where AWS does not return the token."""
-        ddb = await self._ctx.clients.dynamodb()
+        ddb = await self._dynamodb()
         kwargs: ListExportsInputTypeDef = {"TableArn": plan.resource_arn}
         while True:
             resp = await ddb.list_exports(**kwargs)
@@ -81,7 +88,7 @@ class ExportAws:
 
     async def dynamodb_status(self, export_arn: str) -> tuple[str, str | None]:
         """(status, failure reason) of a DynamoDB export."""
-        ddb = await self._ctx.clients.dynamodb()
+        ddb = await self._dynamodb()
         desc = (await ddb.describe_export(ExportArn=export_arn))["ExportDescription"]
         reason = " ".join(text for text in (desc.get("FailureCode"), desc.get("FailureMessage"))
                           if text)
@@ -89,7 +96,7 @@ class ExportAws:
 
     async def start_rds(self, plan: ExportPlan, rule: ExportRule) -> str:
         """StartExportTask of the snapshot, Parquet to S3 with the rule's role and key."""
-        rds = await self._ctx.clients.rds()
+        rds = await self._rds()
         ident = rds_task_identifier(plan.rule, plan.token)
         if plan.source is None:
             raise PermanentError(f"RDS export {plan.name}: no snapshot to export")
@@ -105,7 +112,7 @@ class ExportAws:
 
     async def rds_status(self, ident: str) -> tuple[str, str | None] | None:
         """(status, failure cause) of an RDS export task; None if there is no such task."""
-        rds = await self._ctx.clients.rds()
+        rds = await self._rds()
         try:
             resp = await rds.describe_export_tasks(ExportTaskIdentifier=ident)
         except ClientError as exc:
@@ -124,22 +131,22 @@ class ExportAws:
         if operation == "DeleteRecoveryPoint":
             if vault is None:  # AWS Backup deletes a recovery point only by vault and ARN
                 raise PermanentError(f"recovery point {source} not deleted: its vault is unknown")
-            backup = await self._ctx.clients.backup()
+            backup = await self._backup()
             await backup.delete_recovery_point(BackupVaultName=vault, RecoveryPointArn=source)
         elif operation == "DeleteBackup":
-            ddb = await self._ctx.clients.dynamodb()
+            ddb = await self._dynamodb()
             await ddb.delete_backup(BackupArn=source)
         elif operation == "DeleteDBClusterSnapshot":
-            rds = await self._ctx.clients.rds()
+            rds = await self._rds()
             await rds.delete_db_cluster_snapshot(
                 DBClusterSnapshotIdentifier=resource.split(":", 1)[1])
         else:
-            rds = await self._ctx.clients.rds()
+            rds = await self._rds()
             await rds.delete_db_snapshot(DBSnapshotIdentifier=resource.split(":", 1)[1])
 
     async def table_arns(self, pattern_matches: Callable[[str], bool]) -> list[str]:
         """ARNs of the tables whose name `pattern_matches` (scheduled DynamoDB exports)."""
-        ddb = await self._ctx.clients.dynamodb()
+        ddb = await self._dynamodb()
         names: list[str] = []
         kwargs: ListTablesInputTypeDef = {}
         while True:
@@ -154,7 +161,7 @@ class ExportAws:
             self, pattern_matches: Callable[[str], bool]) -> list[tuple[str, str, datetime]]:
         """(DB ARN, snapshot ARN, time) of the newest available snapshot of every DB instance
         and cluster whose identifier `pattern_matches` (scheduled RDS exports)."""
-        rds = await self._ctx.clients.rds()
+        rds = await self._rds()
         snapshots: list[tuple[str, str | None, str | None, datetime | None, str | None]] = [
             ("db", snap.get("DBInstanceIdentifier"), snap.get("DBSnapshotArn"),
              snap.get("SnapshotCreateTime"), snap.get("Status"))

@@ -22,12 +22,13 @@ from botocore.exceptions import ClientError
 
 from daemon.config.tasks import ExportRule
 from daemon.core.tasks.exports import ExportPlan
-from daemon.kernel.context import AppContext
 from daemon.tasks.restore_aws import error_code
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3.client import S3Client
     from types_aiobotocore_s3.type_defs import ListObjectsV2RequestTypeDef
+
+    from daemon.aws.session import Connect
 
 MarkerState = Literal["starting", "running", "succeeded", "failed"]
 MISSING = frozenset({"NoSuchKey", "404", "NotFound"})
@@ -69,15 +70,12 @@ class Marker:
 class MarkerStore:
     """Reads and writes markers in each rule's bucket."""
 
-    def __init__(self, ctx: AppContext) -> None:
-        self._ctx = ctx
+    def __init__(self, s3: Connect[S3Client]) -> None:
+        self._s3 = s3
 
     @staticmethod
     def _base(rule: ExportRule) -> str:
         return "/".join(p for p in (rule.prefix, "_backupd", rule.name) if p)
-
-    async def _s3(self) -> S3Client:
-        return await self._ctx.clients.s3()
 
     async def _read(self, bucket: str, key: str) -> bytes | None:
         s3 = await self._s3()

@@ -16,14 +16,15 @@ from daemon.config.tasks import RestoreRule, TableSettings
 from daemon.core.errors import PermanentError
 from daemon.core.tasks.restore_triggers import RestorePlan
 from daemon.core.tasks.rotation import RestoredCopy
-from daemon.kernel.context import AppContext
 
 if TYPE_CHECKING:
+    from types_aiobotocore_backup.client import BackupClient
     from types_aiobotocore_backup.type_defs import (
         DescribeRestoreJobOutputTypeDef,
         ListRestoreJobsInputTypeDef,
         RestoreJobsListMemberTypeDef,
     )
+    from types_aiobotocore_dynamodb.client import DynamoDBClient
     from types_aiobotocore_dynamodb.type_defs import (
         ListTablesInputTypeDef,
         ListTagsOfResourceInputTypeDef,
@@ -32,6 +33,9 @@ if TYPE_CHECKING:
         TableDescriptionTypeDef,
         UpdateTableInputTypeDef,
     )
+    from types_aiobotocore_ssm.client import SSMClient
+
+    from daemon.aws.session import Connect
 
 
 def error_code(exc: ClientError) -> str:
@@ -41,12 +45,16 @@ def error_code(exc: ClientError) -> str:
 class RestoreAws:
     """The calls one restore makes, on the shared clients."""
 
-    def __init__(self, ctx: AppContext) -> None:
-        self._ctx = ctx
+    def __init__(self, dynamodb: Connect[DynamoDBClient], backup: Connect[BackupClient],
+                 ssm: Connect[SSMClient], *, restore_role_arn: str | None) -> None:
+        self._dynamodb = dynamodb
+        self._backup = backup
+        self._ssm = ssm
+        self._restore_role_arn = restore_role_arn
 
     async def describe(self, name: str) -> TableDescriptionTypeDef | None:
         """DescribeTable, or None when there is no such table."""
-        ddb = await self._ctx.clients.dynamodb()
+        ddb = await self._dynamodb()
         try:
             resp = await ddb.describe_table(TableName=name)
         except ClientError as exc:
@@ -72,7 +80,7 @@ class RestoreAws:
                             summary.get("SourceBackupArn") if summary else None)
 
     async def tags(self, arn: str) -> dict[str, str]:
-        ddb = await self._ctx.clients.dynamodb()
+        ddb = await self._dynamodb()
         out: dict[str, str] = {}
         kwargs: ListTagsOfResourceInputTypeDef = {"ResourceArn": arn}
         while True:
@@ -83,7 +91,7 @@ class RestoreAws:
             kwargs["NextToken"] = resp["NextToken"]
 
     async def table_names(self) -> AsyncIterator[str]:
-        ddb = await self._ctx.clients.dynamodb()
+        ddb = await self._dynamodb()
         kwargs: ListTablesInputTypeDef = {}
         while True:
             resp = await ddb.list_tables(**kwargs)
@@ -94,19 +102,19 @@ class RestoreAws:
             kwargs["ExclusiveStartTableName"] = resp["LastEvaluatedTableName"]
 
     async def tag(self, arn: str, tags: dict[str, str]) -> None:
-        ddb = await self._ctx.clients.dynamodb()
+        ddb = await self._dynamodb()
         await ddb.tag_resource(ResourceArn=arn, Tags=[{"Key": k, "Value": v}
                                                       for k, v in tags.items()])
 
     async def restore_native(self, plan: RestorePlan, rule: RestoreRule) -> None:
         """RestoreTableFromBackup with the rule's overrides."""
-        ddb = await self._ctx.clients.dynamodb()
+        ddb = await self._dynamodb()
         await ddb.restore_table_from_backup(**native_restore(plan, rule.table_settings))
 
     async def start_restore_job(self, plan: RestorePlan, rule: RestoreRule) -> str:
         """StartRestoreJob with an idempotency token: a retry returns the same job."""
-        backup = await self._ctx.clients.backup()
-        role = rule.iam_role_arn or self._ctx.settings.tasks.restore_role_arn
+        backup = await self._backup()
+        role = rule.iam_role_arn or self._restore_role_arn
         if not role:
             raise PermanentError(f"rule {rule.name}: restoring AWS Backup recovery point "
                                  f"{plan.source_backup} needs a role for StartRestoreJob: set "
@@ -119,12 +127,12 @@ class RestoreAws:
         return resp["RestoreJobId"]
 
     async def restore_job(self, job_id: str) -> DescribeRestoreJobOutputTypeDef:
-        backup = await self._ctx.clients.backup()
+        backup = await self._backup()
         return await backup.describe_restore_job(RestoreJobId=job_id)
 
     async def open_restore_jobs(self) -> list[RestoreJobsListMemberTypeDef]:
         """DynamoDB restore jobs still PENDING or RUNNING (in flight across a restart)."""
-        backup = await self._ctx.clients.backup()
+        backup = await self._backup()
         jobs: list[RestoreJobsListMemberTypeDef] = []
         for status in ("PENDING", "RUNNING"):
             kwargs: ListRestoreJobsInputTypeDef = {"ByStatus": status,
@@ -141,7 +149,7 @@ class RestoreAws:
         """Apply billing overrides AWS Backup's restore cannot take; True if it changed."""
         if settings.billing_mode is None:
             return False
-        ddb = await self._ctx.clients.dynamodb()
+        ddb = await self._dynamodb()
         kwargs: UpdateTableInputTypeDef = {"TableName": name, "BillingMode": settings.billing_mode}
         if (capacity := settings.provisioned()) is not None:
             kwargs["ProvisionedThroughput"] = {"ReadCapacityUnits": capacity[0],
@@ -151,7 +159,7 @@ class RestoreAws:
 
     async def count_at_least(self, name: str, minimum: int) -> int:
         """Scan with Select=COUNT until `minimum` items are seen (or the table ends)."""
-        ddb = await self._ctx.clients.dynamodb()
+        ddb = await self._dynamodb()
         seen = 0
         kwargs: ScanInputTypeDef = {"TableName": name, "Select": "COUNT"}
         while seen < minimum:
@@ -164,7 +172,7 @@ class RestoreAws:
 
     async def read_back(self, name: str, count: int, key_names: list[str]) -> tuple[int, int]:
         """Scan `count` items, then GetItem each by key (consistent): (read, found)."""
-        ddb = await self._ctx.clients.dynamodb()
+        ddb = await self._dynamodb()
         items = (await ddb.scan(TableName=name, Limit=count)).get("Items", [])
         found = 0
         for item in items:
@@ -174,7 +182,7 @@ class RestoreAws:
         return len(items), found
 
     async def ssm_value(self, name: str) -> str | None:
-        ssm = await self._ctx.clients.ssm()
+        ssm = await self._ssm()
         try:
             resp = await ssm.get_parameter(Name=name)
         except ClientError as exc:
@@ -184,14 +192,14 @@ class RestoreAws:
         return str(resp["Parameter"]["Value"])
 
     async def put_ssm(self, name: str, value: str) -> None:
-        ssm = await self._ctx.clients.ssm()
+        ssm = await self._ssm()
         await ssm.put_parameter(Name=name, Value=value, Type="String", Overwrite=True)
 
     async def delete_table(self, name: str) -> bool:
         """DeleteTable; False when the table is gone or being deleted already (another
         rotation of the same rule, here or on the replica before a handover, got there
         first)."""
-        ddb = await self._ctx.clients.dynamodb()
+        ddb = await self._dynamodb()
         try:
             await ddb.delete_table(TableName=name)
         except ClientError as exc:
