@@ -23,7 +23,9 @@ from typing import TYPE_CHECKING, Any, cast
 import aioboto3
 from aiobotocore.config import AioConfig
 from aiobotocore.credentials import AioRefreshableCredentials
+from aiobotocore.session import get_session
 
+from daemon.aws.botodata import LeanFileLoader
 from daemon.config.settings import AwsSettings
 from daemon.obs.metrics import Metrics
 
@@ -41,6 +43,11 @@ if TYPE_CHECKING:
 
 type Connect[C] = Callable[[], Awaitable[C]]
 """How a component reaches one service: `await connect()` is the shared client."""
+# Every service the daemon calls (an accessor each, STS for an assumed role), and the
+# endpoint prefix botocore resolves it by: the only endpoints it loads (botodata.py).
+ENDPOINT_PREFIXES = {"sqs": "sqs", "sns": "sns", "dynamodb": "dynamodb", "backup": "backup",
+                     "cloudwatch": "monitoring", "ssm": "ssm", "rds": "rds", "s3": "s3",
+                     "sts": "sts"}
 THROTTLE_CODES = frozenset({
     "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
     "TooManyRequestsException", "ProvisionedThroughputExceededException",
@@ -81,8 +88,11 @@ class AwsClients:
 
     async def __aenter__(self) -> AwsClients:
         s = self._settings
+        botocore_session = get_session()
+        botocore_session.get_component("data_loader").file_loader = LeanFileLoader(
+            ENDPOINT_PREFIXES.values())
         self._session = aioboto3.Session(
-            region_name=self._region,
+            botocore_session=botocore_session, region_name=self._region,
             aws_access_key_id=s.access_key_id.get_secret_value() if s.access_key_id else None,
             aws_secret_access_key=(s.secret_access_key.get_secret_value()
                                    if s.secret_access_key else None),
