@@ -9,7 +9,6 @@ one and their true final state applied (a COMPLETED event we never got).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, cast
 
@@ -69,11 +68,16 @@ class Reconciler:
         self._board = board
         self._clock = clock
         self.last_success: datetime | None = None
+        self._passed_at: float | None = None  # loop time of the last successful pass
         board.set_health("reconciler", False, "first reconcile not done yet")
         board.add("reconcile", lambda: {
             "last_success": self.last_success.isoformat() if self.last_success else None})
 
     async def run(self, stop: asyncio.Event) -> None:
+        if self._passed_at is not None:  # a new leader reconciled just before running this
+            since = asyncio.get_running_loop().time() - self._passed_at
+            if await sleep_or_stop(self._interval - since, stop):
+                return
         attempt = 0
         while not stop.is_set():
             try:
@@ -93,7 +97,7 @@ class Reconciler:
         """One reconcile pass; returns the number of repairs made."""
         backup = await self._backup()
         now = self._clock.now()
-        listed = [job_event(j, self._region, now) async for j in self._list_open(backup, now)]
+        listed = [job_event(j, self._region, now) for j in await self._list_open(backup, now)]
         plan = self._tracker.diff(listed, region=self._region)
         repairs = 0
         for event in plan.upserts:
@@ -101,22 +105,28 @@ class Reconciler:
         for job_id in plan.vanished:
             repairs += await self._close(backup, job_id)
         await self._pipeline.settle()  # sizes of the jobs just learned, before "ready"
-        self.last_success = now
+        self.last_success, self._passed_at = now, asyncio.get_running_loop().time()
         self._metrics.reconciled(True, repairs, now.timestamp())
         self._board.set_health("reconciler", True)
         log.info("reconcile.done", listed_open=len(listed), repairs=repairs,
                  vanished=len(plan.vanished), running_jobs=self._tracker.running_jobs_total())
         return repairs
 
-    async def _list_open(self, backup: BackupClient, now: datetime,
-                         ) -> AsyncIterator[BackupJobTypeDef]:
+    async def _list_open(self, backup: BackupClient, now: datetime) -> list[BackupJobTypeDef]:
+        """The jobs in every open state, each state listed at the same time."""
+        listings = await asyncio.gather(*(self._list_state(backup, state, now)
+                                          for state in sorted(OPEN_STATES)))
+        return [job for jobs in listings for job in jobs]
+
+    @staticmethod
+    async def _list_state(backup: BackupClient, state: str, now: datetime,
+                          ) -> list[BackupJobTypeDef]:
+        # the core's open states are AWS's own BackupJobState values
+        by_state = cast("BackupJobStateType", state)
         paginator = backup.get_paginator("list_backup_jobs")
-        for state in sorted(OPEN_STATES):
-            # the core's open states are AWS's own BackupJobState values
-            by_state = cast("BackupJobStateType", state)
-            async for page in paginator.paginate(ByState=by_state, ByCreatedAfter=now - LOOKBACK):
-                for job in page.get("BackupJobs", []):
-                    yield job
+        return [job async for page in paginator.paginate(ByState=by_state,
+                                                         ByCreatedAfter=now - LOOKBACK)
+                for job in page.get("BackupJobs", [])]
 
     async def _close(self, backup: BackupClient, job_id: str) -> int:
         try:

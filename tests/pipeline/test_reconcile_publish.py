@@ -132,6 +132,27 @@ async def test_an_sns_outage_never_blocks_and_the_alert_waits(aws_env: dict[str,
             "backupd_alerts_failed_total", {"severity": "warning"}) == 1
 
 
+async def test_a_new_leader_reconciles_once_then_every_interval(aws_env: dict[str, str]) -> None:
+    """The reconcile a new leader runs before its components (the gate's on_acquire) is the
+    reconciler's first pass: its loop waits an interval before the next one."""
+    async with context(settings(reconcile_seconds=5)) as (env, pipeline):
+        reconciler = env.reconciler(pipeline)
+        await reconciler.run_once()
+
+        def listings() -> float:
+            return env.metrics.registry.get_sample_value("backupd_aws_api_calls_total", {
+                "service": "backup", "operation": "ListBackupJobs", "outcome": "ok"}) or 0.0
+
+        after_one = listings()
+        assert after_one == 4  # CREATED, PENDING, RUNNING, ABORTING, listed side by side
+        stop = asyncio.Event()
+        loop = asyncio.create_task(reconciler.run(stop))
+        await asyncio.sleep(0.5)
+        stop.set()
+        await loop
+        assert listings() == after_one
+
+
 async def test_a_level_clears_after_its_cooldown_even_without_new_events(
         aws_env: dict[str, str]) -> None:
     clock = FakeClock(datetime(2026, 11, 24, 5, 0, tzinfo=UTC))
