@@ -23,7 +23,6 @@ from benchmarks.sandbox import Sandbox
 from daemon.core.clock import FakeClock
 from daemon.core.events.decode import JobEvent
 from daemon.core.events.tracker import JobTable
-from daemon.events.cloudwatch import CloudWatchPublisher
 from daemon.obs.metrics import Metrics
 
 JOBS = 1_000
@@ -47,13 +46,14 @@ async def publish_for(url: str) -> tuple[float, int]:
     clock = FakeClock()
     metrics = Metrics()
     s = settings(url, cloudwatch={"interval_seconds": INTERVAL})
-    async with daemon_context(s, metrics=metrics, clock=clock) as ctx:
-        tracker: JobTable = ctx.tracker
+    async with daemon_context(s, metrics=metrics, clock=clock) as bench:
+        tracker: JobTable = bench.kernel.tracker
         numbers = itertools.count()
         open_jobs = [next(numbers) for _ in range(JOBS)]
         for job in open_jobs:
             tracker.apply(running(job, clock))
-        publisher = CloudWatchPublisher(ctx)
+        publisher = bench.events.cloudwatch
+        assert publisher is not None
         before = api_calls(metrics).get("cloudwatch.PutMetricData", 0.0)
         for _ in range(MINUTES):
             clock.advance(INTERVAL)

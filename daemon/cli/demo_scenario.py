@@ -18,9 +18,8 @@ from typing import Any
 
 import boto3
 
-from daemon.app import run_daemon
+from daemon.app import Daemon, run_daemon
 from daemon.config.settings import Settings
-from daemon.kernel.context import AppContext
 from daemon.obs.metrics import Metrics
 from daemon.standin import StandIn
 
@@ -146,10 +145,10 @@ class Scenario:
         helpers: list[asyncio.Task[None]] = []
         started = time.monotonic()
 
-        async def on_ready(ctx: AppContext) -> None:
+        async def on_ready(daemon: Daemon) -> None:
             helpers.append(asyncio.create_task(self._waves(started, stop)))
-            helpers.append(asyncio.create_task(self._live(ctx, started, stop)))
-            helpers.append(asyncio.create_task(self._plan_made(ctx, started, stop)))
+            helpers.append(asyncio.create_task(self._live(daemon, started, stop)))
+            helpers.append(asyncio.create_task(self._plan_made(daemon, started, stop)))
             if seconds is not None:
                 helpers.append(asyncio.create_task(_stop_after(seconds, stop)))
 
@@ -177,18 +176,20 @@ class Scenario:
             print(f"[t+{time.monotonic() - started:4.0f}s] AWS Backup starts a job: {wave.table} "
                   f"({SIZES_GIB[wave.table]} GiB){ending}", flush=True)
 
-    async def _live(self, ctx: AppContext, started: float, stop: asyncio.Event) -> None:
-        port = next((getattr(c, "port", None) for c in ctx.components if c.name == "http"), None)
+    async def _live(self, daemon: Daemon, started: float, stop: asyncio.Event) -> None:
+        port = next((getattr(c, "port", None) for c in daemon.components if c.name == "http"),
+                    None)
         while port is None and not stop.is_set():
             await asyncio.sleep(0.1)
-            port = next((getattr(c, "port", None) for c in ctx.components if c.name == "http"), None)
+            port = next((getattr(c, "port", None) for c in daemon.components
+                         if c.name == "http"), None)
         print(f"metrics: http://127.0.0.1:{port}/metrics   status: http://127.0.0.1:{port}/status",
               flush=True)
         while not stop.is_set():
             await asyncio.to_thread(self._drain_inbox, started)
-            tracker = ctx.tracker
+            tracker, metrics = daemon.kernel.tracker, daemon.kernel.metrics
             running = tracker.running_bytes_total()
-            level = ctx.metrics.registry.get_sample_value("backupd_threshold_level") or 0
+            level = metrics.registry.get_sample_value("backupd_threshold_level") or 0
             self.peak_level = max(self.peak_level, int(level))
             self.peak_bytes = max(self.peak_bytes, running)
             kinds = Counter(a.get("severity", "?") for a in self.alerts)
@@ -196,10 +197,10 @@ class Scenario:
                   f" | {running / GIB:6.1f} GiB of {self.limit_gib} GiB"
                   f" ({100 * running / (self.limit_gib * GIB):3.0f} %) | level {LEVELS[int(level)]:8s}"
                   f" | alerts received {len(self.alerts)} {dict(kinds) or ''}", flush=True)
-            created = _sum(ctx, "backupd_scheduled_backups_total", outcome="started")
-            pruned = _sum(ctx, "backupd_retention_deletions_total", outcome="deleted")
-            restored = _sum(ctx, "backupd_tasks_total", kind="restore", outcome="succeeded")
-            deferred = _sum(ctx, "backupd_backups_deferred_total")
+            created = _sum(metrics, "backupd_scheduled_backups_total", outcome="started")
+            pruned = _sum(metrics, "backupd_retention_deletions_total", outcome="deleted")
+            restored = _sum(metrics, "backupd_tasks_total", kind="restore", outcome="succeeded")
+            deferred = _sum(metrics, "backupd_backups_deferred_total")
             pointer = await asyncio.to_thread(self._ssm_value)
             print(f"         scheduler: backups created {created}, deferred by admission"
                   f" control {deferred}, pruned {pruned}"
@@ -207,11 +208,11 @@ class Scenario:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 3.0)
 
-    async def _plan_made(self, ctx: AppContext, started: float, stop: asyncio.Event) -> None:
+    async def _plan_made(self, daemon: Daemon, started: float, stop: asyncio.Event) -> None:
         """Once the daemon has created the backup plan, print what AWS holds."""
         name = BACKUP_PLAN["name"]
         while not stop.is_set():
-            status = ctx.board.snapshot().get("backup_plans", {}).get(name, {})
+            status = daemon.kernel.board.snapshot().get("backup_plans", {}).get(name, {})
             if status.get("plan_id"):
                 lines = await asyncio.to_thread(self._plan_lines, status["plan_id"])
                 print(f"[t+{time.monotonic() - started:4.0f}s] AWS Backup plan {name} created "
@@ -282,10 +283,10 @@ class Scenario:
               f" alerts received {len(self.alerts)} {dict(kinds)}", flush=True)
 
 
-def _sum(ctx: AppContext, name: str, **labels: str) -> int:
+def _sum(metrics: Metrics, name: str, **labels: str) -> int:
     """Sum of a counter's samples whose labels match `labels`."""
     total = 0.0
-    for family in ctx.metrics.registry.collect():
+    for family in metrics.registry.collect():
         for sample in family.samples:
             if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
                 total += sample.value

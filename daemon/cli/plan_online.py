@@ -16,20 +16,20 @@ from typing import Any
 
 import structlog
 
-from daemon.app import build_context
+from daemon.app import build_kernel
 from daemon.aws.session import AwsClients
 from daemon.cli.common import settings_or_report
 from daemon.cli.next_runs import iso_z
 from daemon.cli.plan import decision_json
 from daemon.config.settings import Settings
 from daemon.core.clock import FakeClock
-from daemon.kernel.context import AppContext
+from daemon.kernel.kernel import Kernel
 from daemon.obs.metrics import Metrics
 from daemon.plans.plan_aws import PlanCalls
 from daemon.plans.reconciler import PlanReconciler
 from daemon.scheduling.discovery import TableCatalog
-from daemon.scheduling.retention import RetentionRunner
-from daemon.scheduling.scheduler import BackupScheduler, build_scheduler
+from daemon.scheduling.scheduler import BackupScheduler
+from daemon.scheduling.wire import Scheduling, wire
 
 
 async def plan_against_aws(now: datetime) -> int:
@@ -47,12 +47,17 @@ async def plan_against_aws(now: datetime) -> int:
 
 async def _plan(settings: Settings, now: datetime) -> int:
     metrics = Metrics()
-    async with AwsClients(settings.aws, settings.region, metrics) as clients:
-        ctx = build_context(settings, clients, metrics, FakeClock(now))
+    if not settings.scheduling_enabled() and not settings.backup_plans:
+        print("no enabled schedule and no backup plan: nothing to plan", file=sys.stderr)
+        return 0
+    async with AwsClients(settings.aws, settings.region, metrics) as aws:
+        kernel = build_kernel(settings, aws, metrics, FakeClock(now))
         try:
-            await _schedules(ctx, now)
-            # --- AWS Backup plans as code (issue 12, part 1) ---
-            for line in await backup_plan_lines(ctx):
+            if settings.scheduling_enabled():
+                await _schedules(wire(settings, aws, kernel), now)
+            else:
+                print("no enabled schedule: no backups or deletions to plan", file=sys.stderr)
+            for line in await backup_plan_lines(settings, aws, kernel):
                 print(json.dumps(line, default=str))
         except Exception as exc:
             print(f"AWS call failed: {exc}", file=sys.stderr)
@@ -60,15 +65,9 @@ async def _plan(settings: Settings, now: datetime) -> int:
     return 0
 
 
-async def _schedules(ctx: AppContext, now: datetime) -> None:
-    components = build_scheduler(ctx)
-    if not components:
-        print("no enabled schedule: no backups or deletions to plan", file=sys.stderr)
-        return
-    catalog, scheduler, retention = components
-    assert isinstance(catalog, TableCatalog)
-    assert isinstance(scheduler, BackupScheduler)
-    assert isinstance(retention, RetentionRunner)
+async def _schedules(scheduling: Scheduling, now: datetime) -> None:
+    catalog, scheduler, retention = (scheduling.catalog, scheduling.scheduler,
+                                     scheduling.retention)
     await catalog.run_once()
     for line in schedule_lines(scheduler, catalog, now):
         print(json.dumps(line))
@@ -78,15 +77,16 @@ async def _schedules(ctx: AppContext, now: datetime) -> None:
                               **decision_json(decision)}))
 
 
-async def backup_plan_lines(ctx: AppContext) -> list[dict[str, Any]]:
+async def backup_plan_lines(settings: Settings, aws: AwsClients,
+                            kernel: Kernel) -> list[dict[str, Any]]:
     """One object per configured backup plan: its state, what differs and the steps the
     reconciler would take (`steps` empty: nothing to do). Nothing is written to AWS."""
-    if not ctx.settings.backup_plans:
+    if not settings.backup_plans:
         return []
     reconciler = PlanReconciler(
-        ctx.settings.backup_plans, calls=PlanCalls(ctx.clients), metrics=ctx.metrics.plans,
-        board=ctx.board, alerts=ctx.alerts, clock=ctx.clock,
-        interval_seconds=ctx.settings.reconcile_seconds, apply=False)
+        settings.backup_plans, calls=PlanCalls(aws.backup), metrics=kernel.metrics.plans,
+        board=kernel.board, alerts=kernel.alerts, clock=kernel.clock,
+        interval_seconds=settings.reconcile_seconds, apply=False)
     return [{"backup_plan": v.plan, "state": v.state, "cause": v.cause, "plan_id": v.plan_id,
              "changes": [{"field": d.field, "actual": d.actual, "desired": d.desired}
                          for d in v.differences],

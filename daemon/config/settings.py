@@ -8,9 +8,18 @@ BACKUPD_CONFIG_FILE, then defaults. Sections of later features live in their own
 from __future__ import annotations
 
 import os
-from typing import Annotated, Literal
+import socket
+from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -25,6 +34,9 @@ from daemon.config.tasks import ExportRule, RestoreRule, TaskSettings
 
 ENV_PREFIX = "BACKUPD_"
 CONFIG_FILE_ENV = "BACKUPD_CONFIG_FILE"
+# Where the platform names this process: the chart sets POD_NAME from the pod's name; a
+# container's HOSTNAME is its host name.
+PLATFORM_NAME_ENV = ("POD_NAME", "HOSTNAME")
 FIFTY_TIB = 50 * 2**40
 
 
@@ -169,6 +181,22 @@ class Settings(BaseSettings):
         if repeated := sorted({n for n in names if names.count(n) > 1}):
             raise ValueError(f"rule names must be unique: {', '.join(repeated)}")
         return value
+
+    def scheduling_enabled(self) -> bool:
+        """The scheduler is on and at least one schedule is enabled."""
+        return self.scheduler.enabled and any(s.enabled for s in self.schedules)
+
+    def tasks_enabled(self) -> bool:
+        """A restore or an export rule is configured."""
+        return bool(self.restores or self.exports)
+
+    @model_validator(mode="after")
+    def _leader_identity(self) -> Self:
+        """The lease holder's name, when not configured: the pod's, else the host's."""
+        if self.leader.identity is None:
+            named = (os.environ.get(var) for var in PLATFORM_NAME_ENV)
+            self.leader.identity = next((n for n in named if n), None) or socket.gethostname()
+        return self
 
     @classmethod
     def settings_customise_sources(

@@ -113,6 +113,13 @@ class TableSettings(Section):
             raise ValueError("kms_key_id applies only with sse: kms")
         return value
 
+    def provisioned(self) -> tuple[int, int] | None:
+        """(read, write) capacity units with PROVISIONED billing (both required then)."""
+        if self.billing_mode != "PROVISIONED" or self.read_capacity_units is None or \
+                self.write_capacity_units is None:
+            return None
+        return self.read_capacity_units, self.write_capacity_units
+
 
 class RestoreRule(Section):
     """One rotation rule: a completed backup of a matching table becomes a restored copy."""
@@ -215,3 +222,11 @@ class ExportRule(Section):
         if info.data.get("kind") == "rds" and not value:
             raise ValueError("rds exports need kms_key_id (StartExportTask requires a KMS key)")
         return value
+
+    def rds_access(self) -> tuple[str, str]:
+        """rds: the role RDS assumes to write to S3 and the export's KMS key (both required
+        for rds, so present once the settings loaded)."""
+        if self.iam_role_arn is None or self.kms_key_id is None:
+            raise ValueError(f"export rule {self.name}: rds exports need iam_role_arn and "
+                             "kms_key_id")
+        return self.iam_role_arn, self.kms_key_id

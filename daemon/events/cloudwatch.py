@@ -10,26 +10,36 @@ longer than one call.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 import structlog
 
+from daemon.config.settings import CloudWatchSettings
+from daemon.core.clock import Clock
 from daemon.core.events.tracker import JobTable
-from daemon.kernel.context import AppContext
 from daemon.kernel.supervisor import sleep_or_stop
+from daemon.obs.metrics import EventMetrics
+
+if TYPE_CHECKING:
+    from types_aiobotocore_cloudwatch.client import CloudWatchClient
+    from types_aiobotocore_cloudwatch.literals import StandardUnitType
+    from types_aiobotocore_cloudwatch.type_defs import DimensionTypeDef, MetricDatumTypeDef
+
+    from daemon.aws.session import Connect
 
 log = structlog.get_logger(__name__)
 MAX_DATUMS = 1000
 
 
-def datums(tracker: JobTable, now: datetime) -> list[dict[str, Any]]:
+def datums(tracker: JobTable, now: datetime) -> list[MetricDatumTypeDef]:
     """Every series of this moment as PutMetricData datums."""
-    out: list[dict[str, Any]] = []
+    out: list[MetricDatumTypeDef] = []
     for (vault, rtype, region), group in sorted(tracker.totals().items()):
-        dims = [{"Name": "Region", "Value": region}, {"Name": "BackupType", "Value": rtype},
-                {"Name": "VaultName", "Value": vault}]
+        dims: list[DimensionTypeDef] = [
+            {"Name": "Region", "Value": region}, {"Name": "BackupType", "Value": rtype},
+            {"Name": "VaultName", "Value": vault}]
         out.append(_datum("ConcurrentBackupBytes", group.bytes, "Bytes", now, dims))
         out.append(_datum("RunningBackupJobs", group.jobs, "Count", now, dims))
     out.append(_datum("ConcurrentBackupBytes", tracker.running_bytes_total(), "Bytes", now, []))
@@ -37,13 +47,14 @@ def datums(tracker: JobTable, now: datetime) -> list[dict[str, Any]]:
     return out
 
 
-def _datum(name: str, value: float, unit: str, now: datetime,
-           dims: Sequence[Mapping[str, str]]) -> dict[str, Any]:
+def _datum(name: str, value: float, unit: StandardUnitType, now: datetime,
+           dims: Sequence[DimensionTypeDef]) -> MetricDatumTypeDef:
     return {"MetricName": name, "Value": float(value), "Unit": unit, "Timestamp": now,
             "Dimensions": list(dims)}
 
 
-def chunks(items: list[dict[str, Any]], size: int = MAX_DATUMS) -> Iterator[list[dict[str, Any]]]:
+def chunks(items: list[MetricDatumTypeDef], size: int = MAX_DATUMS,
+           ) -> Iterator[list[MetricDatumTypeDef]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
 
@@ -53,9 +64,13 @@ class CloudWatchPublisher:
 
     name = "cloudwatch"
 
-    def __init__(self, ctx: AppContext) -> None:
-        self._ctx = ctx
-        self._cfg = ctx.settings.cloudwatch
+    def __init__(self, cloudwatch: Connect[CloudWatchClient], cfg: CloudWatchSettings,
+                 tracker: JobTable, *, metrics: EventMetrics, clock: Clock) -> None:
+        self._cloudwatch = cloudwatch
+        self._cfg = cfg
+        self._tracker = tracker
+        self._metrics = metrics
+        self._clock = clock
         self.calls = 0
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -64,8 +79,8 @@ class CloudWatchPublisher:
         await self.run_once()  # flush the last picture on the way out
 
     async def run_once(self) -> bool:
-        cloudwatch = await self._ctx.clients.client("cloudwatch")
-        batch = datums(self._ctx.tracker, self._ctx.clock.now())
+        cloudwatch = await self._cloudwatch()
+        batch = datums(self._tracker, self._clock.now())
         ok = True
         for part in chunks(batch):
             try:
@@ -74,5 +89,5 @@ class CloudWatchPublisher:
             except Exception as exc:
                 ok = False
                 log.warning("cloudwatch.put_failed", error=str(exc), datums=len(part))
-        self._ctx.metrics.events.cloudwatch_batch(ok)
+        self._metrics.cloudwatch_batch(ok)
         return ok

@@ -12,15 +12,20 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from daemon.aws.errors import error_code
-from daemon.aws.session import AwsClients
 from daemon.core.plans.desired import DesiredPlan, DesiredVault
 from daemon.core.plans.diff import LockState
 from daemon.core.plans.ownership import owns_plan, owns_selection, plan_tags, vault_tags
 from daemon.core.plans.reconcile import Observed, ObservedPlan, ObservedSelection, ObservedVault
 from daemon.core.plans.wire import BackupPlanDocument, BackupSelectionDocument
+
+if TYPE_CHECKING:
+    from types_aiobotocore_backup.client import BackupClient
+    from types_aiobotocore_backup.type_defs import BackupPlanInputTypeDef, BackupSelectionTypeDef
+
+    from daemon.aws.session import Connect
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,15 +50,15 @@ class Created:
 class PlanCalls:
     """Every AWS Backup call of the plans capability, through the shared clients."""
 
-    def __init__(self, clients: AwsClients) -> None:
-        self._clients = clients
+    def __init__(self, backup: Connect[BackupClient]) -> None:
+        self._backup = backup
         self._documents: dict[tuple[str, str], BackupPlanDocument] = {}
         self._selections: dict[str, BackupSelectionDocument] = {}
 
     # -- reads ---------------------------------------------------------------------------
     async def list_plans(self) -> dict[str, list[PlanSummary]]:
         """Every live (not deleted) plan, by name."""
-        backup = await self._clients.client("backup")
+        backup = await self._backup()
         by_name: dict[str, list[PlanSummary]] = {}
         async for page in backup.get_paginator("list_backup_plans").paginate():
             for item in page.get("BackupPlansList", []):
@@ -74,7 +79,7 @@ class PlanCalls:
         return Observed(vaults[name], plans)
 
     async def vault(self, name: str) -> ObservedVault | None:
-        backup = await self._clients.client("backup")
+        backup = await self._backup()
         try:
             vault = await backup.describe_backup_vault(BackupVaultName=name)
         except backup.exceptions.ResourceNotFoundException:
@@ -96,13 +101,13 @@ class PlanCalls:
     async def _document(self, plan_id: str, version_id: str) -> BackupPlanDocument:
         key = (plan_id, version_id)
         if key not in self._documents:
-            backup = await self._clients.client("backup")
+            backup = await self._backup()
             answer = await backup.get_backup_plan(BackupPlanId=plan_id, VersionId=version_id)
             self._documents[key] = BackupPlanDocument.model_validate(answer["BackupPlan"])
         return self._documents[key]
 
     async def _plan_selections(self, plan_id: str) -> tuple[ObservedSelection, ...]:
-        backup = await self._clients.client("backup")
+        backup = await self._backup()
         found: list[ObservedSelection] = []
         paginator = backup.get_paginator("list_backup_selections")
         async for page in paginator.paginate(BackupPlanId=plan_id):
@@ -115,7 +120,7 @@ class PlanCalls:
 
     async def _selection(self, plan_id: str, selection_id: str) -> BackupSelectionDocument:
         if selection_id not in self._selections:
-            backup = await self._clients.client("backup")
+            backup = await self._backup()
             answer = await backup.get_backup_selection(BackupPlanId=plan_id,
                                                        SelectionId=selection_id)
             self._selections[selection_id] = BackupSelectionDocument.model_validate(
@@ -123,7 +128,7 @@ class PlanCalls:
         return self._selections[selection_id]
 
     async def _tags(self, arn: str) -> dict[str, str]:
-        backup = await self._clients.client("backup")
+        backup = await self._backup()
         tags: dict[str, str] = {}
         kwargs: dict[str, Any] = {"ResourceArn": arn}
         while True:
@@ -135,7 +140,7 @@ class PlanCalls:
 
     # -- writes --------------------------------------------------------------------------
     async def create_vault(self, vault: DesiredVault) -> None:
-        backup = await self._clients.client("backup")
+        backup = await self._backup()
         extra = {"EncryptionKeyArn": vault.kms_key_arn} if vault.kms_key_arn else {}
         # made since it was read (a racing replica): the next pass reads its tags
         with contextlib.suppress(backup.exceptions.AlreadyExistsException):
@@ -144,36 +149,36 @@ class PlanCalls:
 
     async def lock_vault(self, vault: DesiredVault) -> None:
         assert vault.lock is not None
-        backup = await self._clients.client("backup")
+        backup = await self._backup()
         await backup.put_backup_vault_lock_configuration(BackupVaultName=vault.name,
                                                          **vault.lock.request())
 
     async def create_plan(self, desired: DesiredPlan) -> Created:
-        backup = await self._clients.client("backup")
+        backup = await self._backup()
         answer = await backup.create_backup_plan(
-            BackupPlan=desired.document.request(),
+            BackupPlan=cast("BackupPlanInputTypeDef", desired.document.request()),
             BackupPlanTags=plan_tags(desired.name, desired.fingerprint))
         return Created(answer["BackupPlanId"], answer["BackupPlanArn"], answer["VersionId"])
 
     async def update_plan(self, plan_id: str, document: BackupPlanDocument) -> str:
         """A new version of the plan; returns its version id."""
-        backup = await self._clients.client("backup")
+        backup = await self._backup()
         answer = await backup.update_backup_plan(BackupPlanId=plan_id,
-                                                 BackupPlan=document.request())
+            BackupPlan=cast("BackupPlanInputTypeDef", document.request()))
         return str(answer["VersionId"])
 
     async def tag_plan(self, arn: str, tags: dict[str, str]) -> None:
-        backup = await self._clients.client("backup")
+        backup = await self._backup()
         await backup.tag_resource(ResourceArn=arn, Tags=tags)
 
     async def create_selection(self, plan_id: str, selection: BackupSelectionDocument) -> str:
-        backup = await self._clients.client("backup")
+        backup = await self._backup()
         answer = await backup.create_backup_selection(BackupPlanId=plan_id,
-                                                      BackupSelection=selection.request())
+            BackupSelection=cast("BackupSelectionTypeDef", selection.request()))
         return str(answer["SelectionId"])
 
     async def delete_selection(self, plan_id: str, selection_id: str) -> None:
-        backup = await self._clients.client("backup")
+        backup = await self._backup()
         try:
             await backup.delete_backup_selection(BackupPlanId=plan_id, SelectionId=selection_id)
         except Exception as exc:

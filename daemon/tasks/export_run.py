@@ -18,7 +18,6 @@ from daemon.core.tasks.exports import (
     incremental_window,
     rds_task_identifier,
 )
-from daemon.kernel.context import AppContext
 from daemon.tasks.export_aws import ExportAws
 from daemon.tasks.export_markers import Marker, MarkerStore
 from daemon.tasks.runner import State, Task, TaskRunner
@@ -29,9 +28,10 @@ PITR_WAIT_SECONDS = 3600.0  # AWS keeps LatestRestorableDateTime about 5 minutes
 class ExportRun:
     """The body of one export task."""
 
-    def __init__(self, ctx: AppContext, runner: TaskRunner, aws: ExportAws, markers: MarkerStore,
-                 *, rule: ExportRule, plan: ExportPlan) -> None:
-        self._ctx, self._runner, self._aws, self._markers = ctx, runner, aws, markers
+    def __init__(self, runner: TaskRunner, aws: ExportAws, markers: MarkerStore, *,
+                 rule: ExportRule, plan: ExportPlan, timeout_seconds: float) -> None:
+        self._runner, self._aws, self._markers = runner, aws, markers
+        self._timeout_seconds = timeout_seconds
         self._rule, self._plan = rule, plan
         self._task: Task | None = None
         self._status: tuple[str, str | None] = ("", None)
@@ -49,7 +49,7 @@ class ExportRun:
                 return "skipped"
         self._phase("exporting", export_id=marker.export_id)
         await self._runner.poll(lambda: self._ended(marker), what=f"export {marker.export_id}",
-                                within=self._ctx.settings.tasks.export_timeout_seconds)
+                                within=self._timeout_seconds)
         return await self._conclude(marker)
 
     def _phase(self, phase: str, **facts: object) -> None:

@@ -1,8 +1,8 @@
 """Which AWS API calls the daemon makes, read from its source (AST), and the IAM actions they need.
 
-A client is recognised where the code obtains it, as the architecture prescribes:
-`x = await ctx.clients.client("dynamodb")` (or through a helper named `*client`, as
-`await self._client("ssm")`; also `self._x = ...`, `async with ....client("sts") as x`);
+A client is recognised where the code obtains it, as the architecture prescribes: from the
+typed accessor of its service, `x = await aws.dynamodb()`, or the one a component was handed,
+`x = await self._dynamodb()` (also `async with ....client("sts") as x`);
 every `x.<operation>(...)` (or `x.<operation>` handed to a helper, as
 `throttle.call(x.list_backups, ...)`), `x.get_paginator("<operation>")` and
 `x.get_waiter("<waiter>")` on it is a call of that service. A client under a service's name
@@ -101,14 +101,18 @@ def daemon_modules() -> Iterator[Path]:
 
 
 def _client_service(node: ast.AST | None) -> str | None:
-    """"svc" when `node` is `[await] <anything>.client("svc", ...)`."""
+    """"svc" when `node` is `[await] <anything>.client("svc", ...)` or the accessor of a
+    service, `[await] <anything>.svc()` / `<anything>._svc()`."""
     if isinstance(node, ast.Await):
         node = node.value
-    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-            and node.func.attr.endswith("client") and node.args
-            and isinstance(node.args[0], ast.Constant)
-            and node.args[0].value in IAM_PREFIX):
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+        return None
+    if (node.func.attr.endswith("client") and node.args
+            and isinstance(node.args[0], ast.Constant) and node.args[0].value in IAM_PREFIX):
         return str(node.args[0].value)
+    accessor = node.func.attr.lstrip("_")
+    if not node.args and not node.keywords and accessor in IAM_PREFIX:
+        return accessor
     return None
 
 

@@ -24,9 +24,8 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
-from daemon.app import run_daemon
+from daemon.app import Daemon, run_daemon
 from daemon.config.load import load_settings
-from daemon.kernel.context import AppContext
 from daemon.obs.metrics import Metrics
 from daemon.standin import StandIn
 from tests.deploy import cfn
@@ -158,22 +157,22 @@ async def test_the_daemon_runs_on_the_stacks_outputs_alone(
                     statusMessage="the table was deleted during the backup")
     job = running["detail"]["backupJobId"]
     stop = asyncio.Event()
-    ready: asyncio.Future[AppContext] = asyncio.get_running_loop().create_future()
+    ready: asyncio.Future[Daemon] = asyncio.get_running_loop().create_future()
 
-    async def on_ready(ctx: AppContext) -> None:
-        ready.set_result(ctx)
+    async def on_ready(wired: Daemon) -> None:
+        ready.set_result(wired)
 
     daemon = asyncio.create_task(run_daemon(settings, metrics=Metrics(CollectorRegistry()),
                                             stop=stop, on_ready=on_ready))
     try:
-        ctx = await asyncio.wait_for(ready, 10)
+        kernel = (await asyncio.wait_for(ready, 10)).kernel
         for event in (running, failed):
             sqs.send_message(QueueUrl=queue, MessageBody=json.dumps(event))
-        value = ctx.metrics.registry.get_sample_value
+        value = kernel.metrics.registry.get_sample_value
         await until(lambda: value("backupd_events_total",
                                   {"kind": "backup_job", "outcome": "handled"}) == 2)
         await until(lambda: _queue_is_empty(sqs, queue))
-        assert ctx.tracker.finished_state(job) == "FAILED"
+        assert kernel.tracker.finished_state(job) == "FAILED"
         await until(lambda: (value("backupd_alerts_published_total",
                                    {"severity": "critical"}) or 0) == 1)
         (alert,) = sqs.receive_message(QueueUrl=inbox, WaitTimeSeconds=2)["Messages"]

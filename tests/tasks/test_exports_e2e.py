@@ -91,7 +91,7 @@ def backup_exists(ddb: Any, arn: str) -> bool:
 async def test_a_completed_backup_is_exported_and_then_its_source_deleted(
         daemon: Any, orders: dict[str, Any], aws: dict[str, Any]) -> None:
     instance = await daemon(settings_with(exports=[ddb_rule()]))
-    instance.ctx.bus.publish(orders["event"])
+    instance.kernel.bus.publish(orders["event"])
     await instance.settle()
 
     assert instance.tasks_total("export", "succeeded") == 1
@@ -108,12 +108,12 @@ async def test_a_failed_export_keeps_its_source_and_alerts(
         daemon: Any, orders: dict[str, Any], aws: dict[str, Any]) -> None:
     """moto fails an export whose bucket owner has no such bucket, as AWS would."""
     instance = await daemon(settings_with(exports=[ddb_rule(bucket_owner="210987654321")]))
-    instance.ctx.bus.publish(orders["event"])
+    instance.kernel.bus.publish(orders["event"])
     await instance.settle()
 
     assert instance.tasks_total("export", "failed") == 1
     assert backup_exists(aws["dynamodb"], orders["backup"])
-    [alert] = await wait_until(lambda: list(instance.ctx.alerts.sent))
+    [alert] = await wait_until(lambda: list(instance.kernel.alerts.sent))
     assert alert.event == "export_failed"
     assert "FAILED" in alert.body["error"]
     assert "kept" in alert.body["error"]
@@ -128,11 +128,11 @@ async def test_a_table_without_pitr_is_a_clear_error_not_a_crash(
     backup = aws["dynamodb"].create_backup(TableName="orders", BackupName="nightly")
     details = backup["BackupDetails"]
     instance = await daemon(settings_with(exports=[ddb_rule()]))
-    instance.ctx.bus.publish(BackupCompleted(
+    instance.kernel.bus.publish(BackupCompleted(
         recovery_point_arn=details["BackupArn"], resource_arn=table.arn,
         resource_type="DynamoDB", created=details["BackupCreationDateTime"], origin="event"))
     await instance.settle()
-    [alert] = await wait_until(lambda: list(instance.ctx.alerts.sent))
+    [alert] = await wait_until(lambda: list(instance.kernel.alerts.sent))
     assert "table orders has point-in-time recovery disabled" in alert.body["error"]
     assert backup_exists(aws["dynamodb"], details["BackupArn"])
 
@@ -140,7 +140,7 @@ async def test_a_table_without_pitr_is_a_clear_error_not_a_crash(
 async def test_an_rds_snapshot_is_exported_as_parquet_with_role_key_and_filter(
         daemon: Any, billing: dict[str, Any], aws: dict[str, Any]) -> None:
     instance = await daemon(settings_with(exports=[rds_rule()]))
-    instance.ctx.bus.publish(billing["event"])
+    instance.kernel.bus.publish(billing["event"])
     await instance.settle()
 
     assert instance.tasks_total("export", "succeeded") == 1
@@ -157,7 +157,7 @@ async def interrupt_then_restart(daemon: Any, rules: list[dict[str, Any]], event
     """Run until the export is in AWS, cancel it there, restart, wait for it to finish."""
     first = await daemon(settings_with(exports=rules))
     hit = first.interrupt_at("exporting")
-    first.ctx.bus.publish(event)
+    first.kernel.bus.publish(event)
     await first.settle()
     assert hit.is_set()
     await halt(first)
@@ -232,7 +232,7 @@ async def test_a_failing_rescan_holds_up_no_slot_and_is_retried_with_backoff(
     assert await wait_until(lambda: instance.tasks_total("export", "succeeded"))
 
     def rescans(step: str, outcome: str) -> float:
-        return instance.ctx.metrics.registry.get_sample_value(
+        return instance.kernel.metrics.registry.get_sample_value(
             "backupd_task_rescans_total",
             {"kind": "export", "step": step, "outcome": outcome}) or 0.0
 
