@@ -60,7 +60,9 @@ def wire(ctx: AppContext) -> Pipeline:
     sizes = SizeResolver(ctx)
     pipeline = Pipeline(ctx, sizes)
     collector = TrackerCollector(ctx.tracker, pipeline.thresholds_view, ctx.settings.limit_bytes,
-                                 enabled=lambda: ctx.is_leader())  # noqa: PLW0108 - late-bound: the leader gate replaces ctx.is_leader
+                                 enabled=lambda: ctx.is_leader(),  # noqa: PLW0108 - late-bound: the leader gate replaces ctx.is_leader
+                                 ratios={"warning": ctx.settings.warning_ratio,
+                                         "critical": ctx.settings.critical_ratio})
     ctx.metrics.registry.register(collector)
     ctx.board.add("thresholds", lambda: {"level": pipeline.thresholds_view()})
     ctx.components.append(HttpServer(ctx))
@@ -93,7 +95,7 @@ async def run_daemon(settings: Settings, *, metrics: Metrics | None = None,
                      clock: Clock | None = None, stop: asyncio.Event | None = None,
                      on_ready: Callable[[AppContext], Awaitable[None]] | None = None) -> int:
     """Run until stopped; return the exit code. `stop` lets tests and the demo end it."""
-    metrics = metrics or Metrics()
+    metrics = metrics or Metrics(revision=settings.revision)
     stop = stop or asyncio.Event()
     _install_signal_handlers(stop)
     async with AwsClients(settings.aws, settings.region, metrics) as clients:
