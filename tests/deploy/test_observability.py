@@ -38,7 +38,9 @@ EXPORTED = {
     "backupd_backups_deferred_total", "backupd_admission_queue_length", "backupd_tasks_running",
     "backupd_task_duration_seconds_bucket", "backupd_tasks_total",
     "backupd_restored_copy_age_seconds", "backupd_task_rescans_total",
-    "backupd_tasks_caught_up_total", "backupd_tasks_queued",
+    "backupd_tasks_caught_up_total", "backupd_tasks_queued", "backupd_memory_limit_bytes",
+    "backupd_threshold_ratio", "backupd_aws_api_retries_total",
+    "backupd_aws_api_call_duration_seconds_bucket",
 }
 METRIC = re.compile(r"\bbackupd_[a-z_]+\b")
 
@@ -88,6 +90,8 @@ def test_alert_has_a_severity_and_says_what_to_do(rule: dict[str, Any]) -> None:
     r"2 \* max by \(job, schedule\) \(backupd_schedule_expected_interval_seconds\)",
     "backupd_consumer_up", "aws_sqs_approximate_number_of_messages_visible_maximum",
     r'up\{job="ddb-backupd"\} == 0',
+    (r'process_resident_memory_bytes\{job="ddb-backupd"\} / backupd_memory_limit_bytes'
+     r'\{job="ddb-backupd"\}\s*\) > 0.9'),
 ])
 def test_rules_cover_what_the_issue_asks_for(needed: str) -> None:
     assert any(re.search(needed, rule["expr"]) for rule in alerting_rules()), needed
