@@ -87,7 +87,7 @@ async def run_daemon(settings: Settings, *, metrics: Metrics | None = None,
                      clock: Clock | None = None, stop: asyncio.Event | None = None,
                      on_ready: Callable[[Daemon], Awaitable[None]] | None = None) -> int:
     """Run until stopped; return the exit code. `stop` lets tests and the demo end it."""
-    metrics = metrics or Metrics()
+    metrics = metrics or Metrics(revision=settings.revision)
     stop = stop or asyncio.Event()
     _install_signal_handlers(stop)
     async with AwsClients(settings.aws, settings.region, metrics) as aws:

@@ -9,7 +9,10 @@ only, never at run time. A component is handed the accessor of each service it c
 Retries use botocore's `adaptive` mode (client-side rate limiting on throttles); timeouts
 are bounded; an optional role is assumed through STS with refreshable credentials. Every
 call is counted in `backupd_aws_api_calls_total{service,operation,outcome}` through
-botocore's event hooks, so no adapter can forget to count.
+botocore's event hooks, so no adapter can forget to count. `after-call` fires once per call,
+after botocore's own retries: the retries it absorbed (throttles among them) are counted from
+the answer's `ResponseMetadata.RetryAttempts`, and the call's duration, retries included, is
+timed from `before-call`.
 """
 
 from __future__ import annotations
@@ -49,6 +52,14 @@ type Connect[C] = Callable[[], Awaitable[C]]
 ENDPOINT_PREFIXES = {"sqs": "sqs", "sns": "sns", "dynamodb": "dynamodb", "backup": "backup",
                      "cloudwatch": "monitoring", "ssm": "ssm", "rds": "rds", "s3": "s3",
                      "sts": "sts"}
+STARTED = "backupd_started"  # the request context's key for the loop time a call began
+
+
+def retry_attempts(parsed: Mapping[str, Any]) -> int:
+    """How many times botocore retried the call that gave this answer (0 when not said)."""
+    meta = parsed.get("ResponseMetadata", {})
+    attempts = meta.get("RetryAttempts", 0) if isinstance(meta, Mapping) else 0
+    return attempts if isinstance(attempts, int) else 0
 
 
 def classify(status: int, code: str | None) -> str:
@@ -150,18 +161,31 @@ class AwsClients:
     def _instrument(self, service: str, client: AioBaseClient) -> None:
         metrics = self._metrics
 
+        def before_call(context: dict[str, Any], **_: Any) -> None:
+            context[STARTED] = asyncio.get_running_loop().time()
+
+        def took(context: Mapping[str, Any]) -> None:
+            if (started := context.get(STARTED)) is not None:
+                metrics.aws.took(service, asyncio.get_running_loop().time() - started)
+
         def after_call(http_response: Any, parsed: Mapping[str, Any], model: Any,
-                       **_: Any) -> None:
-            error = parsed.get("Error", {}) if isinstance(parsed, Mapping) else {}
+                       context: Mapping[str, Any], **_: Any) -> None:
+            parsed = parsed if isinstance(parsed, Mapping) else {}
+            error = parsed.get("Error", {})
             code = error.get("Code") if isinstance(error, Mapping) else None
             status = getattr(http_response, "status_code", 200)
             metrics.aws.call(service, model.name, classify(status, code))
+            metrics.aws.retried(service, model.name, retry_attempts(parsed))
+            took(context)
 
-        def after_call_error(event_name: str, **_: Any) -> None:
+        def after_call_error(event_name: str, context: Mapping[str, Any], **_: Any) -> None:
             # botocore passes exception= and context=, not the model: the operation is the
-            # last part of the event name (after-call-error.<service>.<Operation>).
+            # last part of the event name (after-call-error.<service>.<Operation>). No answer,
+            # so no RetryAttempts: the retries of a call that never got one go uncounted.
             metrics.aws.call(service, event_name.rsplit(".", 1)[-1], "network_error")
+            took(context)
 
+        client.meta.events.register("before-call.*.*", before_call)
         client.meta.events.register("after-call.*.*", after_call)
         client.meta.events.register("after-call-error.*.*", after_call_error)
 

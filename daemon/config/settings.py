@@ -140,6 +140,9 @@ class Settings(BaseSettings):
     log_level: Annotated[Literal["debug", "info", "warning", "error"],
                          BeforeValidator(_lower)] = Field("info", description="Log level.")
     dry_run: bool = Field(False, description="Do everything but create and delete backups.")
+    revision: str = Field(
+        "", description="Source revision the daemon was built from, shown in backupd_build_info; "
+        "the image sets it from its REVISION build argument.")
     aws: AwsSettings = Field(default_factory=AwsSettings)
     queue: QueueSettings = Field(default_factory=QueueSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)

@@ -43,7 +43,8 @@ def wire(settings: Settings, aws: AwsClients, kernel: Kernel) -> Events:
                         Limits.of(settings), metrics=metrics, alerts=kernel.alerts,
                         bus=kernel.bus, clock=kernel.clock)
     kernel.metrics.registry.register(TrackerCollector(
-        kernel.tracker, pipeline.thresholds_view, settings.limit_bytes, enabled=kernel.is_leader))
+        kernel.tracker, pipeline.thresholds_view, settings.limit_bytes, enabled=kernel.is_leader,
+        ratios={"warning": settings.warning_ratio, "critical": settings.critical_ratio}))
     kernel.board.add("thresholds", lambda: {"level": pipeline.thresholds_view()})
     kernel.board.add("jobs", lambda: jobs_section(kernel.tracker, settings.limit_bytes))
     reconciler = Reconciler(aws.backup, pipeline, kernel.tracker, region=settings.region,
