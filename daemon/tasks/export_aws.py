@@ -166,11 +166,13 @@ class ExportAws:
         snapshots: list[tuple[str, str | None, str | None, datetime | None, str | None]] = [
             ("db", snap.get("DBInstanceIdentifier"), snap.get("DBSnapshotArn"),
              snap.get("SnapshotCreateTime"), snap.get("Status"))
-            for snap in (await rds.describe_db_snapshots()).get("DBSnapshots", [])]
+            async for page in rds.get_paginator("describe_db_snapshots").paginate()
+            for snap in page.get("DBSnapshots", [])]
         snapshots += [
             ("cluster", snap.get("DBClusterIdentifier"), snap.get("DBClusterSnapshotArn"),
              snap.get("SnapshotCreateTime"), snap.get("Status"))
-            for snap in (await rds.describe_db_cluster_snapshots()).get("DBClusterSnapshots", [])]
+            async for page in rds.get_paginator("describe_db_cluster_snapshots").paginate()
+            for snap in page.get("DBClusterSnapshots", [])]
         newest: dict[str, tuple[str, str, datetime]] = {}
         for kind, name, arn, when, status in snapshots:
             if status != "available" or not name or not arn or when is None or \

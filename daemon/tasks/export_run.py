@@ -18,6 +18,7 @@ from daemon.core.tasks.exports import (
     incremental_window,
     rds_task_identifier,
 )
+from daemon.core.tasks.scope import Origin, in_scope
 from daemon.tasks.export_aws import ExportAws
 from daemon.tasks.export_markers import Marker, MarkerStore
 from daemon.tasks.runner import State, Task, TaskRunner
@@ -118,7 +119,10 @@ class ExportRun:
             await self._markers.save(rule, marker)
             kept = f"; source {plan.source} kept" if plan.source else ""
             raise PermanentError(f"export of {plan.name} ended {marker.error}{kept}")
-        if rule.delete_source_on_success and plan.source:
+        if rule.delete_source_on_success and plan.source and in_scope(
+                rule.vaults, rule.accounts, Origin.of(plan.vault, None, plan.resource_arn)):
+            # only a recovery point in one of the rule's vaults (config requires them), never
+            # a snapshot a schedule found by listing, nor one a marker of another config names
             self._phase("deleting_source", source=plan.source)
             await self._aws.delete_source(plan.source, plan.vault)
             marker.source_deleted = True

@@ -21,6 +21,7 @@ from daemon.core.clock import Clock
 from daemon.core.scheduling.schedule import next_runs, parse_expression, slot_at_or_before
 from daemon.core.tasks.exports import ExportPlan, plan, plans_for_backup
 from daemon.core.tasks.naming import compile_pattern
+from daemon.core.tasks.scope import Origin, in_scope
 from daemon.kernel.bus import BackupCompleted
 from daemon.kernel.supervisor import backoff_delay, sleep_or_stop
 from daemon.obs.metrics_tasks import TaskMetrics
@@ -60,8 +61,13 @@ class ExportService:
         if not self._rules or not self._runner.accepting:
             return
         for found in plans_for_backup(item.resource_arn, item.recovery_point_arn, item.created,
-                                      item.vault, self._rules.values()):
+                                      item.vault, self._rules_for(item), job_id=item.job_id):
             self.consider(found)
+
+    def _rules_for(self, item: BackupCompleted) -> list[ExportRule]:
+        """The rules whose vaults and accounts cover where this backup was made."""
+        origin = Origin.of(item.vault, item.region, item.resource_arn, item.recovery_point_arn)
+        return [r for r in self._rules.values() if in_scope(r.vaults, r.accounts, origin)]
 
     def consider(self, found: ExportPlan) -> bool:
         run = ExportRun(self._runner, self._aws, self._markers, rule=self._rules[found.rule],
@@ -129,7 +135,8 @@ class ExportService:
         queued = 0
         for item in recent:
             for found in plans_for_backup(item.resource_arn, item.recovery_point_arn,
-                                          item.created, item.vault, self._rules.values()):
+                                          item.created, item.vault, self._rules_for(item),
+                                          job_id=item.job_id):
                 if found.token in self._known:
                     continue
                 if await self._markers.get(self._rules[found.rule], found.token) is not None:

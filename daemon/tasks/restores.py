@@ -31,6 +31,7 @@ from daemon.core.tasks.restore_triggers import (
     recovery_point_kind,
 )
 from daemon.core.tasks.rotation import RestoredCopy, newest_done
+from daemon.core.tasks.scope import Origin, in_scope
 from daemon.kernel.bus import BackupCompleted
 from daemon.kernel.supervisor import sleep_or_stop
 from daemon.obs.metrics_tasks import TaskMetrics
@@ -66,8 +67,13 @@ class RestoreService:
         if table is None or not self._rules or not self._runner.accepting:
             return
         for decision in plan_restores(table, item.recovery_point_arn, item.created,
-                                      self._rules.values()):
+                                      self._rules_for(item)):
             self.consider(decision)
+
+    def _rules_for(self, item: BackupCompleted) -> list[RestoreRule]:
+        """The rules whose vaults and accounts cover where this backup was made."""
+        origin = Origin.of(item.vault, item.region, item.resource_arn, item.recovery_point_arn)
+        return [r for r in self._rules.values() if in_scope(r.vaults, r.accounts, origin)]
 
     def consider(self, decision: RestoreDecision, *, job_id: str | None = None) -> bool:
         """Queue one decision as a task; an unnameable restore becomes a failed task (alert)."""
@@ -150,10 +156,14 @@ class RestoreService:
             return 0
         oldest = min(item.created for item in recent)
         self._caught = {k: t for k, t in self._caught.items() if t >= oldest}
-        found = [(table, item.recovery_point_arn, item.created) for item in recent
-                 if (table := arns.table_name(item.resource_arn)) is not None]
+        decisions: list[RestoreDecision] = []
+        for rule in self._rules.values():  # per rule: each covers its own vaults, accounts
+            found = [(table, item.recovery_point_arn, item.created) for item in recent
+                     if rule in self._rules_for(item)
+                     and (table := arns.table_name(item.resource_arn)) is not None]
+            decisions += missed_restores(found, copies, [rule])
         queued = 0
-        for decision in missed_restores(found, copies, self._rules.values()):
+        for decision in decisions:
             plan = decision.plan
             assert plan is not None
             key = (plan.rule, plan.source_backup)

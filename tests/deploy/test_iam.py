@@ -34,6 +34,8 @@ NO_RESOURCE_LEVEL = {
     "dynamodb:ListExports", "cloudwatch:PutMetricData", "rds:DescribeExportTasks",
     "rds:StartExportTask", "tag:GetResources", "backup:ListBackupPlans",
     "backup-storage:MountCapsule",
+    # called unfiltered by scheduled RDS exports (every snapshot, then the rule's pattern)
+    "rds:DescribeDBSnapshots", "rds:DescribeDBClusterSnapshots",
 }
 
 

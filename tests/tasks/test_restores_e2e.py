@@ -3,6 +3,7 @@ de-duplication, rotation, and a restart in the middle of each (finished, not rep
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -214,3 +215,38 @@ async def test_a_restore_of_an_older_backup_than_a_finished_copy_is_skipped(
     assert left == {f"orders-staging-{new_at:%Y%m%d-%H-%M-%S}"}
     value = orders["ssm"].get_parameter(Name=SSM)["Parameter"]["Value"]
     assert value.endswith(f"table/orders-staging-{new_at:%Y%m%d-%H-%M-%S}")
+
+
+async def test_a_backup_in_another_vault_or_account_triggers_no_restore(
+        daemon: Any, orders: dict[str, Any]) -> None:
+    rules = [rule(validate=None, vaults=["ops"], accounts=[orders["table"].arn.split(":")[4]])]
+    instance = await daemon(settings_with(restores=rules))
+    event = completed(orders["backup"], orders["table"].arn)
+    for vault in ("dev", None):
+        instance.kernel.bus.publish(replace(event, vault=vault))
+    await instance.settle()
+    assert instance.calls("RestoreTableFromBackup") == 0
+    other = [rule(validate=None, vaults=["ops"], accounts=["444455556666"])]
+    elsewhere = await daemon(settings_with(restores=other))
+    elsewhere.kernel.bus.publish(replace(event, vault="ops"))
+    await elsewhere.settle()
+    assert elsewhere.calls("RestoreTableFromBackup") == 0
+
+    instance.kernel.bus.publish(replace(event, vault="ops"))
+    await instance.settle()
+    assert instance.tasks_total("restore", "succeeded") == 1
+    assert TARGET in orders["ddb"].list_tables()["TableNames"]
+
+
+async def test_keep_last_null_keeps_every_restored_copy(
+        daemon: Any, orders: dict[str, Any]) -> None:
+    instance = await daemon(settings_with(restores=[rule(validate=None, keep_last=None)]))
+    names = []
+    for at, backup in daily_backups(orders, 3):
+        names.append(f"orders-staging-{at:%Y%m%d-%H-%M-%S}")
+        instance.kernel.bus.publish(completed(backup, orders["table"].arn, at))
+        await instance.settle()
+    assert set(names) <= set(orders["ddb"].list_tables()["TableNames"])
+    assert instance.calls("DeleteTable") == 0
+    value = orders["ssm"].get_parameter(Name=SSM)["Parameter"]["Value"]
+    assert value.endswith(f"table/{names[2]}")

@@ -65,7 +65,6 @@ NOT_EXERCISED = {
     "RetentionAndExportsDeleteRecoveryPoints": "aws-backup engine retention",
     "ExportsDynamoDbList": "ListExports runs only when an export is rediscovered",
     "ExportsRdsSnapshots": "no RDS in the scenario",
-    "ExportsRdsFindNewestSnapshots": "no RDS in the scenario",
     "ExportsRdsDeleteSourceSnapshots": "no RDS in the scenario",
     "ExportsRdsPassExportRole": "no RDS in the scenario",
     "ExportsRdsKmsKey": "no RDS in the scenario",
