@@ -70,6 +70,10 @@ NOT_EXERCISED = {
     "ExportsRdsKmsKey": "no RDS in the scenario",
     "CrossAccountAssumeRoleOptional": "no role to assume in the scenario",
     "RestoresAwsBackupJobStatus": "the restore job of the wave finishes before it is polled",
+    "RestoresOnDemandFindRecoveryPoints": "only `ddb-backupd restore` looks backups up by "
+                                          "table (tests/cli/test_restore_e2e.py)",
+    "RestoresOnDemandDescribeRecoveryPoint": "only `ddb-backupd restore` describes a recovery "
+                                             "point (tests/cli/test_restore_e2e.py)",
     "ExportsDynamoDbStatus": "moto's exports are COMPLETED in the start call's answer: "
                              "DescribeExport is never needed",
     "PlansVaultStorage": "moto's CreateBackupVault does not ask for backup-storage:MountCapsule",
