@@ -15,13 +15,11 @@ from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from daemon.app import build_context
 from daemon.aws.errors import error_code
 from daemon.aws.session import AwsClients
 from daemon.cli.restore import fail
 from daemon.config.settings import Settings
 from daemon.config.tasks import RestoreRule
-from daemon.core.clock import SystemClock
 from daemon.core.errors import PermanentError
 from daemon.core.tasks.on_demand import Source, Target, choose_target, newest_usable
 from daemon.core.tasks.restore_triggers import RestorePlan, recovery_point_kind
@@ -60,7 +58,8 @@ async def _restore(settings: Settings, clients: AwsClients, args: argparse.Names
     target = choose_target(source, settings.restores, args.target)
     emit("target", target=target.name, naming=target.naming)
     rule = next((r for r in settings.restores if target.naming == f"rule {r.name}"), ON_DEMAND)
-    aws = RestoreAws(build_context(settings, clients, Metrics(), SystemClock()))
+    aws = RestoreAws(clients.dynamodb, clients.backup, clients.ssm,
+                     restore_role_arn=settings.tasks.restore_role_arn)
     assert source.engine is not None  # _find only returns restorable sources
     plan = RestorePlan(rule.name, source.table, source.arn, source.created, target.name,
                        source.engine)
@@ -105,7 +104,8 @@ async def _start(aws: RestoreAws, plan: RestorePlan, rule: RestoreRule,
     """Start the restore, or pick up one already made from this backup; the job id, if any."""
     existing = await aws.describe(plan.target)
     if existing is not None:
-        made_from = (existing.get("RestoreSummary") or {}).get("SourceBackupArn")
+        summary = existing.get("RestoreSummary")
+        made_from = summary.get("SourceBackupArn") if summary else None
         if made_from != plan.source_backup:
             fail(4, f"table {plan.target} exists already (not restored from "
                  f"{plan.source_backup}): choose another --target")
@@ -137,7 +137,8 @@ async def _wait_active(aws: RestoreAws, target: Target, poll: Poller, emit: Emit
         if table is None:
             fail(4, f"table {target.name} disappeared while restoring")
         seen.update(table)
-        in_progress = (table.get("RestoreSummary") or {}).get("RestoreInProgress", False)
+        summary = table.get("RestoreSummary")
+        in_progress = summary.get("RestoreInProgress", False) if summary else False
         return table.get("TableStatus") == "ACTIVE" and not in_progress
 
     emit("waiting_active", target=target.name)

@@ -28,7 +28,7 @@ class RestoreSources:
 
     async def native(self, arn: str) -> Source | None:
         """DescribeBackup of a DynamoDB backup ARN, or None."""
-        ddb = await self._clients.client("dynamodb")
+        ddb = await self._clients.dynamodb()
         try:
             resp = await ddb.describe_backup(BackupArn=arn)
         except ClientError as exc:
@@ -42,7 +42,7 @@ class RestoreSources:
 
     async def recovery_point(self, arn: str) -> Source | None:
         """DescribeRecoveryPoint in whichever vault holds it (the ARN does not say), or None."""
-        backup = await self._clients.client("backup")
+        backup = await self._clients.backup()
         for vault in await self._vaults():
             try:
                 point = await backup.describe_recovery_point(BackupVaultName=vault,
@@ -51,12 +51,12 @@ class RestoreSources:
                 if error_code(exc) in NOT_FOUND:
                     continue
                 raise
-            return _point(point, vault)
+            return _point(dict(point), vault)
         return None
 
     async def of_table(self, table: str) -> list[Source]:
         """Every native backup and recovery point of `table` (the table may be gone)."""
-        ddb = await self._clients.client("dynamodb")
+        ddb = await self._clients.dynamodb()
         found: list[Source] = []
         kwargs: dict[str, Any] = {"TableName": table}
         while True:
@@ -72,7 +72,7 @@ class RestoreSources:
         return found + (await self._points_of(table_arn) if table_arn else [])
 
     async def _points_of(self, table_arn: str) -> list[Source]:
-        backup = await self._clients.client("backup")
+        backup = await self._clients.backup()
         table = arns.table_name(table_arn) or table_arn
         found: list[Source] = []
         kwargs: dict[str, Any] = {"ResourceArn": table_arn}
@@ -89,13 +89,13 @@ class RestoreSources:
         """The table's ARN; when the table is gone (a restore after a deletion is what this
         command is for), built from the account of any vault: None without a vault, where no
         recovery point can be either."""
-        ddb = await self._clients.client("dynamodb")
+        ddb = await self._clients.dynamodb()
         try:
             return str((await ddb.describe_table(TableName=table))["Table"]["TableArn"])
         except ClientError as exc:
             if error_code(exc) not in NOT_FOUND:
                 raise
-        backup = await self._clients.client("backup")
+        backup = await self._clients.backup()
         vaults = (await backup.list_backup_vaults(MaxResults=1)).get("BackupVaultList", [])
         parsed = arns.parse(vaults[0]["BackupVaultArn"]) if vaults else None
         if parsed is None:
@@ -103,7 +103,7 @@ class RestoreSources:
         return f"arn:aws:dynamodb:{self._region}:{parsed.account}:table/{table}"
 
     async def _vaults(self) -> list[str]:
-        backup = await self._clients.client("backup")
+        backup = await self._clients.backup()
         names: list[str] = []
         kwargs: dict[str, Any] = {}
         while True:

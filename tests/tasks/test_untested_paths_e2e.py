@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from daemon.app import run_daemon
-from daemon.kernel.context import AppContext
+from daemon.app import Daemon, run_daemon
 from tests.fixtures.standin import boto3_client
 from tests.tasks.conftest import settings_with, wait_until
 from tests.tasks.test_restore_jobs_e2e import ROLE
@@ -33,17 +32,17 @@ async def test_a_vault_notification_on_sqs_becomes_a_restored_table(
                              aws={"endpoint_url": aws_env["AWS_ENDPOINT_URL"], "max_attempts": 2},
                              queue={"wait_seconds": 1}, reconcile_seconds=3600,
                              tasks={"restore_role_arn": ROLE})
-    ready: asyncio.Future[AppContext] = asyncio.get_running_loop().create_future()
+    ready: asyncio.Future[Daemon] = asyncio.get_running_loop().create_future()
     stop = asyncio.Event()
 
-    async def on_ready(ctx: AppContext) -> None:
-        ready.set_result(ctx)
+    async def on_ready(wired: Daemon) -> None:
+        ready.set_result(wired)
 
     daemon = asyncio.create_task(run_daemon(settings, stop=stop, on_ready=on_ready))
     try:
-        ctx = await ready
+        kernel = (await ready).kernel
         backup_fake.inject_job(table.arn, vault.name, duration=0.2)
-        assert await wait_until(lambda: ctx.metrics.registry.get_sample_value(
+        assert await wait_until(lambda: kernel.metrics.registry.get_sample_value(
             "backupd_tasks_total", {"kind": "restore", "outcome": "succeeded"}), tries=400)
     finally:
         stop.set()
@@ -64,7 +63,7 @@ async def test_a_rule_without_an_ssm_parameter_restores_tags_and_rotates_only(
     backup = ddb.create_backup(TableName=table.name, BackupName="backup-1")["BackupDetails"]
     no_ssm = {k: v for k, v in rule().items() if k != "ssm_parameter"}
     instance = await daemon(settings_with(restores=[no_ssm]))
-    instance.ctx.bus.publish(completed(backup["BackupArn"], table.arn))
+    instance.kernel.bus.publish(completed(backup["BackupArn"], table.arn))
     await instance.settle()
 
     assert instance.tasks_total("restore", "succeeded") == 1
