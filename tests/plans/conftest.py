@@ -78,7 +78,7 @@ async def reconciler(aws_env: dict[str, str]) -> AsyncIterator[Callable[..., Awa
             clients = await stack.enter_async_context(
                 AwsClients(settings.aws, settings.region, metrics))
             board, alerts = StatusBoard(), AlertOutbox(None, metrics, clients)
-            made = PlanReconciler(settings.backup_plans, calls=PlanCalls(clients),
+            made = PlanReconciler(settings.backup_plans, calls=PlanCalls(clients.backup),
                                   metrics=metrics.plans, board=board, alerts=alerts,
                                   clock=FakeClock(), interval_seconds=60, apply=apply)
             return Instance(made, metrics, board, alerts)

@@ -46,14 +46,13 @@ async def test_a_table_with_another_key_is_refused(clients: AwsClients) -> None:
         await LeaseTable(clients.dynamodb, "wrong-key", "x").ensure(create=False)
 
 
-class RefusingClients:
+class RefusingClient:
     """A DynamoDB client whose DescribeTable always gets the same error."""
 
     def __init__(self, code: str) -> None:
         self.code = code
 
-    async def client(self, service: str) -> RefusingClients:
-        assert service == "dynamodb"
+    async def __call__(self) -> RefusingClient:  # the connect callable components are given
         return self
 
     async def describe_table(self, **_: Any) -> dict[str, Any]:
@@ -64,13 +63,13 @@ class RefusingClients:
 async def test_a_table_aws_refuses_for_good_is_an_error_saying_why() -> None:
     """Access denied: checking again soon will not help, and the gate should say why."""
     with pytest.raises(PermanentError, match=r"'lease-t' is unusable: .*AccessDenied.*authorized"):
-        await LeaseTable(RefusingClients("AccessDeniedException"), "lease-t", "x").ensure(
+        await LeaseTable(RefusingClient("AccessDeniedException"), "lease-t", "x").ensure(
             create=True)
 
 
 async def test_a_throttled_check_stays_an_aws_error_to_retry_soon() -> None:
     with pytest.raises(ClientError, match="ThrottlingException"):
-        await LeaseTable(RefusingClients("ThrottlingException"), "lease-t", "x").ensure(
+        await LeaseTable(RefusingClient("ThrottlingException"), "lease-t", "x").ensure(
             create=True)
 
 
