@@ -2,7 +2,9 @@
 
 Besides the wave, the daemon keeps one AWS Backup plan as code (`BACKUP_PLAN`): it creates
 its vault with a Vault Lock, the plan and its selection of the tables tagged backup=daily,
-and the demo prints what AWS then holds.
+and the demo prints what AWS then holds. One export rule (`EXPORT_RULE`) exports the table
+`carts` (PITR on) to the bucket `EXPORT_BUCKET` whenever a backup of it completes, and the
+demo prints where the export wrote.
 """
 
 from __future__ import annotations
@@ -29,6 +31,11 @@ SSM_PARAMETER = "/demo/orders-staging-table-arn"
 TABLES = ["orders-production", "customers-production", "payments-production", "sessions",
           "inventory", "audit-log", "carts", "catalog"]
 BACKUP_ROLE = "arn:aws:iam::123456789012:role/ddb-backupd-backup"
+EXPORT_BUCKET = "demo-exports"
+EXPORTED_TABLE = "carts"
+# One export rule: each completed backup of `carts` is exported to S3 at the backup's time.
+EXPORT_RULE: dict[str, Any] = {"name": "carts-to-s3", "source_pattern": f"^{EXPORTED_TABLE}$",
+                               "bucket": EXPORT_BUCKET, "prefix": "exports"}
 # One AWS Backup plan kept as code: the daemon creates it (and its vault) at start.
 BACKUP_PLAN: dict[str, Any] = {
     "name": "demo-daily",
@@ -119,6 +126,15 @@ class Scenario:
         sns.subscribe(TopicArn=self.topic_arn, Protocol="sqs",
                       Endpoint=inbox_arn["Attributes"]["QueueArn"])
         self.client("backup").create_backup_vault(BackupVaultName=self.vault)
+        ddb.update_continuous_backups(  # exports read the table at a time inside its PITR window
+            TableName=EXPORTED_TABLE,
+            PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
+        s3 = self.client("s3")
+        if self.standin.region == "us-east-1":
+            s3.create_bucket(Bucket=EXPORT_BUCKET)
+        else:
+            s3.create_bucket(Bucket=EXPORT_BUCKET, CreateBucketConfiguration={
+                "LocationConstraint": self.standin.region})
         self._seed_old_backups(ddb)
         for name, gib in SIZES_GIB.items():
             self.standin.backup.set_table_size(name, gib * GIB)
@@ -149,6 +165,7 @@ class Scenario:
             helpers.append(asyncio.create_task(self._waves(started, stop)))
             helpers.append(asyncio.create_task(self._live(daemon, started, stop)))
             helpers.append(asyncio.create_task(self._plan_made(daemon, started, stop)))
+            helpers.append(asyncio.create_task(self._exports(daemon, started, stop)))
             if seconds is not None:
                 helpers.append(asyncio.create_task(_stop_after(seconds, stop)))
 
@@ -223,6 +240,28 @@ class Scenario:
                 return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 0.5)
+
+    async def _exports(self, daemon: Daemon, started: float, stop: asyncio.Event) -> None:
+        """Each export that finishes: a line with where it wrote and how many objects."""
+        done = 0
+        while not stop.is_set():
+            now = _sum(daemon.kernel.metrics, "backupd_tasks_total", kind="export",
+                       outcome="succeeded")
+            if now > done:
+                done = now
+                objects = await asyncio.to_thread(self._exported_objects)
+                where = f"s3://{EXPORT_BUCKET}/{EXPORT_RULE['prefix']}/{EXPORTED_TABLE}/"
+                plural = "" if objects == 1 else "s"
+                print(f"[t+{time.monotonic() - started:4.0f}s] export {EXPORT_RULE['name']}: "
+                      f"completed backup of {EXPORTED_TABLE} exported to {where} "
+                      f"({objects} object{plural} there, exports finished {done})", flush=True)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 1.0)
+
+    def _exported_objects(self) -> int:
+        pages = self.client("s3").get_paginator("list_objects_v2").paginate(
+            Bucket=EXPORT_BUCKET, Prefix=f"{EXPORT_RULE['prefix']}/{EXPORTED_TABLE}/")
+        return sum(page.get("KeyCount", 0) for page in pages)
 
     def _plan_lines(self, plan_id: str) -> list[str]:
         """The plan, its vault and its selections, as AWS Backup reports them."""
@@ -313,6 +352,7 @@ def demo_settings(scenario: Scenario, *, port: int) -> Settings:
                     "tables": ["orders-production"], "retention": {"keep_last": 2}}],
         restores=[{"name": "staging", "source_pattern": "^(orders)-production$",
                    "replacement": "${1}-staging", "ssm_parameter": SSM_PARAMETER, "keep_last": 2}],
+        exports=[EXPORT_RULE],
         tasks={"poll_initial_seconds": 1, "poll_max_seconds": 2, "rescan_seconds": 15,
                "restore_role_arn": "arn:aws:iam::123456789012:role/backup-restore"},
         backup_plans=[BACKUP_PLAN],

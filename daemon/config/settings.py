@@ -102,6 +102,11 @@ class CloudWatchSettings(Section):
     namespace: str = Field("BackupMonitoring", min_length=1, max_length=255,
                            description="CloudWatch namespace (names starting AWS/ are reserved).")
     interval_seconds: float = Field(60.0, ge=1, description="One PutMetricData batch per interval.")
+    sample_compatible: bool = Field(
+        False, description="Also publish BackupJobSize (bytes of the counted jobs, dimensions "
+        "Region, BackupType, VaultName) as AWS's concurrent backup monitor sample did, in the "
+        "same PutMetricData; alarms built on the sample find it in `namespace`, which may not "
+        "start with AWS/.")
 
     @field_validator("namespace")
     @classmethod
@@ -109,6 +114,22 @@ class CloudWatchSettings(Section):
         if value.startswith("AWS/"):
             raise ValueError("namespaces beginning 'AWS/' are reserved by AWS")
         return value
+
+
+MonitoredState = Literal["CREATED", "PENDING", "RUNNING", "ABORTING"]
+OPEN_JOB_STATES: tuple[MonitoredState, ...] = ("CREATED", "PENDING", "RUNNING", "ABORTING")
+
+
+class MonitorSettings(Section):
+    """Which open backup jobs the CloudWatch totals count (the Prometheus gauges count all)."""
+
+    resource_types: list[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=list, description="Resource types counted in the CloudWatch totals, "
+        "as AWS Backup names them (DynamoDB, RDS, ...); empty: every type.")
+    states: list[MonitoredState] = Field(
+        default_factory=lambda: list(OPEN_JOB_STATES), min_length=1,
+        description="Job states counted in the CloudWatch totals; default: every open state "
+        "(RUNNING alone counts only the jobs backing up now).")
 
 
 class Settings(BaseSettings):
@@ -147,6 +168,7 @@ class Settings(BaseSettings):
     queue: QueueSettings = Field(default_factory=QueueSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     cloudwatch: CloudWatchSettings = Field(default_factory=CloudWatchSettings)
+    monitor: MonitorSettings = Field(default_factory=MonitorSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     schedules: list[ScheduleSpec] = Field(default_factory=list, description="Backup schedules.")
     restores: list[RestoreRule] = Field(default_factory=list, description="Restore rotation rules.")

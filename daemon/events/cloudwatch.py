@@ -2,15 +2,18 @@
 
 Metrics `ConcurrentBackupBytes` and `RunningBackupJobs`, with dimensions Region, BackupType,
 VaultName per group, plus an account-wide total without dimensions so an alarm needs no
-metric math. At most 1000 datums per call (PutMetricData's limit). A failure is logged and
-the next interval tries again with fresh numbers; the event loop never waits on CloudWatch
-longer than one call.
+metric math; with `cloudwatch.sample_compatible`, also `BackupJobSize` per group, as AWS's
+concurrent backup monitor sample published it. `monitor.resource_types` and `monitor.states`
+narrow which open jobs these totals count (`daemon.core.events.monitor`; the Prometheus
+gauges always count every open job). At most 1000 datums per call (PutMetricData's limit).
+A failure is logged and the next interval tries again with fresh numbers; the event loop
+never waits on CloudWatch longer than one call.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -18,6 +21,7 @@ import structlog
 
 from daemon.config.settings import CloudWatchSettings
 from daemon.core.clock import Clock
+from daemon.core.events.monitor import Scope, Series, scoped_totals, series
 from daemon.core.events.tracker import JobTable
 from daemon.kernel.supervisor import sleep_or_stop
 from daemon.obs.metrics import EventMetrics
@@ -33,24 +37,18 @@ log = structlog.get_logger(__name__)
 MAX_DATUMS = 1000
 
 
-def datums(tracker: JobTable, now: datetime) -> list[MetricDatumTypeDef]:
+def datums(tracker: JobTable, now: datetime, scope: Scope | None = None, *,
+           sample_compatible: bool = False) -> list[MetricDatumTypeDef]:
     """Every series of this moment as PutMetricData datums."""
-    out: list[MetricDatumTypeDef] = []
-    for (vault, rtype, region), group in sorted(tracker.totals().items()):
-        dims: list[DimensionTypeDef] = [
-            {"Name": "Region", "Value": region}, {"Name": "BackupType", "Value": rtype},
-            {"Name": "VaultName", "Value": vault}]
-        out.append(_datum("ConcurrentBackupBytes", group.bytes, "Bytes", now, dims))
-        out.append(_datum("RunningBackupJobs", group.jobs, "Count", now, dims))
-    out.append(_datum("ConcurrentBackupBytes", tracker.running_bytes_total(), "Bytes", now, []))
-    out.append(_datum("RunningBackupJobs", tracker.running_jobs_total(), "Count", now, []))
-    return out
+    totals = scoped_totals(tracker, scope or Scope())
+    return [_datum(one, now) for one in series(totals, sample_compatible=sample_compatible)]
 
 
-def _datum(name: str, value: float, unit: StandardUnitType, now: datetime,
-           dims: Sequence[DimensionTypeDef]) -> MetricDatumTypeDef:
-    return {"MetricName": name, "Value": float(value), "Unit": unit, "Timestamp": now,
-            "Dimensions": list(dims)}
+def _datum(one: Series, now: datetime) -> MetricDatumTypeDef:
+    unit: StandardUnitType = one.unit
+    dims: list[DimensionTypeDef] = [{"Name": name, "Value": value} for name, value in one.dims]
+    return {"MetricName": one.name, "Value": one.value, "Unit": unit, "Timestamp": now,
+            "Dimensions": dims}
 
 
 def chunks(items: list[MetricDatumTypeDef], size: int = MAX_DATUMS,
@@ -65,9 +63,11 @@ class CloudWatchPublisher:
     name = "cloudwatch"
 
     def __init__(self, cloudwatch: Connect[CloudWatchClient], cfg: CloudWatchSettings,
-                 tracker: JobTable, *, metrics: EventMetrics, clock: Clock) -> None:
+                 tracker: JobTable, *, metrics: EventMetrics, clock: Clock,
+                 scope: Scope | None = None) -> None:
         self._cloudwatch = cloudwatch
         self._cfg = cfg
+        self._scope = scope or Scope()
         self._tracker = tracker
         self._metrics = metrics
         self._clock = clock
@@ -80,7 +80,8 @@ class CloudWatchPublisher:
 
     async def run_once(self) -> bool:
         cloudwatch = await self._cloudwatch()
-        batch = datums(self._tracker, self._clock.now())
+        batch = datums(self._tracker, self._clock.now(), self._scope,
+                       sample_compatible=self._cfg.sample_compatible)
         ok = True
         for part in chunks(batch):
             try:

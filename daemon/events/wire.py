@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from daemon.aws.session import AwsClients
 from daemon.config.settings import Settings
+from daemon.core.events.monitor import Scope
 from daemon.core.events.tracker import JobTable
 from daemon.events.pipeline import Limits, Pipeline, ThresholdWatch
 from daemon.events.reconciler import Reconciler
@@ -63,8 +64,9 @@ def wire(settings: Settings, aws: AwsClients, kernel: Kernel) -> Events:
     if settings.cloudwatch.enabled:
         from daemon.events.cloudwatch import CloudWatchPublisher  # noqa: PLC0415 - only when on
 
+        scope = Scope.of(settings.monitor.resource_types, settings.monitor.states)
         cloudwatch = CloudWatchPublisher(aws.cloudwatch, settings.cloudwatch, kernel.tracker,
-                                         metrics=metrics, clock=kernel.clock)
+                                         metrics=metrics, clock=kernel.clock, scope=scope)
     leader: list[Component | None] = [consumer, reconciler, ThresholdWatch(pipeline), cloudwatch]
     return Events(leader=tuple(c for c in leader if c is not None),
                   on_acquire=reconciler.run_once, settle=pipeline.settle, pipeline=pipeline,

@@ -101,6 +101,7 @@ class BackupJobs:
             start_by=now + timedelta(minutes=int(body.get("StartWindowMinutes") or 480)),
             timetable=timetable, size_bytes=self._size(region, resource, plan),
             lifecycle=body.get("Lifecycle"),
+            complete_window_minutes=_minutes(body.get("CompleteWindowMinutes")),
             recovery_point_tags=dict(body.get("RecoveryPointTags") or {}),
             created_by=body.get("CreatedBy"), idempotency_token=body.get("IdempotencyToken"),
             resource_name=arns.resource_name(resource),
@@ -215,6 +216,10 @@ def _validate(body: dict[str, Any]) -> None:
     if window is not None and int(window) < 60:
         raise invalid_parameter("StartWindowMinutes must be at least 60 minutes.")
     validate_lifecycle(body.get("Lifecycle"))
+
+
+def _minutes(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 def validate_lifecycle(lifecycle: Any) -> None:

@@ -53,6 +53,7 @@ class BackupJob:
     completion_date: datetime | None = None
     recovery_point_arn: str | None = None
     lifecycle: dict[str, Any] | None = None
+    complete_window_minutes: int | None = None  # StartBackupJob's input, as it came
     recovery_point_tags: dict[str, str] = field(default_factory=dict)
     created_by: dict[str, str] | None = None
     idempotency_token: str | None = None

@@ -82,6 +82,27 @@ def test_every_error_is_listed_with_its_env_var(clean_env: pytest.MonkeyPatch) -
     assert any("reserved" in e and "BACKUPD_CLOUDWATCH__NAMESPACE" in e for e in errors)
 
 
+def test_the_monitor_counts_every_type_in_the_open_states_unless_told(
+        clean_env: pytest.MonkeyPatch) -> None:
+    s = load_settings()
+    assert (s.monitor.resource_types, s.monitor.states) == (
+        [], ["CREATED", "PENDING", "RUNNING", "ABORTING"])
+    assert s.cloudwatch.sample_compatible is False
+    clean_env.setenv("BACKUPD_MONITOR__RESOURCE_TYPES", '["DynamoDB"]')
+    clean_env.setenv("BACKUPD_MONITOR__STATES", '["RUNNING"]')
+    clean_env.setenv("BACKUPD_CLOUDWATCH__SAMPLE_COMPATIBLE", "true")
+    s = load_settings()
+    assert (s.monitor.resource_types, s.monitor.states) == (["DynamoDB"], ["RUNNING"])
+    assert s.cloudwatch.sample_compatible is True
+
+
+@pytest.mark.parametrize("states", ['["COMPLETED"]', "[]"])
+def test_the_monitor_counts_open_states_only(clean_env: pytest.MonkeyPatch, states: str) -> None:
+    clean_env.setenv("BACKUPD_MONITOR__STATES", states)
+    with pytest.raises(ConfigError, match="BACKUPD_MONITOR__STATES"):
+        load_settings()
+
+
 def test_critical_must_be_above_warning(clean_env: pytest.MonkeyPatch) -> None:
     clean_env.setenv("BACKUPD_WARNING_RATIO", "0.9")
     clean_env.setenv("BACKUPD_CRITICAL_RATIO", "0.8")

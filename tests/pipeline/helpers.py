@@ -15,6 +15,7 @@ from daemon.app import build_kernel
 from daemon.aws.session import AwsClients
 from daemon.config.settings import Settings
 from daemon.core.clock import Clock, SystemClock
+from daemon.core.events.monitor import Scope
 from daemon.core.events.tracker import JobTable
 from daemon.events.cloudwatch import CloudWatchPublisher
 from daemon.events.consumer import Consumer, Handler
@@ -93,8 +94,10 @@ class Env:
                           metrics=self.metrics.events, board=self.board, clock=self.clock)
 
     def cloudwatch(self) -> CloudWatchPublisher:
-        return CloudWatchPublisher(self.aws.cloudwatch, self.settings.cloudwatch, self.tracker,
-                                   metrics=self.metrics.events, clock=self.clock)
+        s = self.settings
+        return CloudWatchPublisher(self.aws.cloudwatch, s.cloudwatch, self.tracker,
+                                   metrics=self.metrics.events, clock=self.clock,
+                                   scope=Scope.of(s.monitor.resource_types, s.monitor.states))
 
 
 def env_of(s: Settings, aws: Any, metrics: Metrics | None = None,

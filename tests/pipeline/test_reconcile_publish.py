@@ -87,6 +87,64 @@ async def test_cloudwatch_gets_one_batch_with_dimensions_and_an_account_total(
     assert stats["MetricDataResults"][0]["Values"] == [60.0]
 
 
+def rds_event(job_id: str, state: str, size: int) -> str:
+    """A backup job event of an RDS instance in vault ops."""
+    body = json.loads(backup_event(job_id, state, size=size))
+    body["detail"].update(resourceType="RDS",
+                          resourceArn="arn:aws:rds:us-east-1:123456789012:db:orders")
+    return json.dumps(body)
+
+
+async def test_a_filtered_sample_compatible_batch_counts_only_dynamodb_running_jobs(
+        aws_env: dict[str, str]) -> None:
+    """monitor.resource_types=[DynamoDB], monitor.states=[RUNNING], sample_compatible: the one
+    PutMetricData carries BackupJobSize with the sample's dimensions, and every total counts
+    the DynamoDB RUNNING jobs only (the Prometheus gauges still count every open job)."""
+    namespace = "ConcurrentBackupMonitorE2E"
+    s = settings(cloudwatch={"namespace": namespace, "sample_compatible": True},
+                 monitor={"resource_types": ["DynamoDB"], "states": ["RUNNING"]})
+    async with context(s) as (env, pipeline):
+        await pipeline.handle(backup_event("ddb-run", "RUNNING", size=10 * GIB))
+        await pipeline.handle(backup_event("ddb-wait", "PENDING", size=5 * GIB, table="users"))
+        await pipeline.handle(rds_event("rds-run", "RUNNING", 7 * GIB))
+        assert env.tracker.running_bytes_total() == 22 * GIB
+        publisher = env.cloudwatch()
+        assert await publisher.run_once() is True
+        assert publisher.calls == 1
+        assert env.metrics.registry.get_sample_value("backupd_aws_api_calls_total", {
+            "service": "cloudwatch", "operation": "PutMetricData", "outcome": "ok"}) == 1
+    cw = client(aws_env, "cloudwatch")
+    listed = cw.list_metrics(Namespace=namespace)["Metrics"]
+    got = {(m["MetricName"], tuple(sorted((d["Name"], d["Value"]) for d in m["Dimensions"])))
+           for m in listed}
+    group = (("BackupType", "DynamoDB"), ("Region", "us-east-1"), ("VaultName", "ops"))
+    assert got == {("BackupJobSize", group), ("ConcurrentBackupBytes", group),
+                   ("RunningBackupJobs", group), ("ConcurrentBackupBytes", ()),
+                   ("RunningBackupJobs", ())}, "nothing of RDS, one group of DynamoDB"
+
+    def value(name: str, dims: tuple[tuple[str, str], ...]) -> list[float]:
+        stats = cw.get_metric_data(MetricDataQueries=[{"Id": "q", "MetricStat": {
+            "Metric": {"Namespace": namespace, "MetricName": name,
+                       "Dimensions": [{"Name": k, "Value": v} for k, v in dims]},
+            "Period": 60, "Stat": "Maximum"}}],
+            StartTime=datetime.now(UTC) - timedelta(minutes=5),
+            EndTime=datetime.now(UTC) + timedelta(minutes=5))
+        return list(stats["MetricDataResults"][0]["Values"])
+
+    assert value("BackupJobSize", group) == [10.0 * GIB]
+    assert value("RunningBackupJobs", group) == [1.0]
+    assert value("ConcurrentBackupBytes", ()) == [10.0 * GIB]
+    assert value("RunningBackupJobs", ()) == [1.0]
+
+
+async def test_without_sample_compatible_there_is_no_backup_job_size(
+        aws_env: dict[str, str]) -> None:
+    async with context(settings()) as (env, pipeline):
+        await pipeline.handle(backup_event("a", "RUNNING", size=7))
+        assert {d["MetricName"] for d in datums(env.tracker, env.clock.now())} == {
+            "ConcurrentBackupBytes", "RunningBackupJobs"}
+
+
 def test_datums_are_split_into_calls_of_at_most_1000() -> None:
     items = [{"MetricName": "x", "Value": float(i)} for i in range(2501)]
     sizes = [len(part) for part in chunks(items)]

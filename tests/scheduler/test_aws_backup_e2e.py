@@ -47,6 +47,27 @@ async def test_two_schedulers_start_one_job_per_table_with_token_lifecycle_and_t
     assert len({j.idempotency_token for j in jobs}) == 3
 
 
+async def test_complete_window_minutes_reaches_start_backup_job(
+        instance, make_table, make_vault, backup_fake):
+    """A schedule's complete_window_minutes is StartBackupJob's CompleteWindowMinutes, next
+    to its StartWindowMinutes; a schedule without one sends none (AWS's default applies)."""
+    vault = make_vault()
+    make_table("orders-1")
+    expression, _ = recent_slot()
+    daemon = await instance([spec(vault.name, expression, complete_window_minutes=720)],
+                            FakeClock(datetime.now(UTC)))
+    await daemon.tick()
+    [job] = backup_fake.jobs()
+    assert job.complete_window_minutes == 720
+    assert job.start_by - job.creation_date == timedelta(minutes=120)
+    make_table("orders-2")
+    other = await instance([{**spec(vault.name, expression), "name": "plain"}],
+                           FakeClock(datetime.now(UTC)))
+    await other.tick()
+    [plain] = [j for j in backup_fake.jobs() if j.resource_arn.endswith("orders-2")]
+    assert plain.complete_window_minutes is None
+
+
 async def test_a_restarted_scheduler_reads_the_jobs_back_and_starts_none(
         instance, make_table, make_vault, backup_fake):
     vault = make_vault()
