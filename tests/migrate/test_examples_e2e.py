@@ -176,7 +176,10 @@ async def test_the_export_actions_example_exports_a_completed_backup_to_s3(
         await settle(lambda: metric(wired, "backupd_tasks_total", kind="export",
                                     outcome="succeeded"))
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket="lake").get("Contents", [])]
-    assert any(k.startswith("dynamodb/") for k in keys), keys
+    exported = [k for k in keys if k.startswith("dynamodb/") and "/_backupd/" not in k]
+    done = [k for k in keys if k.startswith("dynamodb/_backupd/orders-lake/done/")]
+    assert exported, keys
+    assert len(done) == 1, keys
 
 
 def _with_bucket(path: Path, bucket: str) -> str:
