@@ -17,7 +17,7 @@ from tests.deploy.aws_calls import required_actions, scan
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
-PAGES = [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
+PAGES = [ROOT / "README.md", *sorted(DOCS.glob("*.md")), *sorted(DOCS.glob("migrate/*.md"))]
 
 
 def _tables_script() -> ModuleType:

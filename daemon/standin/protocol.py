@@ -119,9 +119,13 @@ def parse_timestamp(value: str) -> datetime:
 
 
 def to_wire(value: Any) -> Any:
-    """Python values to AWS JSON: datetimes become epoch seconds, None members are dropped."""
+    """Python values to AWS JSON: datetimes become epoch seconds, None members are dropped.
+
+    Milliseconds are cut, not rounded, as in the events (`events.py`): AWS keeps one
+    millisecond time per job, so an event and a listing of the same job never disagree.
+    """
     if isinstance(value, datetime):
-        return round(value.timestamp(), 3)
+        return round(value.replace(microsecond=value.microsecond // 1000 * 1000).timestamp(), 3)
     if isinstance(value, dict):
         return {k: to_wire(v) for k, v in value.items() if v is not None}
     if isinstance(value, list | tuple):
