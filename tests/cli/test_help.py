@@ -155,6 +155,8 @@ CASES: list[tuple[str, list[str], int]] = [
                       "--table", "orders-prod", "--at", "2026-01-01T00:00:00Z"], 0),
     ("restore-name", ["restore-name", "--source-pattern", "-prod$", "--replacement", "-qa",
                       "--table", "orders-dev"], 2),
+    ("iam-policy", ["iam-policy", "--account", "123456789012"], 0),
+    ("iam-policy", ["iam-policy", "--account", "12"], 2),
     ("sandbox", ["sandbox", "--port", "{busy}"], 1),
     ("every command", ["decode", "--no-such-option"], 2),
     ("every command", [], 2),
