@@ -156,6 +156,8 @@ CASES: list[tuple[str, list[str], int]] = [
     ("restore-name", ["restore-name", "--source-pattern", "-prod$", "--replacement", "-qa",
                       "--table", "orders-dev"], 2),
     ("restore", ["restore", "--table", "orders"], 2),  # --table without --latest
+    ("iam-policy", ["iam-policy", "--account", "123456789012"], 0),
+    ("iam-policy", ["iam-policy", "--account", "12"], 2),
     ("sandbox", ["sandbox", "--port", "{busy}"], 1),
     ("every command", ["decode", "--no-such-option"], 2),
     ("every command", [], 2),

@@ -179,7 +179,8 @@ async def test_the_export_actions_example_exports_a_completed_backup_to_s3(
     exported = [k for k in keys if k.startswith("dynamodb/") and "/_backupd/" not in k]
     done = [k for k in keys if k.startswith("dynamodb/_backupd/orders-lake/done/")]
     assert exported, keys
-    assert len(done) == 1, "\n".join(s3.get_object(Bucket="lake", Key=k)["Body"].read().decode() for k in done)
+    assert len(done) == 1, "\n".join(
+        s3.get_object(Bucket="lake", Key=k)["Body"].read().decode() for k in done)
 
 
 def _with_bucket(path: Path, bucket: str) -> str:

@@ -1,4 +1,5 @@
-"""Least privilege on the stand-in: IAM users from config/iam/policy.json, and what each of the
+"""Least privilege on the stand-in: IAM users holding a policy (config/iam/policy.json, or
+one generated from a configuration by `daemon.config.iam_policy`), and what each of the
 scenario's checks needs.
 
 moto enforces *actions* (and signatures), not Resource or Condition elements: statements are
@@ -14,7 +15,13 @@ from typing import Any
 
 POLICY = json.loads((Path(__file__).resolve().parents[2] / "config/iam/policy.json")
                     .read_text(encoding="utf-8"))
-STATEMENTS: dict[str, dict[str, Any]] = {s["Sid"]: s for s in POLICY["Statement"]}
+
+
+def by_sid(policy: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {s["Sid"]: s for s in policy["Statement"]}
+
+
+STATEMENTS = by_sid(POLICY)
 
 TABLE_READS = {"dynamodb:ListTables", "dynamodb:DescribeTable", "dynamodb:ListTagsOfResource"}
 BACKUPS = TABLE_READS | {"dynamodb:CreateBackup", "dynamodb:ListBackups",
@@ -78,6 +85,7 @@ NOT_EXERCISED = {
                              "DescribeExport is never needed",
     "PlansVaultStorage": "moto's CreateBackupVault does not ask for backup-storage:MountCapsule",
     "PlansVaultKmsKey": "the stand-in makes no KMS calls for a vault's key",
+    "PlansVaultKmsGrant": "the stand-in makes no KMS calls for a vault's key",
 }
 # S3 says "Access Denied" without naming the action (moto does, and S3 did until 2023):
 # there the evidence is the refused operation.
@@ -113,18 +121,21 @@ def as_moto_asks(action: str) -> set[str]:
     return out | {a.replace("cloudwatch:", "monitoring:") for a in out}
 
 
-def moto_policy(without: str | None = None) -> str:
-    """The policy as moto can enforce it: every statement but `without`, any resource."""
+def moto_policy(without: str | None = None, policy: dict[str, Any] | None = None) -> str:
+    """The policy (default: the shipped one) as moto can enforce it: every statement but
+    `without`, any resource."""
     return json.dumps({"Version": "2012-10-17", "Statement": [
         {"Sid": sid, "Effect": s["Effect"], "Resource": "*",
          "Action": sorted(set().union(*(as_moto_asks(a) for a in actions(s))))}
-        for sid, s in STATEMENTS.items() if sid != without]})
+        for sid, s in by_sid(policy or POLICY).items() if sid != without]})
 
 
-def make_users(iam: Any, without: str | None = None) -> tuple[tuple[str, str], tuple[str, str]]:
-    """(daemon's, admin's) access keys: the daemon holds only the policy (less `without`)."""
+def make_users(iam: Any, without: str | None = None, policy: dict[str, Any] | None = None,
+               ) -> tuple[tuple[str, str], tuple[str, str]]:
+    """(daemon's, admin's) access keys: the daemon holds only the policy (default: the
+    shipped one; less `without`)."""
     keys = []
-    for user, document in (("backupd", moto_policy(without)), ("admin", json.dumps({
+    for user, document in (("backupd", moto_policy(without, policy)), ("admin", json.dumps({
             "Version": "2012-10-17",
             "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))):
         iam.create_user(UserName=user)

@@ -1,7 +1,8 @@
 """Least privilege, enforced: the scenario passes with credentials of a user holding only
-config/iam/policy.json (moto's IAM enforcement on); without any one exercised statement, a
-call is refused with an error naming the denied action, the features that need it fail, and
-nothing else breaks."""
+config/iam/policy.json, and with only the policy `ddb-backupd iam-policy` generates from the
+run's configuration (moto's IAM enforcement on); without any one exercised statement of the
+shipped policy, a call is refused with an error naming the denied action, the features that
+need it fail, and nothing else breaks."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from prometheus_client import CollectorRegistry
 from structlog.testing import capture_logs
 
 from daemon.app import Daemon, run_daemon
+from daemon.config.iam_policy import policy_for
 from daemon.config.settings import Settings
 from daemon.core.clock import FakeClock
 from daemon.obs.metrics import Metrics
@@ -26,6 +28,7 @@ from daemon.obs.metrics import Metrics
 from .privilege import (
     NEEDS,
     NOT_EXERCISED,
+    POLICY,
     STATEMENTS,
     make_users,
     may_fail,
@@ -112,17 +115,22 @@ def checks(world: World, fake: Any, wired: Daemon, jobs: list[str],
     }
 
 
-async def run(world: World, fake: Any, creds: tuple[str, str], must_pass: set[str],
-              seconds: float = 40.0) -> tuple[dict[str, bool], str]:
-    """The scenario under the daemon's credentials; checks once `must_pass` hold (or time is
-    up), with every log line the daemon wrote."""
-    key, secret = creds
-    settings = Settings(**world.settings(
-        aws={"access_key_id": key, "secret_access_key": secret, "max_attempts": 2},
+def scenario_settings(world: World, creds: tuple[str, str] | None = None) -> Settings:
+    """The run's configuration; the daemon's credentials (`creds`) change no policy."""
+    keys = {"access_key_id": creds[0], "secret_access_key": creds[1]} if creds else {}
+    return Settings(**world.settings(
+        aws={**keys, "max_attempts": 2},
         leader={"enabled": True, "create_table": True},
         schedules=[{**world.settings()["schedules"][0], "retention": {"keep_last": 1}}],
         restores=[{**world.settings()["restores"][0], "keep_last": 2}],
         backup_plans=[world.backup_plan()]))
+
+
+async def run(world: World, fake: Any, creds: tuple[str, str], must_pass: set[str],
+              seconds: float = 40.0) -> tuple[dict[str, bool], str]:
+    """The scenario under the daemon's credentials; checks once `must_pass` hold (or time is
+    up), with every log line the daemon wrote."""
+    settings = scenario_settings(world, creds)
     clock, stop = FakeClock(SLOT0 + timedelta(seconds=1)), asyncio.Event()
     ready: asyncio.Future[Daemon] = asyncio.get_running_loop().create_future()
 
@@ -181,10 +189,14 @@ def test_every_statement_left_out_says_why_and_still_exists() -> None:
     assert all(reason for reason in NOT_EXERCISED.values())
 
 
-async def test_the_run_passes_on_exactly_the_shipped_policy(
-        privileged: tuple[World, Any]) -> None:
+@pytest.mark.parametrize("source", ["shipped", "generated"])
+async def test_the_run_passes_on_exactly_the_policy(privileged: tuple[World, Any],
+                                                    source: str) -> None:
+    """The shipped superset, and the policy generated from the run's own configuration:
+    a statement the generator leaves out that the run needs fails this."""
     world, fake = privileged
-    creds, admin = make_users(world.client("iam"))
+    policy = POLICY if source == "shipped" else policy_for(scenario_settings(world))
+    creds, admin = make_users(world.client("iam"), policy=policy)
     world.creds = admin
     with enable_iam_authentication():
         results, logs = await run(world, fake, creds, set(NEEDS))
