@@ -2,7 +2,7 @@
 
 Sources, strongest first: environment, then the optional YAML file named by
 BACKUPD_CONFIG_FILE, then defaults. Sections of later features live in their own modules
-(`schedules.py`, `tasks.py`, `leader.py`) and are composed here.
+(`schedules.py`, `freshness.py`, `tasks.py`, `leader.py`) and are composed here.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from daemon.config.freshness import CoverageSettings, FreshnessSettings
 from daemon.config.leader import LeaderSettings
 from daemon.config.schedules import SchedulerSettings, ScheduleSpec
 from daemon.config.tasks import ExportRule, RestoreRule, TaskSettings
@@ -98,6 +99,15 @@ class CloudWatchSettings(Section):
         return value
 
 
+class MetricsSettings(Section):
+    """What /metrics exports."""
+
+    per_table: bool = Field(
+        True, description="Export backupd_table_last_backup_timestamp_seconds per (schedule, "
+        "table). Very large estates may turn it off: then only the per-schedule oldest age and "
+        "late count are exported, and the per-schedule freshness alert takes over.")
+
+
 class Settings(BaseSettings):
     """Everything the daemon can be told. Built once in main() and passed down."""
 
@@ -130,8 +140,11 @@ class Settings(BaseSettings):
     queue: QueueSettings = Field(default_factory=QueueSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     cloudwatch: CloudWatchSettings = Field(default_factory=CloudWatchSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     schedules: list[ScheduleSpec] = Field(default_factory=list, description="Backup schedules.")
+    freshness: FreshnessSettings = Field(default_factory=FreshnessSettings)
+    coverage: CoverageSettings = Field(default_factory=CoverageSettings)
     restores: list[RestoreRule] = Field(default_factory=list, description="Restore rotation rules.")
     exports: list[ExportRule] = Field(default_factory=list, description="Export rules.")
     tasks: TaskSettings = Field(default_factory=TaskSettings)
