@@ -2,7 +2,9 @@
 
 Metrics `ConcurrentBackupBytes` and `RunningBackupJobs`, with dimensions Region, BackupType,
 VaultName per group, plus an account-wide total without dimensions so an alarm needs no
-metric math. At most 1000 datums per call (PutMetricData's limit). A failure is logged and
+metric math; then the datums other capabilities contribute through the kernel's
+`DatumSources` (scheduling: `OldestBackupAgeSeconds`, `LateTables`, `UnprotectedTables`), in
+the same batch. At most 1000 datums per call (PutMetricData's limit). A failure is logged and
 the next interval tries again with fresh numbers; the event loop never waits on CloudWatch
 longer than one call.
 """
@@ -10,40 +12,34 @@ longer than one call.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
 
 import structlog
 
 from daemon.core.events.tracker import JobTable
 from daemon.kernel.context import AppContext
+from daemon.kernel.datums import Datum, DatumSources, datum
 from daemon.kernel.supervisor import sleep_or_stop
 
 log = structlog.get_logger(__name__)
 MAX_DATUMS = 1000
 
 
-def datums(tracker: JobTable, now: datetime) -> list[dict[str, Any]]:
-    """Every series of this moment as PutMetricData datums."""
-    out: list[dict[str, Any]] = []
+def datums(tracker: JobTable, now: datetime) -> list[Datum]:
+    """Every series of the tracker at this moment as PutMetricData datums."""
+    out: list[Datum] = []
     for (vault, rtype, region), group in sorted(tracker.totals().items()):
         dims = [{"Name": "Region", "Value": region}, {"Name": "BackupType", "Value": rtype},
                 {"Name": "VaultName", "Value": vault}]
-        out.append(_datum("ConcurrentBackupBytes", group.bytes, "Bytes", now, dims))
-        out.append(_datum("RunningBackupJobs", group.jobs, "Count", now, dims))
-    out.append(_datum("ConcurrentBackupBytes", tracker.running_bytes_total(), "Bytes", now, []))
-    out.append(_datum("RunningBackupJobs", tracker.running_jobs_total(), "Count", now, []))
+        out.append(datum("ConcurrentBackupBytes", group.bytes, "Bytes", now, dims))
+        out.append(datum("RunningBackupJobs", group.jobs, "Count", now, dims))
+    out.append(datum("ConcurrentBackupBytes", tracker.running_bytes_total(), "Bytes", now))
+    out.append(datum("RunningBackupJobs", tracker.running_jobs_total(), "Count", now))
     return out
 
 
-def _datum(name: str, value: float, unit: str, now: datetime,
-           dims: Sequence[Mapping[str, str]]) -> dict[str, Any]:
-    return {"MetricName": name, "Value": float(value), "Unit": unit, "Timestamp": now,
-            "Dimensions": list(dims)}
-
-
-def chunks(items: list[dict[str, Any]], size: int = MAX_DATUMS) -> Iterator[list[dict[str, Any]]]:
+def chunks(items: list[Datum], size: int = MAX_DATUMS) -> Iterator[list[Datum]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
 
@@ -53,9 +49,10 @@ class CloudWatchPublisher:
 
     name = "cloudwatch"
 
-    def __init__(self, ctx: AppContext) -> None:
+    def __init__(self, ctx: AppContext, sources: DatumSources | None = None) -> None:
         self._ctx = ctx
         self._cfg = ctx.settings.cloudwatch
+        self._sources = sources or DatumSources()
         self.calls = 0
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -65,7 +62,8 @@ class CloudWatchPublisher:
 
     async def run_once(self) -> bool:
         cloudwatch = await self._ctx.clients.client("cloudwatch")
-        batch = datums(self._ctx.tracker, self._ctx.clock.now())
+        now = self._ctx.clock.now()
+        batch = datums(self._ctx.tracker, now) + self._sources.collect(now)
         ok = True
         for part in chunks(batch):
             try:

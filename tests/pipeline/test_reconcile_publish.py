@@ -19,6 +19,7 @@ from daemon.events.cloudwatch import CloudWatchPublisher, chunks, datums
 from daemon.events.pipeline import ThresholdWatch
 from daemon.events.reconciler import Reconciler
 from daemon.events.sizes import SizeResolver
+from daemon.kernel.datums import Datum, DatumSources, datum
 from tests.pipeline.helpers import backup_event, context, settings
 
 pytestmark = pytest.mark.e2e
@@ -87,6 +88,29 @@ async def test_cloudwatch_gets_one_batch_with_dimensions_and_an_account_total(
         StartTime=datetime.now(UTC) - timedelta(minutes=5),
         EndTime=datetime.now(UTC) + timedelta(minutes=5))
     assert stats["MetricDataResults"][0]["Values"] == [60.0]
+
+
+async def test_other_capabilities_datums_ride_in_the_same_single_call(
+        aws_env: dict[str, str]) -> None:
+    """Scheduling's freshness datums come through the kernel's DatumSources; a provider that
+    fails loses only its own datums, never the batch."""
+    sources = DatumSources()
+    sources.add(lambda now: [datum("LateTables", 3, "Count", now,
+                                   [{"Name": "Schedule", "Value": "nightly"}])])
+
+    def broken(now: datetime) -> list[Datum]:
+        raise RuntimeError("no report")
+
+    sources.add(broken)
+    async with context(settings()) as (ctx, _):
+        publisher = CloudWatchPublisher(ctx, sources)
+        with capture_logs() as logs:
+            assert await publisher.run_once() is True
+        assert publisher.calls == 1
+    assert [e["event"] for e in logs] == ["cloudwatch.provider_failed"]
+    listed = client(aws_env, "cloudwatch").list_metrics(Namespace="BackupMonitoring")["Metrics"]
+    names = {(m["MetricName"], tuple(d["Value"] for d in m["Dimensions"])) for m in listed}
+    assert {("LateTables", ("nightly",)), ("RunningBackupJobs", ())} <= names
 
 
 def test_datums_are_split_into_calls_of_at_most_1000() -> None:
