@@ -29,6 +29,7 @@ from daemon.events.sizes import SizeResolver
 from daemon.ha.gate import LeaderGate
 from daemon.kernel.bus import CompletionBus
 from daemon.kernel.context import AppContext
+from daemon.kernel.datums import DatumSources
 from daemon.kernel.http import HttpServer
 from daemon.kernel.outbox import AlertOutbox
 from daemon.kernel.status import StatusBoard
@@ -71,10 +72,11 @@ def wire(ctx: AppContext) -> Pipeline:
     ctx.leader_components.append(Reconciler(ctx, pipeline))
     ctx.leader_components.append(ctx.alerts)
     ctx.leader_components.append(ThresholdWatch(pipeline))
+    datums = DatumSources()  # CloudWatch datums the capabilities add to the one batch
     if ctx.settings.cloudwatch.enabled:
-        ctx.leader_components.append(CloudWatchPublisher(ctx))
-    # --- scheduler and retention ---
-    ctx.leader_components.extend(build_scheduler(ctx))
+        ctx.leader_components.append(CloudWatchPublisher(ctx, datums))
+    # --- scheduler, retention, freshness and coverage ---
+    ctx.leader_components.extend(build_scheduler(ctx, datums))
     # --- restores and exports ---
     ctx.leader_components.extend(build_tasks(ctx))
     return pipeline

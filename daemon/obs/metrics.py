@@ -10,6 +10,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Info, generate_latest
 
 from daemon import __version__
+from daemon.obs.metrics_freshness import FreshnessMetrics
 from daemon.obs.metrics_leader import LeaderMetrics
 from daemon.obs.metrics_scheduler import SchedulerMetrics
 from daemon.obs.metrics_tasks import TaskMetrics
@@ -129,6 +130,7 @@ class Metrics:
         self.events = EventMetrics(self.registry)
         self.alerts = AlertMetrics(self.registry)
         self.scheduler = SchedulerMetrics(self.registry)
+        self.freshness = FreshnessMetrics(self.registry)
         self.tasks = TaskMetrics(self.registry)
         self.leader = LeaderMetrics(self.registry)
 

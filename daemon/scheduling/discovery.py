@@ -19,6 +19,7 @@ import structlog
 
 from daemon.aws.errors import error_code
 from daemon.aws.throttle import Throttle
+from daemon.core.clock import aware_time
 from daemon.kernel.context import AppContext
 from daemon.kernel.supervisor import sleep_or_stop
 
@@ -36,6 +37,7 @@ class TableInfo:
     size_bytes: int = 0
     tags: Mapping[str, str] | None = None
     fetched: datetime | None = None
+    created: datetime | None = None
 
 
 @dataclass
@@ -48,6 +50,7 @@ class TableCatalog:
     name: str = "table-discovery"
     tables: dict[str, TableInfo] = field(default_factory=dict)
     version: int = 0
+    listed: asyncio.Event = field(default_factory=asyncio.Event)  # names known (details may not be)
     refreshed: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -68,11 +71,14 @@ class TableCatalog:
             del self.tables[gone]
         for name in names - before:
             self.tables[name] = TableInfo(name)
+        if names != before:
+            self.version += 1
+        self.listed.set()
         now = self.ctx.clock.now()
         stale = [t.name for t in self.tables.values()
                  if t.fetched is None or now - t.fetched > DETAILS_MAX_AGE]
         await asyncio.gather(*(self._fetch(name, now) for name in stale))
-        if names != before or stale:
+        if stale:
             self.version += 1
         self.ctx.metrics.scheduler.discovered_tables(len(self.tables))
         self.refreshed.set()
@@ -105,8 +111,9 @@ class TableCatalog:
             log.warning("discovery.details_failed", table=name, error=str(exc))
             return
         if name in self.tables:
+            created = table.get("CreationDateTime")
             self.tables[name] = TableInfo(name, arn, int(table.get("TableSizeBytes") or 0),
-                                          tags, now)
+                                          tags, now, aware_time(created) if created else None)
 
     async def _tags(self, client: Any, arn: str) -> dict[str, str]:
         tags: dict[str, str] = {}

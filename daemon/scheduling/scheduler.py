@@ -18,16 +18,21 @@ from daemon.aws.throttle import Throttle
 from daemon.core.alerts import Alert
 from daemon.core.scheduling.admission import AdmissionQueue, Pending
 from daemon.core.scheduling.planner import due_slot, due_tables, missed_slots
+from daemon.core.tasks.exports import needs_pitr
 from daemon.kernel.context import AppContext
+from daemon.kernel.datums import DatumSources
 from daemon.kernel.supervisor import Component, sleep_or_stop
+from daemon.scheduling.coverage import CoverageWatch
 from daemon.scheduling.discovery import TableCatalog, TableInfo
 from daemon.scheduling.engines import AwsBackupEngine, Engine, NativeEngine
+from daemon.scheduling.freshness import FreshnessTracker
 from daemon.scheduling.retention import RetentionRunner
 from daemon.scheduling.slots import ScheduleState, SlotRun
 from daemon.scheduling.starter import Starter
 
 log = structlog.get_logger(__name__)
 MAX_LOOKBACK = timedelta(days=35)
+FRESHNESS_CONCURRENCY = 4
 
 
 class BackupScheduler:
@@ -166,8 +171,9 @@ class BackupScheduler:
         state.run = None
 
 
-def build_scheduler(ctx: AppContext) -> list[Component]:
-    """The scheduler's components: table discovery, the scheduler, retention (leader only)."""
+def build_scheduler(ctx: AppContext, datums: DatumSources | None = None) -> list[Component]:
+    """The scheduler's components (leader only): table discovery, the scheduler, retention,
+    freshness and, unless switched off, coverage; their CloudWatch datums go to `datums`."""
     settings = ctx.settings
     if not settings.scheduler.enabled or not any(s.enabled for s in settings.schedules):
         return []
@@ -178,4 +184,33 @@ def build_scheduler(ctx: AppContext) -> list[Component]:
     engines: dict[str, Engine] = {"dynamodb": native, "aws-backup": AwsBackupEngine(ctx, throttle)}
     retention = RetentionRunner(ctx, catalog, throttle, native)
     scheduler = BackupScheduler(ctx, catalog, engines, retention)
-    return [catalog, scheduler, retention]
+    return [catalog, scheduler, retention,
+            *build_freshness(ctx, catalog, datums or DatumSources())]
+
+
+def build_freshness(ctx: AppContext, catalog: TableCatalog,
+                    datums: DatumSources) -> list[Component]:
+    """Freshness and coverage over the enabled schedules, with their own read budget."""
+    settings = ctx.settings
+    enabled = [s for s in settings.schedules if s.enabled]
+    reads = Throttle(settings.freshness.api_calls_per_second, FRESHNESS_CONCURRENCY)
+    rpo = settings.coverage.rpo_seconds if settings.coverage.enabled else None
+    freshness = FreshnessTracker(
+        settings.freshness, enabled, prefix=settings.scheduler.backup_name_prefix,
+        region=settings.region, clients=ctx.clients, throttle=reads, catalog=catalog,
+        metrics=ctx.metrics.freshness, scheduler_metrics=ctx.metrics.scheduler,
+        board=ctx.board, bus=ctx.bus, clock=ctx.clock, per_table=settings.metrics.per_table,
+        rpo_seconds=rpo,
+        leading=lambda: ctx.is_leader())  # noqa: PLW0108 - late-bound: the leader gate replaces ctx.is_leader
+    datums.add(freshness.datums)
+    if not settings.coverage.enabled:
+        return [freshness]
+    coverage = CoverageWatch(
+        settings.coverage, catalog=catalog, freshness=freshness,
+        pitr_needed=lambda table: needs_pitr(settings.exports, table), clients=ctx.clients,
+        throttle=reads, metrics=ctx.metrics.freshness, board=ctx.board, alerts=ctx.alerts,
+        clock=ctx.clock)
+    for spec in enabled:
+        coverage.add_selector(f"schedule:{spec.name}", spec.selector())
+    datums.add(coverage.datums)
+    return [freshness, coverage]

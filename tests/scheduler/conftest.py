@@ -1,7 +1,7 @@
 """Fixtures of the scheduler's end-to-end tests: scheduler instances on the local stand-in.
 
 `instance(schedules, clock)` builds what `build_scheduler` builds (discovery, scheduler,
-retention) on fresh clients and its own metrics, as a leader would; building a second one
+retention, freshness, coverage) on fresh clients and its own metrics, as a leader would; building a second one
 with the same settings is a restart or a second replica: nothing carries over but AWS.
 """
 
@@ -26,7 +26,9 @@ from daemon.kernel.context import AppContext
 from daemon.kernel.outbox import AlertOutbox
 from daemon.kernel.status import StatusBoard
 from daemon.obs.metrics import Metrics
+from daemon.scheduling.coverage import CoverageWatch
 from daemon.scheduling.discovery import TableCatalog
+from daemon.scheduling.freshness import FreshnessTracker
 from daemon.scheduling.retention import RetentionRunner
 from daemon.scheduling.scheduler import BackupScheduler, build_scheduler
 
@@ -42,6 +44,8 @@ class Instance:
     scheduler: BackupScheduler
     retention: RetentionRunner
     clock: FakeClock
+    freshness: FreshnessTracker
+    coverage: CoverageWatch | None
 
     async def tick(self, now: datetime | None = None, *, prune: bool = False) -> None:
         """Discovery, one scheduler pass, then (optionally) one retention pass, at `now`."""
@@ -78,11 +82,14 @@ async def instance(aws_env: dict[str, str]) -> AsyncIterator[Callable[..., Await
             ctx = AppContext(settings=settings, clock=clock, metrics=metrics, clients=clients,
                              tracker=JobTable(), bus=CompletionBus(), board=StatusBoard(),
                              alerts=AlertOutbox(None, metrics, clients))
-            catalog, scheduler, retention = build_scheduler(ctx)
+            catalog, scheduler, retention, freshness, *rest = build_scheduler(ctx)
             assert isinstance(catalog, TableCatalog)
             assert isinstance(scheduler, BackupScheduler)
             assert isinstance(retention, RetentionRunner)
-            return Instance(ctx, catalog, scheduler, retention, clock)
+            assert isinstance(freshness, FreshnessTracker)
+            coverage = rest[0] if rest else None
+            assert coverage is None or isinstance(coverage, CoverageWatch)
+            return Instance(ctx, catalog, scheduler, retention, clock, freshness, coverage)
 
         yield make
 
