@@ -39,6 +39,9 @@ EXPORTED = {
     "backupd_task_duration_seconds_bucket", "backupd_tasks_total",
     "backupd_restored_copy_age_seconds", "backupd_task_rescans_total",
     "backupd_tasks_caught_up_total", "backupd_tasks_queued",
+    "backupd_table_last_backup_timestamp_seconds", "backupd_schedule_oldest_backup_age_seconds",
+    "backupd_schedule_late_tables", "backupd_schedule_tables_without_backup",
+    "backupd_coverage_gap_tables",
 }
 METRIC = re.compile(r"\bbackupd_[a-z_]+\b")
 
@@ -88,6 +91,10 @@ def test_alert_has_a_severity_and_says_what_to_do(rule: dict[str, Any]) -> None:
     r"2 \* max by \(job, schedule\) \(backupd_schedule_expected_interval_seconds\)",
     "backupd_consumer_up", "aws_sqs_approximate_number_of_messages_visible_maximum",
     r'up\{job="ddb-backupd"\} == 0',
+    r"time\(\) - max by \(job, schedule, table\) \(backupd_table_last_backup_timestamp_seconds\)",
+    r"max by \(job, schedule\) \(backupd_schedule_oldest_backup_age_seconds\)",
+    r"unless on \(job, schedule\) \(\s*backupd_schedule_oldest_backup_age_seconds",
+    "backupd_coverage_gap_tables",
 ])
 def test_rules_cover_what_the_issue_asks_for(needed: str) -> None:
     assert any(re.search(needed, rule["expr"]) for rule in alerting_rules()), needed
