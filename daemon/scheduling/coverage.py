@@ -45,6 +45,7 @@ log = structlog.get_logger(__name__)
 PITR_MAX_AGE = timedelta(hours=1)
 ALERT_NAMES = 100
 GONE_CODES = frozenset({"TableNotFoundException", "ResourceNotFoundException"})
+UNPROTECTED_DATUM = "UnprotectedTables"
 
 
 class CoverageWatch:
@@ -151,7 +152,7 @@ class CoverageWatch:
         """CloudWatch: `UnprotectedTables` (no schedule or plan selects them)."""
         if self.last is None:
             return []
-        return [datum("UnprotectedTables", len(self.last.unselected), "Count", now)]
+        return [datum(UNPROTECTED_DATUM, len(self.last.unselected), "Count", now)]
 
     def status(self) -> dict[str, Any]:
         """The `/status` section `coverage` (bounded: GAP_SAMPLE tables named per gap)."""

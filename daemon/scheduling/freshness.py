@@ -60,6 +60,7 @@ CATALOG_WAIT_SECONDS = 300.0
 VIEW_MAX_AGE = timedelta(seconds=10)
 REFRESH_MARGIN = timedelta(hours=1)  # a backup listed CREATING is listed again once AVAILABLE
 JOBS_PAGE = 1000
+OLDEST_AGE_DATUM, LATE_DATUM = "OldestBackupAgeSeconds", "LateTables"
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,10 +281,10 @@ class FreshnessTracker:
         out: list[Datum] = []
         for item in report.schedules:
             dims = [{"Name": "Schedule", "Value": item.schedule}]
-            out.append(datum("OldestBackupAgeSeconds", item.oldest.age_seconds if item.oldest
-                             else 0.0, "Seconds", now, dims))
-            out.append(datum("LateTables", item.late, "Count", now, dims))
-        out.append(datum("LateTables", sum(s.late for s in report.schedules), "Count", now))
+            out.append(datum(OLDEST_AGE_DATUM, item.oldest.age_seconds if item.oldest else 0.0,
+                             "Seconds", now, dims))
+            out.append(datum(LATE_DATUM, item.late, "Count", now, dims))
+        out.append(datum(LATE_DATUM, sum(s.late for s in report.schedules), "Count", now))
         return out
 
     def status(self) -> dict[str, Any]:

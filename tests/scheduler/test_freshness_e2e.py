@@ -229,4 +229,6 @@ async def test_coverage_finds_unselected_tables_pitr_off_and_rpo_breaches(
     assert section["gaps"]["unselected"] == {"count": 1, "tables": ["users"]}
     assert section["gaps"]["pitr_off"] == {"count": 1, "tables": ["orders-b"]}
     assert section["selectors"] == ["schedule:daily"]
-    assert daemon.coverage.datums(daemon.clock.now())[0]["MetricName"] == "UnprotectedTables"
+    assert [(d["MetricName"], d["Value"], d["Dimensions"])
+            for d in daemon.coverage.datums(daemon.clock.now())] == [
+        ("UnprotectedTables", 1.0, [])]
