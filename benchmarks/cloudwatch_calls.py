@@ -1,7 +1,8 @@
 """CloudWatch cost: PutMetricData calls per minute with 1 000 running jobs, and the seed's model.
 
 `cloudwatch_calls_per_min_1000_jobs`: the daemon's `CloudWatchPublisher` against moto with a
-tracker of 1 000 running backup jobs in 30 groups (10 vaults x 3 resource types), over 10
+tracker of 1 000 running backup jobs in 30 groups (10 vaults x 3 resource types), plus the
+freshness and coverage datums of 10 schedules (seeded from the stand-in as at start), over 10
 minutes of simulated time (a fake clock; one `run_once` per interval, as `run` does between
 its sleeps); jobs finish and new ones start between intervals. Calls are read from the
 daemon's own `backupd_aws_api_calls_total`. Target: at most one call per interval.
@@ -24,9 +25,15 @@ from daemon.core.clock import FakeClock
 from daemon.core.events.decode import JobEvent
 from daemon.core.events.tracker import JobTable
 from daemon.events.cloudwatch import CloudWatchPublisher
+from daemon.kernel.datums import DatumSources
 from daemon.obs.metrics import Metrics
+from daemon.scheduling.coverage import CoverageWatch
+from daemon.scheduling.discovery import TableCatalog
+from daemon.scheduling.freshness import FreshnessTracker
+from daemon.scheduling.scheduler import build_scheduler
 
 JOBS = 1_000
+SCHEDULES = 10
 MINUTES = 10
 INTERVAL = 60.0
 TYPES = ("DynamoDB", "RDS", "EFS")
@@ -46,14 +53,24 @@ async def publish_for(url: str) -> tuple[float, int]:
     """(PutMetricData calls, datums per interval) over MINUTES of simulated time."""
     clock = FakeClock()
     metrics = Metrics()
-    s = settings(url, cloudwatch={"interval_seconds": INTERVAL})
+    s = settings(url, cloudwatch={"interval_seconds": INTERVAL}, schedules=[
+        {"name": f"s{i}", "expression": "rate(1 hour)", "tables": [f"t{i}-*"]}
+        for i in range(SCHEDULES)])
     async with daemon_context(s, metrics=metrics, clock=clock) as ctx:
+        sources = DatumSources()
+        catalog, _, _, freshness, coverage = build_scheduler(ctx, sources)
+        assert isinstance(catalog, TableCatalog)
+        assert isinstance(freshness, FreshnessTracker)
+        assert isinstance(coverage, CoverageWatch)
+        await catalog.run_once()
+        await freshness.seed()
+        await coverage.run_once()
         tracker: JobTable = ctx.tracker
         numbers = itertools.count()
         open_jobs = [next(numbers) for _ in range(JOBS)]
         for job in open_jobs:
             tracker.apply(running(job, clock))
-        publisher = CloudWatchPublisher(ctx)
+        publisher = CloudWatchPublisher(ctx, sources)
         before = api_calls(metrics).get("cloudwatch.PutMetricData", 0.0)
         for _ in range(MINUTES):
             clock.advance(INTERVAL)
@@ -68,7 +85,7 @@ async def publish_for(url: str) -> tuple[float, int]:
                                                {"outcome": "ok"})
         if ok != MINUTES:
             raise RuntimeError(f"{ok} of {MINUTES} PutMetricData batches succeeded")
-        return calls, 2 * len(tracker.totals()) + 2
+        return calls, 2 * len(tracker.totals()) + 2 + len(sources.collect(clock.now()))
 
 
 def run() -> list[Figure]:
