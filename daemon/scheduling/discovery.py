@@ -71,14 +71,12 @@ class TableCatalog:
             del self.tables[gone]
         for name in names - before:
             self.tables[name] = TableInfo(name)
-        if names != before:
-            self.version += 1
         self.listed.set()
         now = self.ctx.clock.now()
         stale = [t.name for t in self.tables.values()
                  if t.fetched is None or now - t.fetched > DETAILS_MAX_AGE]
         await asyncio.gather(*(self._fetch(name, now) for name in stale))
-        if stale:
+        if names != before or stale:
             self.version += 1
         self.ctx.metrics.scheduler.discovered_tables(len(self.tables))
         self.refreshed.set()

@@ -112,6 +112,7 @@ class FreshnessTracker:
         self._view_key = (-1, -1)
         bus.subscribe(self._on_completed)
         board.add("freshness", self.status)
+        board.set_health(self.name, False, "seeding freshness from AWS")
         self._board = board
         metrics.watch(self.report, per_table=per_table, enabled=leading)
 
