@@ -77,17 +77,21 @@ class CoverageWatch:
         self.selectors[source] = selector
 
     async def run(self, stop: asyncio.Event) -> None:
-        self.last = None  # a new term: nothing is known until this replica has evaluated
-        while not self._freshness.seeded.is_set():
-            if await sleep_or_stop(0.5, stop):
-                return
-        while not stop.is_set():
-            try:
-                await self.run_once()
-            except Exception as exc:
-                log.warning("coverage.failed", error=str(exc), code=error_code(exc))
-            if await sleep_or_stop(self._settings.interval_seconds, stop):
-                return
+        """Evaluate once freshness is seeded, then every interval; a new term starts blank."""
+        self.last = None
+        try:
+            while not self._freshness.seeded.is_set():
+                if await sleep_or_stop(0.5, stop):
+                    return
+            while not stop.is_set():
+                try:
+                    await self.run_once()
+                except Exception as exc:
+                    log.warning("coverage.failed", error=str(exc), code=error_code(exc))
+                if await sleep_or_stop(self._settings.interval_seconds, stop):
+                    return
+        finally:
+            self.last = None
 
     async def run_once(self) -> Coverage:
         """Check PITR where needed, sort the tables into gaps, report and maybe alert."""

@@ -117,17 +117,21 @@ class FreshnessTracker:
         metrics.watch(self.report, per_table=per_table, enabled=leading)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Seed (again: this replica may have just become leader), then keep it fresh."""
+        """Seed (again: this replica may have just become leader), then keep it fresh. When
+        it stops leading, what it knew is no longer reported (it would go stale)."""
         self.seeded.clear()
         self._full_listing_done = False
         self._board.set_health(self.name, False, "seeding freshness from AWS")
-        if not await self._seed_until_done(stop):
-            return
-        while not await sleep_or_stop(self._settings.refresh_seconds, stop):
-            try:
-                await self.refresh()
-            except Exception as exc:
-                log.warning("freshness.refresh_failed", error=str(exc), code=error_code(exc))
+        try:
+            if not await self._seed_until_done(stop):
+                return
+            while not await sleep_or_stop(self._settings.refresh_seconds, stop):
+                try:
+                    await self.refresh()
+                except Exception as exc:
+                    log.warning("freshness.refresh_failed", error=str(exc), code=error_code(exc))
+        finally:
+            self.seeded.clear()
 
     async def _seed_until_done(self, stop: asyncio.Event) -> bool:
         attempt = 0

@@ -107,6 +107,31 @@ async def test_freshness_is_seeded_before_the_daemon_reports_ready(instance, est
         await runner
 
 
+async def test_each_leadership_term_seeds_again_and_stops_reporting_at_its_end(
+        instance, estate, ddb):
+    del estate
+    daemon = await instance([DAILY], FakeClock(datetime.now(UTC) + timedelta(seconds=1)))
+    await daemon.catalog.run_once()
+
+    async def one_term() -> None:
+        stop = asyncio.Event()
+        runner = asyncio.create_task(daemon.freshness.run(stop))
+        try:
+            async with asyncio.timeout(5):
+                await daemon.freshness.seeded.wait()
+            assert value(daemon, "backupd_schedule_late_tables", schedule="daily") == 0
+        finally:
+            stop.set()
+            await runner
+
+    await one_term()
+    assert not daemon.freshness.seeded.is_set()
+    assert value(daemon, "backupd_schedule_late_tables", schedule="daily") is None
+    ddb.create_backup(TableName="orders-b", BackupName="made-while-we-followed")
+    await one_term()  # the new term lists again and finds it
+    assert daemon.freshness.book.get("orders-b") == created_at(ddb, "orders-b")
+
+
 async def test_a_seed_that_keeps_failing_lets_the_daemon_be_ready_with_the_cause(
         instance, estate, monkeypatch):
     del estate
