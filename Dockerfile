@@ -61,6 +61,7 @@ RUN groupadd --system --gid 65532 backupd \
        --home-dir /nonexistent --shell /usr/sbin/nologin backupd
 COPY --from=build /opt/venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH \
+    BACKUPD_REVISION=${REVISION} \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     TMPDIR=/tmp

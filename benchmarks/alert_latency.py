@@ -21,8 +21,7 @@ from benchmarks.common import Figure, Target, exit_with, figure, percentile
 from benchmarks.corpus import ACCOUNT, REGION, iso_ms, iso_s
 from benchmarks.inprocess import quiet_logging, reconciled, settings, wait_until
 from benchmarks.sandbox import Sandbox
-from daemon.app import run_daemon
-from daemon.kernel.context import AppContext
+from daemon.app import Daemon, run_daemon
 from daemon.obs.metrics import Metrics
 
 CROSSINGS = 200
@@ -90,16 +89,16 @@ async def _measure(sb: Sandbox, crossings: int) -> tuple[list[float], list[float
     result: list[tuple[list[float], list[float], list[str]]] = []
     helpers: list[asyncio.Task[None]] = []
 
-    async def measure(ctx: AppContext) -> None:
+    async def measure(wired: Daemon) -> None:
         try:
-            await wait_until(lambda: reconciled(ctx))  # the consumer's first poll is open
+            await wait_until(lambda: reconciled(wired))  # the consumer's first poll is open
             result.append(await asyncio.to_thread(drive, sb, events_url, inbox_url, plain_url,
                                                   crossings))
         finally:
             stop.set()
 
-    async def on_ready(ctx: AppContext) -> None:
-        helpers.append(asyncio.create_task(measure(ctx)))
+    async def on_ready(wired: Daemon) -> None:
+        helpers.append(asyncio.create_task(measure(wired)))
 
     await run_daemon(s, metrics=Metrics(), stop=stop, on_ready=on_ready)
     await asyncio.gather(*helpers)

@@ -22,8 +22,7 @@ import boto3
 
 from benchmarks.common import Figure, Target, exit_with, figure
 from benchmarks.inprocess import api_calls, quiet_logging, reconciled, settings, wait_until
-from daemon.app import run_daemon
-from daemon.kernel.context import AppContext
+from daemon.app import Daemon, run_daemon
 from daemon.obs.metrics import Metrics
 from daemon.standin import FakeConfig, StandIn
 
@@ -55,11 +54,11 @@ def setup(standin: StandIn, jobs: int) -> tuple[str, list[str]]:
     return queue_url, arns
 
 
-def _settled(standin: StandIn, ctx: AppContext, sqs: Any, queue_url: str, jobs: int) -> bool:
+def _settled(standin: StandIn, wired: Daemon, sqs: Any, queue_url: str, jobs: int) -> bool:
     finished = standin.backup.jobs()
     if len(finished) < jobs or any(j.state not in ("COMPLETED", "FAILED") for j in finished):
         return False
-    if len(ctx.tracker) or ctx.tracker.running_jobs_total():
+    if len(wired.kernel.tracker) or wired.kernel.tracker.running_jobs_total():
         return False
     attrs = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=[
         "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
@@ -76,9 +75,9 @@ async def measure(jobs: int = JOBS) -> tuple[dict[str, float], int, float]:
         result: list[tuple[dict[str, float], int, float]] = []
         helpers: list[asyncio.Task[None]] = []
 
-        async def wave(ctx: AppContext) -> None:
+        async def wave(wired: Daemon) -> None:
             try:
-                await wait_until(lambda: reconciled(ctx))
+                await wait_until(lambda: reconciled(wired))
                 await asyncio.sleep(0.5)  # let the first reconcile's calls land
                 before = api_calls(metrics)
                 rng = random.Random(8)
@@ -88,7 +87,7 @@ async def measure(jobs: int = JOBS) -> tuple[dict[str, float], int, float]:
                                             duration=rng.uniform(1, 5))
                 sqs = _client(standin, "sqs")
                 while not await asyncio.to_thread(  # noqa: ASYNC110 - polls AWS-side state
-                        _settled, standin, ctx, sqs, queue_url, jobs):
+                        _settled, standin, wired, sqs, queue_url, jobs):
                     await asyncio.sleep(0.2)
                 after = api_calls(metrics)
                 result.append(({k: after[k] - before.get(k, 0.0) for k in after
@@ -97,8 +96,8 @@ async def measure(jobs: int = JOBS) -> tuple[dict[str, float], int, float]:
             finally:
                 stop.set()
 
-        async def on_ready(ctx: AppContext) -> None:
-            helpers.append(asyncio.create_task(wave(ctx)))
+        async def on_ready(wired: Daemon) -> None:
+            helpers.append(asyncio.create_task(wave(wired)))
 
         await run_daemon(s, metrics=metrics, stop=stop, on_ready=on_ready)
         await asyncio.gather(*helpers)

@@ -24,13 +24,8 @@ from benchmarks.sandbox import Sandbox
 from daemon.core.clock import FakeClock
 from daemon.core.events.decode import JobEvent
 from daemon.core.events.tracker import JobTable
-from daemon.events.cloudwatch import CloudWatchPublisher
-from daemon.kernel.datums import DatumSources
 from daemon.obs.metrics import Metrics
-from daemon.scheduling.coverage import CoverageWatch
-from daemon.scheduling.discovery import TableCatalog
-from daemon.scheduling.freshness import FreshnessTracker
-from daemon.scheduling.scheduler import build_scheduler
+from daemon.scheduling.wire import wire as wire_scheduling
 
 JOBS = 1_000
 SCHEDULES = 10
@@ -56,21 +51,21 @@ async def publish_for(url: str) -> tuple[float, int]:
     s = settings(url, cloudwatch={"interval_seconds": INTERVAL}, schedules=[
         {"name": f"s{i}", "expression": "rate(1 hour)", "tables": [f"t{i}-*"]}
         for i in range(SCHEDULES)])
-    async with daemon_context(s, metrics=metrics, clock=clock) as ctx:
-        sources = DatumSources()
-        catalog, _, _, freshness, coverage = build_scheduler(ctx, sources)
-        assert isinstance(catalog, TableCatalog)
-        assert isinstance(freshness, FreshnessTracker)
-        assert isinstance(coverage, CoverageWatch)
+    async with daemon_context(s, metrics=metrics, clock=clock) as bench:
+        scheduling = wire_scheduling(s, bench.aws, bench.kernel)
+        catalog, freshness, coverage = (scheduling.catalog, scheduling.freshness,
+                                        scheduling.coverage)
+        assert coverage is not None
         await catalog.run_once()
         await freshness.seed()
         await coverage.run_once()
-        tracker: JobTable = ctx.tracker
+        tracker: JobTable = bench.kernel.tracker
         numbers = itertools.count()
         open_jobs = [next(numbers) for _ in range(JOBS)]
         for job in open_jobs:
             tracker.apply(running(job, clock))
-        publisher = CloudWatchPublisher(ctx, sources)
+        publisher = bench.events.cloudwatch
+        assert publisher is not None
         before = api_calls(metrics).get("cloudwatch.PutMetricData", 0.0)
         for _ in range(MINUTES):
             clock.advance(INTERVAL)
@@ -85,7 +80,7 @@ async def publish_for(url: str) -> tuple[float, int]:
                                                {"outcome": "ok"})
         if ok != MINUTES:
             raise RuntimeError(f"{ok} of {MINUTES} PutMetricData batches succeeded")
-        return calls, 2 * len(tracker.totals()) + 2 + len(sources.collect(clock.now()))
+        return calls, 2 * len(tracker.totals()) + 2 + len(bench.kernel.datums.collect(clock.now()))
 
 
 def run() -> list[Figure]:

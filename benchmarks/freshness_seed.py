@@ -1,7 +1,7 @@
 """Restart to seeded freshness at 10 000 tables, and the AWS calls it takes.
 
 `freshness_seed_10k_tables_s`: a restarted leader's table discovery and freshness components,
-built by the daemon's own `build_scheduler` with the default settings (rate limits included),
+built by the daemon's own scheduling `wire()` with the default settings (rate limits included),
 run as the supervisor runs them, from the start until freshness is seeded (what /readyz waits
 for). The account holds 10 000 tables under one daily schedule keeping 7 days: 9 000 backed
 up natively (7 backups each, one per day at 05:00 plus the spread), 1 000 by an AWS Backup
@@ -27,18 +27,14 @@ from typing import Any
 
 from benchmarks.common import Figure, Target, exit_with, figure
 from benchmarks.inprocess import quiet_logging
+from daemon.app import build_kernel
 from daemon.config.settings import Settings
 from daemon.core.clock import FakeClock
-from daemon.core.events.tracker import JobTable
-from daemon.kernel.bus import CompletionBus
-from daemon.kernel.context import AppContext
-from daemon.kernel.outbox import AlertOutbox
-from daemon.kernel.status import StatusBoard
 from daemon.kernel.supervisor import Component, supervise
 from daemon.obs.metrics import Metrics
 from daemon.scheduling.discovery import TableCatalog
 from daemon.scheduling.freshness import FreshnessTracker
-from daemon.scheduling.scheduler import build_scheduler
+from daemon.scheduling.wire import wire
 
 TABLES = 10_000
 AWS_BACKUP_TABLES = 1_000
@@ -86,8 +82,13 @@ class FakeAws:
                 "IamRoleArn": ROLE, "CreatedBy": {"BackupPlanId": "plan-1"},
                 "RecoveryPointArn": f"arn:aws:backup:{REGION}:{ACCOUNT}:recovery-point:{i}-{day}"}
 
-    async def client(self, service: str) -> FakeAws:
-        del service
+    async def dynamodb(self) -> FakeAws:  # `AwsClients`' typed accessors: all this one object
+        return self
+
+    async def backup(self) -> FakeAws:
+        return self
+
+    async def sns(self) -> FakeAws:
         return self
 
     async def list_tables(self, **kw: Any) -> dict[str, Any]:
@@ -144,14 +145,9 @@ def restarted(fake: FakeAws) -> tuple[TableCatalog, FreshnessTracker]:
         {"name": "daily", "expression": "cron(0 5 * * ? *)", "tables": ["*"],
          "retention": {"keep_days": DAYS_KEPT}}])
     metrics = Metrics()
-    ctx = AppContext(settings=settings, clock=FakeClock(NOW), metrics=metrics,
-                     clients=fake,  # type: ignore[arg-type]
-                     tracker=JobTable(), bus=CompletionBus(), board=StatusBoard(),
-                     alerts=AlertOutbox(None, metrics, fake))
-    catalog, _, _, freshness, *_ = build_scheduler(ctx)
-    assert isinstance(catalog, TableCatalog)
-    assert isinstance(freshness, FreshnessTracker)
-    return catalog, freshness
+    aws: Any = fake  # the typed accessors, duck-typed
+    scheduling = wire(settings, aws, build_kernel(settings, aws, metrics, FakeClock(NOW)))
+    return scheduling.catalog, scheduling.freshness
 
 
 async def seed_time(fake: FakeAws) -> tuple[float, float, dict[str, int], FreshnessTracker]:

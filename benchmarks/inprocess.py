@@ -9,14 +9,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from daemon.app import build_context
+from daemon.app import Daemon, build_kernel
 from daemon.aws.session import AwsClients
 from daemon.config.settings import Settings
 from daemon.core.clock import Clock, SystemClock
-from daemon.kernel.context import AppContext
+from daemon.events.wire import Events, wire
+from daemon.kernel.kernel import Kernel
 from daemon.obs.logging import configure_logging
 from daemon.obs.metrics import Metrics
 
@@ -38,13 +40,23 @@ def settings(endpoint_url: str, **overrides: Any) -> Settings:
     return Settings(**base)
 
 
+@dataclass(frozen=True)
+class InProcess:
+    """The kernel, real aioboto3 clients, and the events capability wired on them."""
+
+    kernel: Kernel
+    aws: AwsClients
+    events: Events
+
+
 @contextlib.asynccontextmanager
 async def daemon_context(s: Settings, *, metrics: Metrics | None = None,
-                         clock: Clock | None = None) -> AsyncIterator[AppContext]:
-    """An `AppContext` with real aioboto3 clients (closed on exit)."""
+                         clock: Clock | None = None) -> AsyncIterator[InProcess]:
+    """The events capability as `app.py` wires it, on real clients (closed on exit)."""
     metrics = metrics or Metrics()
-    async with AwsClients(s.aws, s.region, metrics) as clients:
-        yield build_context(s, clients, metrics, clock or SystemClock())
+    async with AwsClients(s.aws, s.region, metrics) as aws:
+        kernel = build_kernel(s, aws, metrics, clock or SystemClock())
+        yield InProcess(kernel, aws, wire(s, aws, kernel))
 
 
 def api_calls(metrics: Metrics) -> dict[str, float]:
@@ -66,11 +78,11 @@ async def wait_until(condition: Callable[[], bool], interval: float = 0.005) -> 
         await asyncio.sleep(interval)
 
 
-def reconciled(ctx: AppContext) -> bool:
+def reconciled(daemon: Daemon) -> bool:
     """The first reconcile is done: the tracker is rebuilt and the consumer is polling.
 
     Not `board.ready()`: the consumer reports ready only when its first long poll returns,
     which on an empty queue is `wait_seconds` (20 s) later.
     """
-    health = ctx.board.health.get("reconciler")
+    health = daemon.kernel.board.health.get("reconciler")
     return health is not None and health.ready

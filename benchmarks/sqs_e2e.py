@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
 
 import aioboto3
 
@@ -20,9 +19,6 @@ from benchmarks.common import Figure, Target, exit_with, figure
 from benchmarks.corpus import Corpus
 from benchmarks.inprocess import api_calls, daemon_context, quiet_logging, settings, wait_until
 from benchmarks.sandbox import REGION, Sandbox
-from daemon.events.consumer import Consumer
-from daemon.events.pipeline import Pipeline
-from daemon.events.sizes import SizeResolver
 from daemon.obs.metrics import Metrics
 
 MESSAGES = 150
@@ -54,11 +50,12 @@ async def daemon_consumer(url: str, queue_url: str, count: int) -> tuple[float, 
     AWS calls it made meanwhile."""
     s = settings(url, queue_url=queue_url)
     metrics = Metrics()
-    async with daemon_context(s, metrics=metrics) as ctx:
-        consumer = Consumer(ctx, Pipeline(ctx, SizeResolver(ctx)))
-        sqs: Any = await ctx.clients.client("sqs")
+    async with daemon_context(s, metrics=metrics) as bench:
+        consumer = bench.events.consumer
+        assert consumer is not None
+        sqs = await bench.aws.sqs()
         await sqs.get_queue_attributes(QueueUrl=queue_url)  # connection up before timing
-        await ctx.clients.client("dynamodb")  # its service model loaded before timing, too
+        await bench.aws.dynamodb()  # its service model loaded before timing, too
         stop = asyncio.Event()
         start = time.perf_counter()
         task = asyncio.create_task(consumer.run(stop))

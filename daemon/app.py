@@ -1,8 +1,11 @@
-"""The one composition root: builds every service once and passes it down, then runs them.
+"""The one composition root: builds the kernel, has each configured capability wire itself
+from it, and runs what they hand back.
 
 Nothing else reads the environment or builds clients. Order of a run: settings are already
-loaded (cli/run.py) -> logging -> AWS clients -> tracker rebuilt from AWS (reconcile) ->
-components supervised under one TaskGroup until SIGTERM/SIGINT -> phased shutdown.
+loaded (cli/run.py) -> logging -> AWS clients -> kernel -> capabilities -> tracker rebuilt
+from AWS (reconcile) -> components supervised under one TaskGroup until SIGTERM/SIGINT ->
+phased shutdown. A capability that is not configured is neither wired nor imported: its
+`wire` module is imported here, inside `wire()`, only when the settings ask for it.
 """
 
 from __future__ import annotations
@@ -14,109 +17,119 @@ import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 import structlog
 
 from daemon.aws.session import AwsClients
 from daemon.config.settings import Settings
+from daemon.core.alerts import Alert
 from daemon.core.clock import Clock, SystemClock
 from daemon.core.events.tracker import JobTable
-from daemon.events.cloudwatch import CloudWatchPublisher
-from daemon.events.consumer import Consumer
-from daemon.events.pipeline import Pipeline, ThresholdWatch
-from daemon.events.reconciler import Reconciler
-from daemon.events.sizes import SizeResolver
-from daemon.ha.gate import LeaderGate
 from daemon.kernel.bus import CompletionBus
-from daemon.kernel.context import AppContext
-from daemon.kernel.datums import DatumSources
 from daemon.kernel.http import HttpServer
+from daemon.kernel.kernel import Kernel, Leadership, Wired
 from daemon.kernel.outbox import AlertOutbox
 from daemon.kernel.status import StatusBoard
-from daemon.kernel.supervisor import Component, supervise
-from daemon.obs.collector import TrackerCollector
+from daemon.kernel.supervisor import Component, sleep_or_stop, supervise
 from daemon.obs.metrics import Metrics
-from daemon.scheduling.scheduler import build_scheduler
-from daemon.tasks.wiring import build_tasks
 
 log = structlog.get_logger(__name__)
+FREEZE_AFTER_SECONDS = 10.0
 
 
-def build_context(settings: Settings, clients: AwsClients, metrics: Metrics,
-                  clock: Clock) -> AppContext:
-    """Shared services every component is built from."""
-    ctx = AppContext(
-        settings=settings, clock=clock, metrics=metrics, clients=clients,
-        tracker=JobTable(), bus=CompletionBus(), board=StatusBoard(),
-        alerts=AlertOutbox(settings.alert_topic_arn, metrics, clients),
-    )
-    ctx.board.set_health("config", True)
-    return ctx
+@dataclass(frozen=True)
+class Daemon:
+    """The wired process: its kernel, the components every replica runs (the HTTP server and
+    the leader gate around everything else), and the work to wait for after a stop."""
+
+    kernel: Kernel
+    components: tuple[Component, ...]
+    settle: tuple[Callable[[], Awaitable[None]], ...] = ()
 
 
-def wire(ctx: AppContext) -> Pipeline:
-    """Build and register every component. Each feature adds itself at its marked place."""
-    sizes = SizeResolver(ctx)
-    pipeline = Pipeline(ctx, sizes)
-    collector = TrackerCollector(ctx.tracker, pipeline.thresholds_view, ctx.settings.limit_bytes,
-                                 enabled=lambda: ctx.is_leader())  # noqa: PLW0108 - late-bound: the leader gate replaces ctx.is_leader
-    ctx.metrics.registry.register(collector)
-    ctx.board.add("thresholds", lambda: {"level": pipeline.thresholds_view()})
-    ctx.components.append(HttpServer(ctx))
-    # --- event pipeline (leader only: consumes SQS, reconciles, publishes, alerts) ---
-    if ctx.settings.queue_url:
-        ctx.leader_components.append(Consumer(ctx, pipeline))
-    else:
-        ctx.board.set_health("consumer", True, "no queue_url configured: consumer disabled")
-        ctx.metrics.events.consumer_up(True)  # disabled on purpose is not an outage
-    ctx.leader_components.append(Reconciler(ctx, pipeline))
-    ctx.leader_components.append(ctx.alerts)
-    ctx.leader_components.append(ThresholdWatch(pipeline))
-    datums = DatumSources()  # CloudWatch datums the capabilities add to the one batch
-    if ctx.settings.cloudwatch.enabled:
-        ctx.leader_components.append(CloudWatchPublisher(ctx, datums))
-    # --- scheduler, retention, freshness and coverage ---
-    ctx.leader_components.extend(build_scheduler(ctx, datums))
-    # --- restores and exports ---
-    ctx.leader_components.extend(build_tasks(ctx))
-    return pipeline
+def build_kernel(settings: Settings, aws: AwsClients, metrics: Metrics, clock: Clock) -> Kernel:
+    """The services every capability is wired from."""
+    board, alerts = StatusBoard(), AlertOutbox(settings.alert_topic_arn, metrics, aws.sns)
+    board.add("alerts", lambda: {"pending": alerts.pending(),
+                                 "recent": [_alert_line(a) for a in alerts.sent]})
+    board.set_health("config", True)
+    return Kernel(clock=clock, metrics=metrics, bus=CompletionBus(), board=board, alerts=alerts,
+                  tracker=JobTable(), leadership=Leadership())
+
+
+def wire(settings: Settings, aws: AwsClients, kernel: Kernel) -> Daemon:
+    """Wire every configured capability (each imported only then) and the leader gate."""
+    from daemon.events.wire import wire as wire_events  # noqa: PLC0415 - always configured
+    from daemon.ha.wire import wire as wire_ha  # noqa: PLC0415 - always (runs the leader's part)
+
+    events = wire_events(settings, aws, kernel)
+    parts: list[Wired] = [events, Wired(leader=(kernel.alerts,))]
+    if settings.scheduling_enabled():
+        from daemon.scheduling.wire import wire as wire_scheduling  # noqa: PLC0415 - configured
+
+        parts.append(wire_scheduling(settings, aws, kernel))
+    if settings.tasks_enabled():
+        from daemon.tasks.wire import wire as wire_tasks  # noqa: PLC0415 - configured
+
+        parts.append(wire_tasks(settings, aws, kernel))
+    if settings.backup_plans:
+        from daemon.plans.wire import wire as wire_plans  # noqa: PLC0415 - configured
+
+        parts.append(wire_plans(settings, aws, kernel))
+    gate = wire_ha(settings, aws, kernel, [c for part in parts for c in part.leader],
+                   on_acquire=events.on_acquire)
+    http = HttpServer(settings.http, kernel.metrics, kernel.board)
+    return Daemon(kernel, (http, gate), tuple(p.settle for p in parts if p.settle is not None))
 
 
 async def run_daemon(settings: Settings, *, metrics: Metrics | None = None,
                      clock: Clock | None = None, stop: asyncio.Event | None = None,
-                     on_ready: Callable[[AppContext], Awaitable[None]] | None = None) -> int:
+                     on_ready: Callable[[Daemon], Awaitable[None]] | None = None) -> int:
     """Run until stopped; return the exit code. `stop` lets tests and the demo end it."""
-    metrics = metrics or Metrics()
+    metrics = metrics or Metrics(revision=settings.revision)
     stop = stop or asyncio.Event()
     _install_signal_handlers(stop)
-    async with AwsClients(settings.aws, settings.region, metrics) as clients:
-        ctx = build_context(settings, clients, metrics, clock or SystemClock())
-        pipeline = wire(ctx)
-        # --- leader election (wraps ctx.leader_components) ---
-        reconciler = next((c for c in ctx.leader_components if isinstance(c, Reconciler)), None)
-        gate = LeaderGate.build(settings.leader, clients, metrics.leader, ctx.board,
-                                ctx.leader_components,
-                                on_acquire=reconciler.run_once if reconciler else None)
-        ctx.is_leader = gate.is_leader
-        components: list[Component] = [*ctx.components, gate]
+    async with AwsClients(settings.aws, settings.region, metrics) as aws:
+        kernel = build_kernel(settings, aws, metrics, clock or SystemClock())
+        daemon = wire(settings, aws, kernel)
         log.info("daemon.starting", region=settings.region, queue_url=settings.queue_url,
-                 components=[c.name for c in components])
-        # What exists by now (modules, settings, components: ~75 000 objects) lives as long
-        # as the daemon: frozen, a full collection no longer walks it (38 ms -> 0 here; the
-        # AWS clients, made on first use, stay in sight). Collected first: no garbage frozen.
-        gc.collect()
-        gc.freeze()
-        runner = asyncio.create_task(supervise(components, stop), name="supervisor")
+                 components=[c.name for c in daemon.components])
+        runner = asyncio.create_task(supervise(daemon.components, stop), name="supervisor")
+        freezer = asyncio.create_task(_freeze_when_ready(kernel.board, stop), name="gc-freeze")
         if on_ready is not None:
-            await on_ready(ctx)
+            await on_ready(daemon)
         await _bounded_shutdown(runner, stop, settings.shutdown_grace_seconds)
-        await pipeline.settle()
-        await ctx.bus.drain()
-        log.info("daemon.stopped", tracked_running_jobs=ctx.tracker.running_jobs_total(),
-                 alerts_pending=ctx.alerts.pending(),
+        freezer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await freezer
+        for settle in daemon.settle:
+            await settle()
+        await kernel.bus.drain()
+        log.info("daemon.stopped", tracked_running_jobs=kernel.tracker.running_jobs_total(),
+                 alerts_pending=kernel.alerts.pending(),
                  messages_handled=_handled(metrics))
     gc.unfreeze()  # in-process runs (tests, the demo) hand it back to the collector
     return 0
+
+
+async def _freeze_when_ready(board: StatusBoard, stop: asyncio.Event) -> None:
+    """Once the daemon is ready (or FREEZE_AFTER_SECONDS have passed), collect, then freeze
+    what exists: modules, settings, components, the AWS clients and models of the first
+    passes (~80 000 objects) live as long as the daemon, and a full collection no longer
+    walks them (38 ms -> 0 here). Collected first: no garbage frozen. Done after readiness,
+    not before: the collection is not on the way to ready."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + FREEZE_AFTER_SECONDS
+    while not board.ready() and loop.time() < deadline:
+        if await sleep_or_stop(0.05, stop):
+            return
+    gc.collect()
+    gc.freeze()
+
+
+def _alert_line(alert: Alert) -> dict[str, str]:
+    return {"severity": alert.severity, "event": alert.event, "subject": alert.subject}
 
 
 async def _bounded_shutdown(runner: asyncio.Task[None], stop: asyncio.Event,

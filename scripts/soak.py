@@ -29,9 +29,8 @@ from typing import Any
 import boto3
 from prometheus_client import CollectorRegistry
 
-from daemon.app import run_daemon
+from daemon.app import Daemon, run_daemon
 from daemon.config.settings import Settings
-from daemon.kernel.context import AppContext
 from daemon.obs.metrics import Metrics
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -124,16 +123,16 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
             schedules=[{"name": "soak", "expression": "rate(1 minute)", "tables": TABLES,
                         "retention": {"keep_last": 3}}])
         metrics, stop = Metrics(CollectorRegistry()), asyncio.Event()
-        ready: asyncio.Future[AppContext] = asyncio.get_running_loop().create_future()
+        ready: asyncio.Future[Daemon] = asyncio.get_running_loop().create_future()
 
-        async def on_ready(ctx: AppContext) -> None:
-            ready.set_result(ctx)
+        async def on_ready(wired: Daemon) -> None:
+            ready.set_result(wired)
 
         daemon = asyncio.create_task(run_daemon(settings, metrics=metrics, stop=stop,
                                                 on_ready=on_ready))
-        ctx = await ready
+        wired = await ready
         feeding = asyncio.create_task(feed(url, queue, args.rate, stop))
-        samples = await sample(ctx, metrics, args)
+        samples = await sample(wired, metrics, args)
         stop.set()
         sent = await feeding
         await daemon
@@ -143,13 +142,13 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
     return verdict(samples, sent, args)
 
 
-async def sample(ctx: AppContext, metrics: Metrics,
+async def sample(wired: Daemon, metrics: Metrics,
                  args: argparse.Namespace) -> list[dict[str, float]]:
     samples, started = [], time.monotonic()
     while time.monotonic() - started < args.minutes * 60:
         await asyncio.sleep(args.interval)
         row = {"t": round(time.monotonic() - started), "rss_mib": round(rss_mib(), 1),
-               "tasks": len(asyncio.all_tasks()), "running_jobs": ctx.tracker.running_jobs_total(),
+               "tasks": len(asyncio.all_tasks()), "running_jobs": wired.kernel.tracker.running_jobs_total(),
                "handled": handled(metrics)}
         samples.append(row)
         print(json.dumps(row), flush=True)

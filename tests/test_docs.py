@@ -98,7 +98,7 @@ def called_from(wheres: set[str]) -> str:
 
 def test_deployment_docs_say_where_each_aws_call_is_made() -> None:
     """The 'called from' column of docs/deploy.md equals what tests/deploy/aws_calls.py reads."""
-    rows = dict(re.findall(r"^\| `(\w+:\w+)` \| [^|]+ \| ([^|]+) \|$",
+    rows = dict(re.findall(r"^\| `([\w-]+:\w+)` \| [^|]+ \| ([^|]+) \|$",
                            (DOCS / "deploy.md").read_text(encoding="utf-8"), re.M))
     wrong = [f"| `{action}` | ... | {called_from(wheres)} |"
              for action, wheres in sorted(required_actions(scan()[0]).items())

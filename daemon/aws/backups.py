@@ -9,24 +9,28 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from daemon.aws.throttle import Throttle
 from daemon.core.clock import aware_time
 from daemon.core.scheduling.inventory import Listed, native_owner
 
+if TYPE_CHECKING:
+    from types_aiobotocore_dynamodb.client import DynamoDBClient
+    from types_aiobotocore_dynamodb.type_defs import BackupSummaryTypeDef, ListBackupsInputTypeDef
 
-async def list_native_backups(client: Any, throttle: Throttle, *, prefix: str,
+
+async def list_native_backups(ddb: DynamoDBClient, throttle: Throttle, *, prefix: str,
                               schedules: Iterable[str], since: datetime | None = None,
                               ) -> list[Listed]:
     """Every USER backup (created since `since`), attributed to its schedule by name."""
     names = tuple(schedules)
-    kwargs: dict[str, Any] = {"BackupType": "USER", "Limit": 100}
+    kwargs: ListBackupsInputTypeDef = {"BackupType": "USER", "Limit": 100}
     if since is not None:
         kwargs["TimeRangeLowerBound"] = since
     found: list[Listed] = []
     while True:
-        page = await throttle.call(client.list_backups, **kwargs)
+        page = await throttle.call(ddb.list_backups, **kwargs)
         found.extend(_listed(item, prefix, names) for item in page.get("BackupSummaries", []))
         last = page.get("LastEvaluatedBackupArn")
         if not last:
@@ -34,7 +38,7 @@ async def list_native_backups(client: Any, throttle: Throttle, *, prefix: str,
         kwargs["ExclusiveStartBackupArn"] = last
 
 
-def _listed(item: dict[str, Any], prefix: str, schedules: tuple[str, ...]) -> Listed:
+def _listed(item: BackupSummaryTypeDef, prefix: str, schedules: tuple[str, ...]) -> Listed:
     owner = native_owner(prefix, schedules, item.get("BackupName", ""))
     return Listed(item["TableName"], item["BackupArn"], aware_time(item["BackupCreationDateTime"]),
                   item.get("BackupStatus", "AVAILABLE"), *(owner or (None, None)))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from aiolimiter import AsyncLimiter
 
@@ -25,7 +24,9 @@ class Throttle:
             self._limiter = AsyncLimiter(1, 1 / calls_per_second)
         self._slots = asyncio.Semaphore(concurrency)
 
-    async def call(self, fn: Callable[..., Awaitable[Any]], **kwargs: Any) -> Any:
+    async def call[**P, R](self, fn: Callable[P, Awaitable[R]], *args: P.args,
+                           **kwargs: P.kwargs) -> R:
+        """`fn(*args, **kwargs)` once a token and a slot are free: typed as `fn` is."""
         async with self._slots:
             await self._limiter.acquire()
-            return await fn(**kwargs)
+            return await fn(*args, **kwargs)

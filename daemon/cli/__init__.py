@@ -26,6 +26,7 @@ COMMANDS = {
     "next-runs": ("next_runs", "Print the next run times of a cron() or rate() expression."),
     "plan": ("plan", "Show what the schedules would back up and retention would delete."),
     "restore-name": ("restore_name", "Print the table name a restore rule would give a backup."),
+    "restore": ("restore", "Restore one backup into a new table now, and wait until ACTIVE."),
     "demo": ("demo", "Run the daemon against the embedded local AWS stand-in."),
     "sandbox": ("sandbox", "Serve the local AWS stand-in alone and print its endpoint."),
 }

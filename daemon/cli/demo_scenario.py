@@ -1,4 +1,9 @@
-"""The demo's story: resources on the stand-in, a wave of backup jobs, live lines, a summary."""
+"""The demo's story: resources on the stand-in, a wave of backup jobs, live lines, a summary.
+
+Besides the wave, the daemon keeps one AWS Backup plan as code (`BACKUP_PLAN`): it creates
+its vault with a Vault Lock, the plan and its selection of the tables tagged backup=daily,
+and the demo prints what AWS then holds.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +18,8 @@ from typing import Any
 
 import boto3
 
-from daemon.app import run_daemon
+from daemon.app import Daemon, run_daemon
 from daemon.config.settings import Settings
-from daemon.kernel.context import AppContext
 from daemon.obs.metrics import Metrics
 from daemon.standin import StandIn
 
@@ -24,6 +28,21 @@ LEVELS = {0: "ok", 1: "WARNING", 2: "CRITICAL"}
 SSM_PARAMETER = "/demo/orders-staging-table-arn"
 TABLES = ["orders-production", "customers-production", "payments-production", "sessions",
           "inventory", "audit-log", "carts", "catalog"]
+BACKUP_ROLE = "arn:aws:iam::123456789012:role/ddb-backupd-backup"
+# One AWS Backup plan kept as code: the daemon creates it (and its vault) at start.
+BACKUP_PLAN: dict[str, Any] = {
+    "name": "demo-daily",
+    "vault": {"name": "demo-plan-vault", "create": True,
+              "lock": {"min_retention_days": 7, "max_retention_days": 365}},
+    "rules": [
+        {"name": "daily", "expression": "cron(0 5 ? * * *)", "timezone": "Europe/Paris",
+         "start_window_minutes": 60, "lifecycle": {"delete_after_days": 35}},
+        {"name": "monthly", "expression": "cron(0 3 1 * ? *)",
+         "lifecycle": {"move_to_cold_storage_after_days": 30, "delete_after_days": 365}},
+    ],
+    "selections": [{"name": "tagged-daily", "iam_role_arn": BACKUP_ROLE,
+                    "tags": {"backup": "daily"}}],
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,9 +145,10 @@ class Scenario:
         helpers: list[asyncio.Task[None]] = []
         started = time.monotonic()
 
-        async def on_ready(ctx: AppContext) -> None:
+        async def on_ready(daemon: Daemon) -> None:
             helpers.append(asyncio.create_task(self._waves(started, stop)))
-            helpers.append(asyncio.create_task(self._live(ctx, started, stop)))
+            helpers.append(asyncio.create_task(self._live(daemon, started, stop)))
+            helpers.append(asyncio.create_task(self._plan_made(daemon, started, stop)))
             if seconds is not None:
                 helpers.append(asyncio.create_task(_stop_after(seconds, stop)))
 
@@ -156,18 +176,20 @@ class Scenario:
             print(f"[t+{time.monotonic() - started:4.0f}s] AWS Backup starts a job: {wave.table} "
                   f"({SIZES_GIB[wave.table]} GiB){ending}", flush=True)
 
-    async def _live(self, ctx: AppContext, started: float, stop: asyncio.Event) -> None:
-        port = next((getattr(c, "port", None) for c in ctx.components if c.name == "http"), None)
+    async def _live(self, daemon: Daemon, started: float, stop: asyncio.Event) -> None:
+        port = next((getattr(c, "port", None) for c in daemon.components if c.name == "http"),
+                    None)
         while port is None and not stop.is_set():
             await asyncio.sleep(0.1)
-            port = next((getattr(c, "port", None) for c in ctx.components if c.name == "http"), None)
+            port = next((getattr(c, "port", None) for c in daemon.components
+                         if c.name == "http"), None)
         print(f"metrics: http://127.0.0.1:{port}/metrics   status: http://127.0.0.1:{port}/status",
               flush=True)
         while not stop.is_set():
             await asyncio.to_thread(self._drain_inbox, started)
-            tracker = ctx.tracker
+            tracker, metrics = daemon.kernel.tracker, daemon.kernel.metrics
             running = tracker.running_bytes_total()
-            level = ctx.metrics.registry.get_sample_value("backupd_threshold_level") or 0
+            level = metrics.registry.get_sample_value("backupd_threshold_level") or 0
             self.peak_level = max(self.peak_level, int(level))
             self.peak_bytes = max(self.peak_bytes, running)
             kinds = Counter(a.get("severity", "?") for a in self.alerts)
@@ -175,16 +197,54 @@ class Scenario:
                   f" | {running / GIB:6.1f} GiB of {self.limit_gib} GiB"
                   f" ({100 * running / (self.limit_gib * GIB):3.0f} %) | level {LEVELS[int(level)]:8s}"
                   f" | alerts received {len(self.alerts)} {dict(kinds) or ''}", flush=True)
-            created = _sum(ctx, "backupd_scheduled_backups_total", outcome="started")
-            pruned = _sum(ctx, "backupd_retention_deletions_total", outcome="deleted")
-            restored = _sum(ctx, "backupd_tasks_total", kind="restore", outcome="succeeded")
-            deferred = _sum(ctx, "backupd_backups_deferred_total")
+            created = _sum(metrics, "backupd_scheduled_backups_total", outcome="started")
+            pruned = _sum(metrics, "backupd_retention_deletions_total", outcome="deleted")
+            restored = _sum(metrics, "backupd_tasks_total", kind="restore", outcome="succeeded")
+            deferred = _sum(metrics, "backupd_backups_deferred_total")
             pointer = await asyncio.to_thread(self._ssm_value)
             print(f"         scheduler: backups created {created}, deferred by admission"
                   f" control {deferred}, pruned {pruned}"
                   f" | restores finished {restored} | {SSM_PARAMETER} -> {pointer}", flush=True)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 3.0)
+
+    async def _plan_made(self, daemon: Daemon, started: float, stop: asyncio.Event) -> None:
+        """Once the daemon has created the backup plan, print what AWS holds."""
+        name = BACKUP_PLAN["name"]
+        while not stop.is_set():
+            status = daemon.kernel.board.snapshot().get("backup_plans", {}).get(name, {})
+            if status.get("plan_id"):
+                lines = await asyncio.to_thread(self._plan_lines, status["plan_id"])
+                print(f"[t+{time.monotonic() - started:4.0f}s] AWS Backup plan {name} created "
+                      "by the daemon from backup_plans: (checked again every 15 s):",
+                      flush=True)
+                for line in lines:
+                    print(f"         {line}", flush=True)
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.5)
+
+    def _plan_lines(self, plan_id: str) -> list[str]:
+        """The plan, its vault and its selections, as AWS Backup reports them."""
+        backup = self.client("backup")
+        plan = backup.get_backup_plan(BackupPlanId=plan_id)
+        vault = backup.describe_backup_vault(BackupVaultName=BACKUP_PLAN["vault"]["name"])
+        head = (f"vault {vault['BackupVaultName']}: Vault Lock {vault.get('MinRetentionDays')}"
+                f"-{vault.get('MaxRetentionDays')} days; plan version "
+                f"{plan['VersionId'][:12]}...")
+        lines = [head]
+        for rule in plan["BackupPlan"]["Rules"]:
+            lifecycle = ", ".join(f"{k} {v}" for k, v in rule.get("Lifecycle", {}).items())
+            lines.append(f"rule {rule['RuleName']}: {rule['ScheduleExpression']} "
+                         f"{rule['ScheduleExpressionTimezone']}, {lifecycle}")
+        for item in backup.list_backup_selections(BackupPlanId=plan_id)["BackupSelectionsList"]:
+            selection = backup.get_backup_selection(
+                BackupPlanId=plan_id, SelectionId=item["SelectionId"])["BackupSelection"]
+            tags = ", ".join(f"{t['ConditionKey']}={t['ConditionValue']}"
+                             for t in selection["ListOfTags"])
+            lines.append(f"selection {selection['SelectionName']}: tables tagged {tags}, "
+                         f"role {selection['IamRoleArn'].rsplit('/', 1)[-1]}")
+        return lines
 
     def _ssm_value(self) -> str:
         try:
@@ -223,10 +283,10 @@ class Scenario:
               f" alerts received {len(self.alerts)} {dict(kinds)}", flush=True)
 
 
-def _sum(ctx: AppContext, name: str, **labels: str) -> int:
+def _sum(metrics: Metrics, name: str, **labels: str) -> int:
     """Sum of a counter's samples whose labels match `labels`."""
     total = 0.0
-    for family in ctx.metrics.registry.collect():
+    for family in metrics.registry.collect():
         for sample in family.samples:
             if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
                 total += sample.value
@@ -255,4 +315,5 @@ def demo_settings(scenario: Scenario, *, port: int) -> Settings:
                    "replacement": "${1}-staging", "ssm_parameter": SSM_PARAMETER, "keep_last": 2}],
         tasks={"poll_initial_seconds": 1, "poll_max_seconds": 2, "rescan_seconds": 15,
                "restore_role_arn": "arn:aws:iam::123456789012:role/backup-restore"},
+        backup_plans=[BACKUP_PLAN],
     )

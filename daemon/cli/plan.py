@@ -9,8 +9,10 @@ one JSON object per backup is printed, newest first: `{"arn", "action", "reasons
 Against AWS (the configured account, or the stand-in through BACKUPD_AWS__ENDPOINT_URL):
     ddb-backupd plan [--now ISO8601]
 one line per schedule (`next_run`, the tables it selects), then one line per backup that
-retention decides on, then one per table late for its schedule or in a coverage gap.
-Nothing is created or deleted. Bad input exits 2 naming the field.
+retention decides on, then one per table late for its schedule or in a coverage gap, then
+one line per configured backup plan (`backup_plan`, its `state`, the `changes` field by field
+and the `steps` that would make them). Nothing is created, changed or deleted. Bad input
+exits 2 naming the field.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
-"""`ddb-backupd plan` against AWS: the scheduler's own discovery and retention, read-only.
+"""`ddb-backupd plan` against AWS: the scheduler's discovery and retention, the plans' changes.
 
 Split from plan.py so the offline form never imports aioboto3. Output is JSON lines on
 stdout: first one object per schedule, then one per backup retention decides on, then one
 per table late for its schedule or in a coverage gap (`gap`: late, unselected, pitr_off,
-rpo_breached); logs go to stderr so the output stays machine-readable.
+rpo_breached), then one per configured backup plan (the changes the plans reconciler would
+make, not made); logs go to stderr so the output stays machine-readable.
 """
 
 from __future__ import annotations
@@ -16,19 +17,22 @@ from typing import Any
 
 import structlog
 
-from daemon.app import build_context
+from daemon.app import build_kernel
 from daemon.aws.session import AwsClients
 from daemon.cli.common import settings_or_report
 from daemon.cli.next_runs import iso_z
 from daemon.cli.plan import decision_json
 from daemon.config.settings import Settings
 from daemon.core.clock import FakeClock
+from daemon.kernel.kernel import Kernel
 from daemon.obs.metrics import Metrics
+from daemon.plans.plan_aws import PlanCalls
+from daemon.plans.reconciler import PlanReconciler
 from daemon.scheduling.coverage import CoverageWatch
 from daemon.scheduling.discovery import TableCatalog
 from daemon.scheduling.freshness import FreshnessTracker, age_json
-from daemon.scheduling.retention import RetentionRunner
-from daemon.scheduling.scheduler import BackupScheduler, build_scheduler
+from daemon.scheduling.scheduler import BackupScheduler
+from daemon.scheduling.wire import Scheduling, wire
 
 
 async def plan_against_aws(now: datetime) -> int:
@@ -46,33 +50,53 @@ async def plan_against_aws(now: datetime) -> int:
 
 async def _plan(settings: Settings, now: datetime) -> int:
     metrics = Metrics()
-    async with AwsClients(settings.aws, settings.region, metrics) as clients:
-        ctx = build_context(settings, clients, metrics, FakeClock(now))
-        components = build_scheduler(ctx)
-        if not components:
-            print("no enabled schedule: nothing to plan", file=sys.stderr)
-            return 0
-        catalog, scheduler, retention, freshness, *rest = components
-        assert isinstance(catalog, TableCatalog)
-        assert isinstance(scheduler, BackupScheduler)
-        assert isinstance(retention, RetentionRunner)
+    if not settings.scheduling_enabled() and not settings.backup_plans:
+        print("no enabled schedule and no backup plan: nothing to plan", file=sys.stderr)
+        return 0
+    async with AwsClients(settings.aws, settings.region, metrics) as aws:
+        kernel = build_kernel(settings, aws, metrics, FakeClock(now))
         try:
-            await catalog.run_once()
-            for line in schedule_lines(scheduler, catalog, now):
-                print(json.dumps(line))
-            for plan in await retention.plan(now):
-                for decision in plan.decisions:
-                    print(json.dumps({"schedule": plan.spec.name, "table": plan.table,
-                                      **decision_json(decision)}))
-            assert isinstance(freshness, FreshnessTracker)
-            coverage = rest[0] if rest else None
-            assert coverage is None or isinstance(coverage, CoverageWatch)
-            for line in await gap_lines(freshness, coverage):
-                print(json.dumps(line))
+            if settings.scheduling_enabled():
+                await _schedules(wire(settings, aws, kernel), now)
+            else:
+                print("no enabled schedule: no backups or deletions to plan", file=sys.stderr)
+            for line in await backup_plan_lines(settings, aws, kernel):
+                print(json.dumps(line, default=str))
         except Exception as exc:
             print(f"AWS call failed: {exc}", file=sys.stderr)
             return 1
     return 0
+
+
+async def _schedules(scheduling: Scheduling, now: datetime) -> None:
+    catalog, scheduler, retention = (scheduling.catalog, scheduling.scheduler,
+                                     scheduling.retention)
+    await catalog.run_once()
+    for line in schedule_lines(scheduler, catalog, now):
+        print(json.dumps(line))
+    for plan in await retention.plan(now):
+        for decision in plan.decisions:
+            print(json.dumps({"schedule": plan.spec.name, "table": plan.table,
+                              **decision_json(decision)}))
+    for line in await gap_lines(scheduling.freshness, scheduling.coverage):
+        print(json.dumps(line))
+
+
+async def backup_plan_lines(settings: Settings, aws: AwsClients,
+                            kernel: Kernel) -> list[dict[str, Any]]:
+    """One object per configured backup plan: its state, what differs and the steps the
+    reconciler would take (`steps` empty: nothing to do). Nothing is written to AWS."""
+    if not settings.backup_plans:
+        return []
+    reconciler = PlanReconciler(
+        settings.backup_plans, calls=PlanCalls(aws.backup), metrics=kernel.metrics.plans,
+        board=kernel.board, alerts=kernel.alerts, clock=kernel.clock,
+        interval_seconds=settings.reconcile_seconds, apply=False)
+    return [{"backup_plan": v.plan, "state": v.state, "cause": v.cause, "plan_id": v.plan_id,
+             "changes": [{"field": d.field, "actual": d.actual, "desired": d.desired}
+                         for d in v.differences],
+             "steps": [f"{s.kind} {s.target}" for s in v.steps], "notes": list(v.notes)}
+            for v in await reconciler.preview()]
 
 
 def schedule_lines(scheduler: BackupScheduler, catalog: TableCatalog,

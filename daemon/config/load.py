@@ -7,7 +7,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
@@ -65,6 +64,8 @@ def _check_file(path: str | None) -> None:
     """Name the file and the problem when the YAML file cannot be used at all."""
     if not path:
         return
+    import yaml  # noqa: PLC0415 - only with a config file: an env-only start does not pay for it
+
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:

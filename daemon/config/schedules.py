@@ -130,6 +130,14 @@ class ScheduleSpec(BaseModel):
                 raise ValueError("start_window_minutes: AWS Backup needs at least 60")
         return self
 
+    def vault_and_role(self) -> tuple[str, str]:
+        """aws-backup: the target vault and the role AWS Backup assumes (required by that
+        engine, so present once the settings loaded)."""
+        if self.backup_vault is None or self.iam_role_arn is None:
+            raise ValueError(f"schedule {self.name}: backup_vault and iam_role_arn are required "
+                             "by the aws-backup engine")
+        return self.backup_vault, self.iam_role_arn
+
     def parsed(self) -> Expression:
         """The parsed expression (valid: checked when the settings were loaded)."""
         return parse_expression(self.expression, self.timezone)

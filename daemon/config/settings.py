@@ -8,9 +8,18 @@ BACKUPD_CONFIG_FILE, then defaults. Sections of later features live in their own
 from __future__ import annotations
 
 import os
-from typing import Annotated, Literal
+import socket
+from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -20,11 +29,15 @@ from pydantic_settings import (
 
 from daemon.config.freshness import CoverageSettings, FreshnessSettings
 from daemon.config.leader import LeaderSettings
+from daemon.config.plans import BackupPlans
 from daemon.config.schedules import SchedulerSettings, ScheduleSpec
 from daemon.config.tasks import ExportRule, RestoreRule, TaskSettings
 
 ENV_PREFIX = "BACKUPD_"
 CONFIG_FILE_ENV = "BACKUPD_CONFIG_FILE"
+# Where the platform names this process: the chart sets POD_NAME from the pod's name; a
+# container's HOSTNAME is its host name.
+PLATFORM_NAME_ENV = ("POD_NAME", "HOSTNAME")
 FIFTY_TIB = 50 * 2**40
 
 
@@ -128,7 +141,8 @@ class Settings(BaseSettings):
     alert_cooldown_seconds: float = Field(
         300.0, ge=0, description="A threshold level changes at most once per cooldown (hysteresis).")
     reconcile_seconds: float = Field(
-        300.0, ge=5, description="Interval of the ListBackupJobs reconcile that repairs the tracker.")
+        300.0, ge=5, description="Interval of the reconcile passes against AWS: ListBackupJobs "
+        "repairs the tracker, and backup_plans are compared with AWS and repaired.")
     size_cache_seconds: float = Field(
         600.0, ge=0, description="TTL of cached DescribeTable sizes for jobs without a size.")
     shutdown_grace_seconds: float = Field(
@@ -136,6 +150,9 @@ class Settings(BaseSettings):
     log_level: Annotated[Literal["debug", "info", "warning", "error"],
                          BeforeValidator(_lower)] = Field("info", description="Log level.")
     dry_run: bool = Field(False, description="Do everything but create and delete backups.")
+    revision: str = Field(
+        "", description="Source revision the daemon was built from, shown in backupd_build_info; "
+        "the image sets it from its REVISION build argument.")
     aws: AwsSettings = Field(default_factory=AwsSettings)
     queue: QueueSettings = Field(default_factory=QueueSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
@@ -149,6 +166,9 @@ class Settings(BaseSettings):
     exports: list[ExportRule] = Field(default_factory=list, description="Export rules.")
     tasks: TaskSettings = Field(default_factory=TaskSettings)
     leader: LeaderSettings = Field(default_factory=LeaderSettings)
+    backup_plans: BackupPlans = Field(
+        default_factory=list, description="AWS Backup plans kept as configured (leader only): "
+        "vault, rules, selections; reconciled every reconcile_seconds.")
 
     @field_validator("critical_ratio")
     @classmethod
@@ -177,6 +197,22 @@ class Settings(BaseSettings):
         if repeated := sorted({n for n in names if names.count(n) > 1}):
             raise ValueError(f"rule names must be unique: {', '.join(repeated)}")
         return value
+
+    def scheduling_enabled(self) -> bool:
+        """The scheduler is on and at least one schedule is enabled."""
+        return self.scheduler.enabled and any(s.enabled for s in self.schedules)
+
+    def tasks_enabled(self) -> bool:
+        """A restore or an export rule is configured."""
+        return bool(self.restores or self.exports)
+
+    @model_validator(mode="after")
+    def _leader_identity(self) -> Self:
+        """The lease holder's name, when not configured: the pod's, else the host's."""
+        if self.leader.identity is None:
+            named = (os.environ.get(var) for var in PLATFORM_NAME_ENV)
+            self.leader.identity = next((n for n in named if n), None) or socket.gethostname()
+        return self
 
     @classmethod
     def settings_customise_sources(

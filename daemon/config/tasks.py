@@ -12,12 +12,17 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from daemon.core.scheduling.schedule import ScheduleError, parse_expression
+from daemon.core.tasks.exports import KEY_PRESETS, key_template_problem
 from daemon.core.tasks.naming import NamingError, check_rule, compile_pattern
 
 RULE_NAME = r"^[A-Za-z0-9_.\-]{1,64}$"
 SSM_NAME = r"^[A-Za-z0-9_.\-/{}]{1,2048}$"
 HOUR = 3600.0
-
+VAULT = (r"^([A-Za-z0-9_\-]{2,50}|arn:aws[a-z\-]*:backup:[a-z0-9\-]+:[0-9]{12}:"
+         r"backup-vault:[A-Za-z0-9_\-]{2,50})$")
+ACCOUNT = r"^[0-9]{12}$"
+Vault = Annotated[str, Field(pattern=VAULT)]
+Account = Annotated[str, Field(pattern=ACCOUNT)]
 
 
 def _pattern_compiles(value: str) -> str:
@@ -30,6 +35,17 @@ def _pattern_compiles(value: str) -> str:
 
 
 SourcePattern = Annotated[str, AfterValidator(_pattern_compiles)]
+
+
+def _vaults_field() -> list[str]:
+    return Field(default_factory=list, description="Only completed backups in one of these "
+                 "AWS Backup vaults (names, or vault ARNs: same vault, account and region) "
+                 "trigger the rule; empty: any vault, and backups outside vaults too.")
+
+
+def _accounts_field() -> list[str]:
+    return Field(default_factory=list, description="Only completed backups of resources in "
+                 "these AWS accounts (12 digits) trigger the rule; empty: any account.")
 
 class Section(BaseModel):
     """Unknown keys are errors: a typo must not silently disable a rule's option."""
@@ -113,6 +129,13 @@ class TableSettings(Section):
             raise ValueError("kms_key_id applies only with sse: kms")
         return value
 
+    def provisioned(self) -> tuple[int, int] | None:
+        """(read, write) capacity units with PROVISIONED billing (both required then)."""
+        if self.billing_mode != "PROVISIONED" or self.read_capacity_units is None or \
+                self.write_capacity_units is None:
+            return None
+        return self.read_capacity_units, self.write_capacity_units
+
 
 class RestoreRule(Section):
     """One rotation rule: a completed backup of a matching table becomes a restored copy."""
@@ -128,12 +151,16 @@ class RestoreRule(Section):
     ssm_parameter: str | None = Field(
         None, pattern=SSM_NAME, description="SSM parameter set (Overwrite) to the new table's ARN; "
         "'{table}' is replaced with the source table name.")
-    keep_last: int = Field(2, ge=1, description="Restored copies kept per source table.")
+    keep_last: int | None = Field(
+        2, ge=1, description="Restored copies kept per source table; null keeps every copy "
+        "(rotation off: nothing is deleted, failed copies included).")
     validation: RestoreValidation | None = Field(
         None, alias="validate", description="Checks before the SSM parameter moves.")
     table_settings: TableSettings | None = Field(None, description="Overrides for the restore.")
     iam_role_arn: str | None = Field(
         None, description="Role for StartRestoreJob; default tasks.restore_role_arn.")
+    vaults: list[Vault] = _vaults_field()
+    accounts: list[Account] = _accounts_field()
 
     @field_validator("replacement", mode="after")
     @classmethod
@@ -162,7 +189,15 @@ class ExportRule(Section):
         description="Also export on a schedule: cron(...) or rate(...) as for backups.")
     bucket: str = Field(min_length=3, max_length=63, description="Destination S3 bucket.")
     prefix: str = Field("exports", max_length=512,
-                        description="Key prefix; objects go to <prefix>/<name>/<YYYY>/<MM>/<DD>/.")
+                        description="Key prefix: {prefix} in the key template.")
+    s3_key_preset: Literal["default", "hive"] = Field(
+        "default", description="Key layout: default <prefix>/<name>/<YYYY>/<MM>/<DD>/; hive "
+        "<prefix>/table=<name>/year=<YYYY>/month=<MM>/day=<DD>/job=<job id>/ (the sample's "
+        "Athena partitions).")
+    s3_key_template: str | None = Field(
+        None, max_length=1024, validate_default=True, description="Key layout of your own, "
+        "instead of the preset: {prefix} {name} {account} {region} {job_id} {yyyy} {mm} {dd} "
+        "({job_id}: the backup job, else the export's token).")
     bucket_owner: str | None = Field(
         None, pattern=r"^[0-9]{12}$", description="Account owning the bucket (dynamodb).")
     kms_key_id: str | None = Field(
@@ -181,9 +216,20 @@ class ExportRule(Section):
     export_only: list[str] = Field(
         default_factory=list,
         description="rds: databases, schemas or tables to export (ExportOnly).")
+    vaults: list[Vault] = _vaults_field()
+    accounts: list[Account] = _accounts_field()
     delete_source_on_success: bool = Field(
         False, description="Delete the source recovery point after the export COMPLETED; never on "
-        "failure (its own retention stays the failsafe).")
+        "failure (its own retention stays the failsafe). Needs vaults: only recovery points in "
+        "one of them are ever deleted.")
+
+    @field_validator("delete_source_on_success", mode="after")
+    @classmethod
+    def _deleting_needs_vaults(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and not info.data.get("vaults"):
+            raise ValueError("delete_source_on_success needs vaults: name the vaults whose "
+                             "recovery points this rule may delete")
+        return value
 
     @field_validator("schedule", mode="after")
     @classmethod
@@ -196,6 +242,19 @@ class ExportRule(Section):
             except ScheduleError as exc:
                 raise ValueError(str(exc)) from None
         return value
+
+    @field_validator("s3_key_template", mode="after")
+    @classmethod
+    def _template_parses(cls, value: str | None) -> str | None:
+        problem = key_template_problem(value) if value is not None else None
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @property
+    def key_template(self) -> str:
+        """The S3 key template exports of this rule follow."""
+        return self.s3_key_template or KEY_PRESETS[self.s3_key_preset]
 
     @field_validator("prefix", mode="after")
     @classmethod
@@ -215,3 +274,11 @@ class ExportRule(Section):
         if info.data.get("kind") == "rds" and not value:
             raise ValueError("rds exports need kms_key_id (StartExportTask requires a KMS key)")
         return value
+
+    def rds_access(self) -> tuple[str, str]:
+        """rds: the role RDS assumes to write to S3 and the export's KMS key (both required
+        for rds, so present once the settings loaded)."""
+        if self.iam_role_arn is None or self.kms_key_id is None:
+            raise ValueError(f"export rule {self.name}: rds exports need iam_role_arn and "
+                             "kms_key_id")
+        return self.iam_role_arn, self.kms_key_id

@@ -14,13 +14,22 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import structlog
 
+from daemon.config.settings import CloudWatchSettings
+from daemon.core.clock import Clock
 from daemon.core.events.tracker import JobTable
-from daemon.kernel.context import AppContext
 from daemon.kernel.datums import Datum, DatumSources, datum
 from daemon.kernel.supervisor import sleep_or_stop
+from daemon.obs.metrics import EventMetrics
+
+if TYPE_CHECKING:
+    from types_aiobotocore_cloudwatch.client import CloudWatchClient
+    from types_aiobotocore_cloudwatch.type_defs import DimensionTypeDef
+
+    from daemon.aws.session import Connect
 
 log = structlog.get_logger(__name__)
 MAX_DATUMS = 1000
@@ -30,8 +39,9 @@ def datums(tracker: JobTable, now: datetime) -> list[Datum]:
     """Every series of the tracker at this moment as PutMetricData datums."""
     out: list[Datum] = []
     for (vault, rtype, region), group in sorted(tracker.totals().items()):
-        dims = [{"Name": "Region", "Value": region}, {"Name": "BackupType", "Value": rtype},
-                {"Name": "VaultName", "Value": vault}]
+        dims: list[DimensionTypeDef] = [
+            {"Name": "Region", "Value": region}, {"Name": "BackupType", "Value": rtype},
+            {"Name": "VaultName", "Value": vault}]
         out.append(datum("ConcurrentBackupBytes", group.bytes, "Bytes", now, dims))
         out.append(datum("RunningBackupJobs", group.jobs, "Count", now, dims))
     out.append(datum("ConcurrentBackupBytes", tracker.running_bytes_total(), "Bytes", now))
@@ -49,9 +59,14 @@ class CloudWatchPublisher:
 
     name = "cloudwatch"
 
-    def __init__(self, ctx: AppContext, sources: DatumSources | None = None) -> None:
-        self._ctx = ctx
-        self._cfg = ctx.settings.cloudwatch
+    def __init__(self, cloudwatch: Connect[CloudWatchClient], cfg: CloudWatchSettings,
+                 tracker: JobTable, *, metrics: EventMetrics, clock: Clock,
+                 sources: DatumSources | None = None) -> None:
+        self._cloudwatch = cloudwatch
+        self._cfg = cfg
+        self._tracker = tracker
+        self._metrics = metrics
+        self._clock = clock
         self._sources = sources or DatumSources()
         self.calls = 0
 
@@ -61,9 +76,9 @@ class CloudWatchPublisher:
         await self.run_once()  # flush the last picture on the way out
 
     async def run_once(self) -> bool:
-        cloudwatch = await self._ctx.clients.client("cloudwatch")
-        now = self._ctx.clock.now()
-        batch = datums(self._ctx.tracker, now) + self._sources.collect(now)
+        cloudwatch = await self._cloudwatch()
+        now = self._clock.now()
+        batch = datums(self._tracker, now) + self._sources.collect(now)
         ok = True
         for part in chunks(batch):
             try:
@@ -72,5 +87,5 @@ class CloudWatchPublisher:
             except Exception as exc:
                 ok = False
                 log.warning("cloudwatch.put_failed", error=str(exc), datums=len(part))
-        self._ctx.metrics.events.cloudwatch_batch(ok)
+        self._metrics.cloudwatch_batch(ok)
         return ok

@@ -7,29 +7,61 @@ sequences them, looks up missing sizes, and writes the one canonical log line pe
 from __future__ import annotations
 
 import asyncio
-from typing import Literal
+from dataclasses import dataclass
+from typing import Literal, Protocol
 
 import structlog
 
+from daemon.config.settings import Settings
+from daemon.core.clock import Clock
 from daemon.core.errors import DecodeError
 from daemon.core.events.decode import FAILED_STATES, OPEN_STATES, JobEvent, decode
 from daemon.core.events.thresholds import ThresholdState, evaluate, failure_alert, level_alert
-from daemon.core.events.tracker import Transition
-from daemon.events.sizes import SizeResolver, table_name
-from daemon.kernel.bus import BackupCompleted
-from daemon.kernel.context import AppContext
+from daemon.core.events.tracker import JobTable, Transition
+from daemon.events.sizes import table_name
+from daemon.kernel.bus import BackupCompleted, CompletionBus
+from daemon.kernel.outbox import AlertOutbox
 from daemon.kernel.supervisor import sleep_or_stop
+from daemon.obs.metrics import EventMetrics
 
 log = structlog.get_logger(__name__)
 Outcome = Literal["handled", "ignored", "poison", "retry"]
 
 
+class Sizes(Protocol):
+    """Where a job without a size in its event gets one (`SizeResolver`)."""
+
+    async def size_of(self, resource_arn: str | None) -> int | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The threshold policy: the limit of running bytes, its two levels, the cooldown."""
+
+    limit_bytes: int
+    warning_ratio: float
+    critical_ratio: float
+    cooldown_seconds: float
+
+    @classmethod
+    def of(cls, settings: Settings) -> Limits:
+        return cls(settings.limit_bytes, settings.warning_ratio, settings.critical_ratio,
+                   settings.alert_cooldown_seconds)
+
+
 class Pipeline:
     """Applies decoded events to the tracker and acts on what changed."""
 
-    def __init__(self, ctx: AppContext, sizes: SizeResolver) -> None:
-        self._ctx = ctx
+    def __init__(self, tracker: JobTable, sizes: Sizes, limits: Limits, *,
+                 metrics: EventMetrics, alerts: AlertOutbox, bus: CompletionBus,
+                 clock: Clock) -> None:
+        self._tracker = tracker
         self._sizes = sizes
+        self._limits = limits
+        self._metrics = metrics
+        self._alerts = alerts
+        self._bus = bus
+        self._clock = clock
         self._lookups: set[asyncio.Task[None]] = set()
         self.thresholds = ThresholdState()
 
@@ -39,7 +71,7 @@ class Pipeline:
 
     async def handle(self, body: str, *, receive_count: int = 1) -> Outcome:
         """Handle one SQS message body; the outcome decides whether it is deleted."""
-        events = self._ctx.metrics.events
+        events = self._metrics
         try:
             event = decode(body)
         except DecodeError as exc:
@@ -62,8 +94,7 @@ class Pipeline:
 
     async def apply(self, event: JobEvent, *, origin: str) -> int:
         """Apply one event; returns 1 if the tracker changed, else 0."""
-        tracker = self._ctx.tracker
-        transition = tracker.apply(event)
+        transition = self._tracker.apply(event)
         with structlog.contextvars.bound_contextvars(
                 job_id=event.job_id, table=table_name(event.resource_arn),
                 resource_arn=event.resource_arn, vault=event.vault):
@@ -91,10 +122,10 @@ class Pipeline:
     async def _apply_size(self, job_id: str, resource_arn: str | None) -> None:
         # The lookup starts after the rest of its batch was applied: a job that finished
         # there, or got its size from a later event, needs no DescribeTable.
-        if not self._ctx.tracker.wants_size(job_id):
+        if not self._tracker.wants_size(job_id):
             return
         size = await self._sizes.size_of(resource_arn)
-        if size and self._ctx.tracker.set_size(job_id, size):
+        if size and self._tracker.set_size(job_id, size):
             self.check_thresholds()
 
     async def settle(self) -> None:
@@ -110,11 +141,11 @@ class Pipeline:
             return
         job = transition.job
         if event.kind == "backup_job":
-            self._ctx.metrics.events.job_finished(job.state, job.resource_type or "unknown")
+            self._metrics.job_finished(job.state, job.resource_type or "unknown")
         if job.state in FAILED_STATES:
-            self._ctx.alerts.submit(failure_alert(event, job))
+            self._alerts.submit(failure_alert(event, job))
         elif job.state == "COMPLETED" and event.kind == "backup_job" and event.recovery_point_arn:
-            self._ctx.bus.publish(BackupCompleted(
+            self._bus.publish(BackupCompleted(
                 recovery_point_arn=event.recovery_point_arn,
                 resource_arn=event.resource_arn or "", resource_type=event.resource_type or "",
                 created=event.creation_date or event.time, origin="event", vault=event.vault,
@@ -122,16 +153,16 @@ class Pipeline:
 
     def check_thresholds(self) -> None:
         """Re-evaluate the level of running bytes (after each change, and on a tick)."""
-        s = self._ctx.settings
-        total = self._ctx.tracker.running_bytes_total()
+        limits = self._limits
+        total = self._tracker.running_bytes_total()
         self.thresholds, change = evaluate(
-            self.thresholds, total, limit=s.limit_bytes, warning_ratio=s.warning_ratio,
-            critical_ratio=s.critical_ratio, cooldown_seconds=s.alert_cooldown_seconds,
-            now=self._ctx.clock.now())
+            self.thresholds, total, limit=limits.limit_bytes, warning_ratio=limits.warning_ratio,
+            critical_ratio=limits.critical_ratio, cooldown_seconds=limits.cooldown_seconds,
+            now=self._clock.now())
         if change is not None:
             log.warning("threshold.level_changed", level=self.thresholds.level,
-                        running_bytes=total, limit_bytes=s.limit_bytes)
-            self._ctx.alerts.submit(level_alert(change, total=total, limit=s.limit_bytes))
+                        running_bytes=total, limit_bytes=limits.limit_bytes)
+            self._alerts.submit(level_alert(change, total=total, limit=limits.limit_bytes))
 
 
 class ThresholdWatch:

@@ -10,20 +10,31 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 import structlog
 
+from daemon.core.clock import Clock
 from daemon.core.events.decode import OPEN_STATES, JobEvent
+from daemon.core.events.tracker import JobTable
 from daemon.events.pipeline import Pipeline
-from daemon.kernel.context import AppContext
+from daemon.kernel.status import StatusBoard
 from daemon.kernel.supervisor import backoff_delay, sleep_or_stop
+from daemon.obs.metrics import EventMetrics
+
+if TYPE_CHECKING:
+    from types_aiobotocore_backup.client import BackupClient
+    from types_aiobotocore_backup.literals import BackupJobStateType
+    from types_aiobotocore_backup.type_defs import BackupJobTypeDef, DescribeBackupJobOutputTypeDef
+
+    from daemon.aws.session import Connect
 
 log = structlog.get_logger(__name__)
 LOOKBACK = timedelta(days=7)  # AWS keeps open jobs listed; bound the scan anyway
 
 
-def job_event(job: dict[str, Any], region: str, seen_at: datetime) -> JobEvent:
+def job_event(job: BackupJobTypeDef | DescribeBackupJobOutputTypeDef, region: str,
+              seen_at: datetime) -> JobEvent:
     """A DescribeBackupJob / ListBackupJobs entry as the event the pipeline understands.
 
     Its `time` is when the listing was taken: the tracker orders same-state updates by it.
@@ -45,15 +56,28 @@ class Reconciler:
 
     name = "reconciler"
 
-    def __init__(self, ctx: AppContext, pipeline: Pipeline) -> None:
-        self._ctx = ctx
+    def __init__(self, backup: Connect[BackupClient], pipeline: Pipeline, tracker: JobTable, *,
+                 region: str, interval_seconds: float, metrics: EventMetrics,
+                 board: StatusBoard, clock: Clock) -> None:
+        self._backup = backup
         self._pipeline = pipeline
+        self._tracker = tracker
+        self._region = region
+        self._interval = interval_seconds
+        self._metrics = metrics
+        self._board = board
+        self._clock = clock
         self.last_success: datetime | None = None
-        ctx.board.set_health("reconciler", False, "first reconcile not done yet")
-        ctx.board.add("reconcile", lambda: {
+        self._passed_at: float | None = None  # loop time of the last successful pass
+        board.set_health("reconciler", False, "first reconcile not done yet")
+        board.add("reconcile", lambda: {
             "last_success": self.last_success.isoformat() if self.last_success else None})
 
     async def run(self, stop: asyncio.Event) -> None:
+        if self._passed_at is not None:  # a new leader reconciled just before running this
+            since = asyncio.get_running_loop().time() - self._passed_at
+            if await sleep_or_stop(self._interval - since, stop):
+                return
         attempt = 0
         while not stop.is_set():
             try:
@@ -62,46 +86,54 @@ class Reconciler:
                 raise
             except Exception as exc:
                 attempt += 1
-                self._ctx.metrics.events.reconciled(False, 0, 0.0)
+                self._metrics.reconciled(False, 0, 0.0)
                 log.warning("reconcile.failed", error=str(exc), attempt=attempt)
                 await sleep_or_stop(backoff_delay(attempt, base=2.0, cap=60.0), stop)
                 continue
             attempt = 0
-            await sleep_or_stop(self._ctx.settings.reconcile_seconds, stop)
+            await sleep_or_stop(self._interval, stop)
 
     async def run_once(self) -> int:
         """One reconcile pass; returns the number of repairs made."""
-        backup = await self._ctx.clients.client("backup")
-        now = self._ctx.clock.now()
-        region = self._ctx.settings.region
-        listed = [job_event(j, region, now) async for j in self._list_open(backup, now)]
-        plan = self._ctx.tracker.diff(listed, region=region)
+        backup = await self._backup()
+        now = self._clock.now()
+        listed = [job_event(j, self._region, now) for j in await self._list_open(backup, now)]
+        plan = self._tracker.diff(listed, region=self._region)
         repairs = 0
         for event in plan.upserts:
             repairs += await self._pipeline.apply(event, origin="reconcile")
         for job_id in plan.vanished:
             repairs += await self._close(backup, job_id)
         await self._pipeline.settle()  # sizes of the jobs just learned, before "ready"
-        self.last_success = now
-        self._ctx.metrics.events.reconciled(True, repairs, now.timestamp())
-        self._ctx.board.set_health("reconciler", True)
+        self.last_success, self._passed_at = now, asyncio.get_running_loop().time()
+        self._metrics.reconciled(True, repairs, now.timestamp())
+        self._board.set_health("reconciler", True)
         log.info("reconcile.done", listed_open=len(listed), repairs=repairs,
-                 vanished=len(plan.vanished), running_jobs=self._ctx.tracker.running_jobs_total())
+                 vanished=len(plan.vanished), running_jobs=self._tracker.running_jobs_total())
         return repairs
 
-    async def _list_open(self, backup: Any, now: datetime) -> Any:
-        paginator = backup.get_paginator("list_backup_jobs")
-        for state in sorted(OPEN_STATES):
-            async for page in paginator.paginate(ByState=state, ByCreatedAfter=now - LOOKBACK):
-                for job in page.get("BackupJobs", []):
-                    yield job
+    async def _list_open(self, backup: BackupClient, now: datetime) -> list[BackupJobTypeDef]:
+        """The jobs in every open state, each state listed at the same time."""
+        listings = await asyncio.gather(*(self._list_state(backup, state, now)
+                                          for state in sorted(OPEN_STATES)))
+        return [job for jobs in listings for job in jobs]
 
-    async def _close(self, backup: Any, job_id: str) -> int:
+    @staticmethod
+    async def _list_state(backup: BackupClient, state: str, now: datetime,
+                          ) -> list[BackupJobTypeDef]:
+        # the core's open states are AWS's own BackupJobState values
+        by_state = cast("BackupJobStateType", state)
+        paginator = backup.get_paginator("list_backup_jobs")
+        return [job async for page in paginator.paginate(ByState=by_state,
+                                                         ByCreatedAfter=now - LOOKBACK)
+                for job in page.get("BackupJobs", [])]
+
+    async def _close(self, backup: BackupClient, job_id: str) -> int:
         try:
             job = await backup.describe_backup_job(BackupJobId=job_id)
         except backup.exceptions.ResourceNotFoundException:
             log.warning("reconcile.job_unknown", job_id=job_id)
             return 0
-        seen_at = self._ctx.clock.now()
-        return await self._pipeline.apply(job_event(job, self._ctx.settings.region, seen_at),
+        seen_at = self._clock.now()
+        return await self._pipeline.apply(job_event(job, self._region, seen_at),
                                           origin="reconcile")

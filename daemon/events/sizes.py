@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
 import structlog
 
 from daemon.core import arns
-from daemon.kernel.context import AppContext
+
+if TYPE_CHECKING:
+    from types_aiobotocore_dynamodb.client import DynamoDBClient
+
+    from daemon.aws.session import Connect
 
 log = structlog.get_logger(__name__)
 
@@ -26,9 +30,9 @@ def table_name(resource_arn: str | None) -> str | None:
 class SizeResolver:
     """Looks up and caches table sizes (TTL `size_cache_seconds`)."""
 
-    def __init__(self, ctx: AppContext) -> None:
-        self._ctx = ctx
-        self._ttl = ctx.settings.size_cache_seconds
+    def __init__(self, dynamodb: Connect[DynamoDBClient], ttl_seconds: float) -> None:
+        self._dynamodb = dynamodb
+        self._ttl = ttl_seconds
         self._cache: dict[str, tuple[float, int | None]] = {}
         self._pending: dict[str, asyncio.Future[int | None]] = {}
 
@@ -69,7 +73,7 @@ class SizeResolver:
         return size
 
     async def _describe(self, name: str, resource_arn: str) -> int | None:
-        dynamodb: Any = await self._ctx.clients.client("dynamodb")
+        dynamodb = await self._dynamodb()
         try:
             resp = await dynamodb.describe_table(TableName=name)
         except dynamodb.exceptions.ResourceNotFoundException:

@@ -13,10 +13,9 @@ With election off, the gate simply runs the components: this replica is the lead
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
 import socket
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import structlog
@@ -27,19 +26,19 @@ from daemon.core.errors import PermanentError
 from daemon.core.ha.lease import fence_at, holder_identity, step_down_at
 from daemon.ha.election import Elector
 from daemon.ha.lease_table import LeaseTable
+from daemon.kernel.kernel import Leadership, OnAcquire
 from daemon.kernel.status import StatusBoard
 from daemon.kernel.supervisor import Component, backoff_delay, sleep_or_stop, supervise
 from daemon.obs.metrics_leader import LeaderMetrics
 
 log = structlog.get_logger(__name__)
-OnAcquire = Callable[[], Awaitable[object]]
 FENCE_SAFETY_SECONDS = 1.0
 
 
-def resolve_identity(configured: str | None, environ: Mapping[str, str]) -> str:
-    """Pod/task name (or host name) plus a random suffix: unique per process, readable."""
-    base = configured or environ.get("POD_NAME") or environ.get("HOSTNAME") or socket.gethostname()
-    return holder_identity(base, secrets.token_hex(4))
+def resolve_identity(configured: str | None) -> str:
+    """The configured name (settings default it to the pod's or the host's) plus a random
+    suffix: unique per process, readable."""
+    return holder_identity(configured or socket.gethostname(), secrets.token_hex(4))
 
 
 class LeaderGate:
@@ -49,33 +48,26 @@ class LeaderGate:
 
     def __init__(self, settings: LeaderSettings, table: LeaseTable, metrics: LeaderMetrics,
                  board: StatusBoard, components: Sequence[Component], *, identity: str,
-                 on_acquire: OnAcquire | None = None, clock: Clock | None = None) -> None:
+                 leadership: Leadership | None = None, on_acquire: OnAcquire | None = None,
+                 clock: Clock | None = None) -> None:
         self._s = settings
         self._metrics = metrics
         self._board = board
         self._components = list(components)
         self._on_acquire = on_acquire
         self.elector = Elector(settings, table, metrics, clock or SystemClock(), identity)
-        self._leading = False
+        self._leadership = leadership or Leadership()
         board.add("leader", self.status)
-
-    @classmethod
-    def build(cls, settings: LeaderSettings, clients: Any, metrics: LeaderMetrics,
-              board: StatusBoard, components: Sequence[Component], *,
-              on_acquire: OnAcquire | None = None) -> LeaderGate:
-        """The gate as the composition root wires it (identity from POD_NAME/host name)."""
-        table = LeaseTable(clients, settings.table, settings.lease_name)
-        return cls(settings, table, metrics, board, components, on_acquire=on_acquire,
-                   identity=resolve_identity(settings.identity, os.environ))
 
     def is_leader(self) -> bool:
         """True while this replica leads (always, when election is off): gates job gauges."""
-        return self._leading
+        return self._leadership.is_leader()
 
     def status(self) -> dict[str, Any]:
         """The `/status` section: whether we lead, who does, and who we are."""
-        holder = self.elector.identity if self._leading else self.elector.holder()
-        return {"leader": self._leading, "enabled": self._s.enabled,
+        leading = self.is_leader()
+        holder = self.elector.identity if leading else self.elector.holder()
+        return {"leader": leading, "enabled": self._s.enabled,
                 "identity": self.elector.identity, "holder": holder}
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -212,5 +204,5 @@ class LeaderGate:
             self._board.health.pop(component.name, None)
 
     def _set_leading(self, leading: bool) -> None:
-        self._leading = leading
+        self._leadership.set(leading)
         self._metrics.leading(leading)

@@ -10,8 +10,9 @@ for good (access denied): the gate reports why instead of retrying as if it were
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
@@ -19,12 +20,18 @@ from daemon.aws.errors import error_code, permanent
 from daemon.core.errors import PermanentError
 from daemon.core.ha.lease import LeaseRecord
 
+if TYPE_CHECKING:
+    from types_aiobotocore_dynamodb.client import DynamoDBClient
+    from types_aiobotocore_dynamodb.type_defs import AttributeValueTypeDef, PutItemInputTypeDef
+
+    from daemon.aws.session import Connect
+
 KEY = "lease"
 CONFLICT = "ConditionalCheckFailedException"
 MISSING = "ResourceNotFoundException"
 
 
-def to_item(lease_name: str, record: LeaseRecord) -> dict[str, Any]:
+def to_item(lease_name: str, record: LeaseRecord) -> dict[str, AttributeValueTypeDef]:
     """The record in DynamoDB's attribute-value shape."""
     return {
         KEY: {"S": lease_name},
@@ -37,13 +44,15 @@ def to_item(lease_name: str, record: LeaseRecord) -> dict[str, Any]:
     }
 
 
-def from_item(item: dict[str, Any]) -> LeaseRecord:
+def from_item(item: Mapping[str, AttributeValueTypeDef]) -> LeaseRecord:
     """Parse the item back; a record written by hand with fields missing reads as released."""
     def text(name: str, default: str = "") -> str:
-        return str(item.get(name, {}).get("S", default))
+        value = item.get(name)
+        return value.get("S", default) if value is not None else default
 
     def number(name: str, default: str) -> float:
-        return float(item.get(name, {}).get("N", default))
+        value = item.get(name)
+        return float(value.get("N", default) if value is not None else default)
 
     epoch = "1970-01-01T00:00:00+00:00"
     return LeaseRecord(
@@ -58,15 +67,15 @@ def from_item(item: dict[str, Any]) -> LeaseRecord:
 class LeaseTable:
     """Conditional reads and writes of one lease item (`lease = lease_name`)."""
 
-    def __init__(self, clients: Any, table: str, lease_name: str) -> None:
-        self._clients = clients
+    def __init__(self, dynamodb: Connect[DynamoDBClient], table: str, lease_name: str) -> None:
+        self._dynamodb = dynamodb
         self.table = table
-        self._key = {KEY: {"S": lease_name}}
+        self._key: dict[str, AttributeValueTypeDef] = {KEY: {"S": lease_name}}
         self._lease_name = lease_name
 
     async def ensure(self, *, create: bool) -> None:
         """Check the table exists with the right key; create it if allowed, else say what to do."""
-        ddb = await self._clients.client("dynamodb")
+        ddb = await self._dynamodb()
         try:
             desc = await ddb.describe_table(TableName=self.table)
         except ClientError as exc:
@@ -84,7 +93,7 @@ class LeaseTable:
             raise PermanentError(f"leader lease table {self.table!r} must have the single "
                                  f"partition key '{KEY}' (type S), not {keys}")
 
-    async def _create(self, ddb: Any) -> None:
+    async def _create(self, ddb: DynamoDBClient) -> None:
         try:
             await ddb.create_table(
                 TableName=self.table, BillingMode="PAY_PER_REQUEST",
@@ -109,27 +118,28 @@ class LeaseTable:
 
     async def read(self) -> LeaseRecord | None:
         """The current record (strongly consistent), or None when there is no item."""
-        ddb = await self._clients.client("dynamodb")
+        ddb = await self._dynamodb()
         resp = await ddb.get_item(TableName=self.table, Key=self._key, ConsistentRead=True)
         item = resp.get("Item")
         return from_item(item) if item else None
 
     async def put(self, record: LeaseRecord, expected_version: str | None) -> bool:
         """Create (expected None) or take over (expected version); False if someone won first."""
-        ddb = await self._clients.client("dynamodb")
+        ddb = await self._dynamodb()
+        request: PutItemInputTypeDef = {"TableName": self.table,
+                                        "Item": to_item(self._lease_name, record)}
         if expected_version is None:
-            condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(#k)",
-                                         "ExpressionAttributeNames": {"#k": KEY}}
+            request["ConditionExpression"] = "attribute_not_exists(#k)"
+            request["ExpressionAttributeNames"] = {"#k": KEY}
         else:
-            condition = {"ConditionExpression": "#v = :v",
-                         "ExpressionAttributeNames": {"#v": "version"},
-                         "ExpressionAttributeValues": {":v": {"S": expected_version}}}
-        return await _conditional(ddb.put_item(
-            TableName=self.table, Item=to_item(self._lease_name, record), **condition))
+            request["ConditionExpression"] = "#v = :v"
+            request["ExpressionAttributeNames"] = {"#v": "version"}
+            request["ExpressionAttributeValues"] = {":v": {"S": expected_version}}
+        return await _conditional(ddb.put_item(**request))
 
     async def renew(self, record: LeaseRecord, expected_version: str) -> bool:
         """Move our own lease to a new version; False when it is no longer ours as we knew it."""
-        ddb = await self._clients.client("dynamodb")
+        ddb = await self._dynamodb()
         return await _conditional(ddb.update_item(
             TableName=self.table, Key=self._key,
             UpdateExpression="SET #v = :new, renewed_at = :at, lease_seconds = :ls",
@@ -142,7 +152,7 @@ class LeaseTable:
 
     async def release(self, holder: str, version: str) -> bool:
         """Delete the item if it is still our write, so a follower takes over at once."""
-        ddb = await self._clients.client("dynamodb")
+        ddb = await self._dynamodb()
         return await _conditional(ddb.delete_item(
             TableName=self.table, Key=self._key,
             ConditionExpression="holder = :me AND #v = :v",
@@ -150,7 +160,7 @@ class LeaseTable:
             ExpressionAttributeValues={":me": {"S": holder}, ":v": {"S": version}}))
 
 
-async def _conditional(call: Any) -> bool:
+async def _conditional(call: Awaitable[object]) -> bool:
     """Await a conditional write: True when applied, False when its condition failed."""
     try:
         await call

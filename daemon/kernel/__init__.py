@@ -1,1 +1,2 @@
-"""What every capability shares at run time: supervisor, bus, status board, HTTP, alert outbox."""
+"""What every capability shares at run time: the kernel, supervisor, bus, status board, HTTP,
+alert outbox."""

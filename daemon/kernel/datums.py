@@ -8,19 +8,23 @@ A provider returns plain PutMetricData datums for the moment it is asked about.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 import structlog
 
+if TYPE_CHECKING:
+    from types_aiobotocore_cloudwatch.literals import StandardUnitType
+    from types_aiobotocore_cloudwatch.type_defs import DimensionTypeDef, MetricDatumTypeDef
+
 log = structlog.get_logger(__name__)
-Datum = dict[str, Any]
-DatumProvider = Callable[[datetime], list[Datum]]
+type Datum = MetricDatumTypeDef
+type DatumProvider = Callable[[datetime], list[Datum]]
 
 
-def datum(name: str, value: float, unit: str, now: datetime,
-          dims: Sequence[Mapping[str, str]] = ()) -> Datum:
+def datum(name: str, value: float, unit: StandardUnitType, now: datetime,
+          dims: Sequence[DimensionTypeDef] = ()) -> Datum:
     """One PutMetricData datum."""
     return {"MetricName": name, "Value": float(value), "Unit": unit, "Timestamp": now,
             "Dimensions": list(dims)}

@@ -17,7 +17,9 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from daemon import __version__
-from daemon.kernel.context import AppContext
+from daemon.config.settings import HttpSettings
+from daemon.kernel.status import StatusBoard
+from daemon.obs.metrics import Metrics
 
 log = structlog.get_logger(__name__)
 
@@ -27,8 +29,10 @@ class HttpServer:
 
     name = "http"
 
-    def __init__(self, ctx: AppContext) -> None:
-        self._ctx = ctx
+    def __init__(self, cfg: HttpSettings, metrics: Metrics, board: StatusBoard) -> None:
+        self._cfg = cfg
+        self._all_metrics = metrics
+        self._board = board
         self._started = time.monotonic()
         self.port: int | None = None
         self.app = web.Application()
@@ -41,7 +45,7 @@ class HttpServer:
         runner = web.AppRunner(self.app, access_log=None, handle_signals=False,
                                shutdown_timeout=1.0)
         await runner.setup()
-        cfg = self._ctx.settings.http
+        cfg = self._cfg
         site = web.TCPSite(runner, cfg.host, cfg.port)
         await site.start()
         server = site._server
@@ -54,37 +58,25 @@ class HttpServer:
             await runner.cleanup()
 
     async def _metrics(self, _: web.Request) -> web.Response:
-        body = self._ctx.metrics.render()
+        body = self._all_metrics.render()
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def _healthz(self, _: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
 
     async def _readyz(self, _: web.Request) -> web.Response:
-        board = self._ctx.board
+        board = self._board
         ready = board.ready()
         not_ready = {name: h.detail for name, h in board.health.items() if not h.ready}
         return web.json_response({"ready": ready, "not_ready": not_ready},
                                  status=200 if ready else 503)
 
     async def _status(self, _: web.Request) -> web.Response:
-        tracker = self._ctx.tracker
         body: dict[str, Any] = {
             "version": __version__,
             "uptime_seconds": round(time.monotonic() - self._started, 1),
-            "ready": self._ctx.board.ready(),
-            "jobs": {
-                "running": tracker.running_jobs_total(),
-                "running_bytes": tracker.running_bytes_total(),
-                "limit_bytes": self._ctx.settings.limit_bytes,
-                "by_group": [
-                    {"vault": v, "resource_type": t, "region": r, "jobs": g.jobs, "bytes": g.bytes}
-                    for (v, t, r), g in sorted(tracker.totals().items())],
-            },
-            "alerts": {"pending": self._ctx.alerts.pending(),
-                       "recent": [{"severity": a.severity, "event": a.event, "subject": a.subject}
-                                  for a in self._ctx.alerts.sent]},
-            **self._ctx.board.snapshot(),
+            "ready": self._board.ready(),
+            **self._board.snapshot(),
         }
         return web.Response(text=json.dumps(body, default=str, sort_keys=True),
                             content_type="application/json")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import deque
-from typing import Any
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -21,6 +21,11 @@ from daemon.aws.errors import error_code, permanent
 from daemon.core.alerts import Alert
 from daemon.kernel.supervisor import backoff_delay, sleep_or_stop
 from daemon.obs.metrics import Metrics
+
+if TYPE_CHECKING:
+    from types_aiobotocore_sns.client import SNSClient
+
+    from daemon.aws.session import Connect
 
 log = structlog.get_logger(__name__)
 
@@ -30,11 +35,11 @@ class AlertOutbox:
 
     name = "alerts"
 
-    def __init__(self, topic_arn: str | None, metrics: Metrics, clients: Any,
+    def __init__(self, topic_arn: str | None, metrics: Metrics, sns: Connect[SNSClient],
                  *, capacity: int = 1000) -> None:
         self._topic_arn = topic_arn
         self._metrics = metrics
-        self._clients = clients
+        self._sns = sns
         self._queue: deque[Alert] = deque()
         self._capacity = capacity
         self._wake = asyncio.Event()
@@ -111,7 +116,7 @@ class AlertOutbox:
     async def _publish(self, alert: Alert) -> None:
         if not self._topic_arn:
             return
-        sns = await self._clients.client("sns")
+        sns = await self._sns()
         await sns.publish(
             TopicArn=self._topic_arn, Subject=alert.subject,  # made fit for SNS by Alert
             Message=json.dumps({"event": alert.event, "severity": alert.severity, **alert.body},

@@ -8,7 +8,7 @@ a job twice.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -19,13 +19,19 @@ LABELS = ["vault", "resource_type", "region"]
 
 
 class TrackerCollector(Collector):
-    """backupd_backup_jobs_running, backupd_backup_running_bytes, limit and threshold level."""
+    """backupd_backup_jobs_running, backupd_backup_running_bytes, limit, ratios and level.
+
+    `ratios` are the threshold levels as shares of the limit (warning, critical): exported so
+    dashboards draw the daemon's own levels instead of copies of its settings.
+    """
 
     def __init__(self, tracker: JobTable, level: Callable[[], int], limit_bytes: int,
-                 enabled: Callable[[], bool] = lambda: True) -> None:
+                 enabled: Callable[[], bool] = lambda: True,
+                 ratios: Mapping[str, float] | None = None) -> None:
         self._tracker = tracker
         self._level = level
         self._limit = limit_bytes
+        self._ratios = dict(ratios or {})
         self._seen: set[tuple[str, str, str]] = set()
         self.enabled = enabled
 
@@ -34,7 +40,7 @@ class TrackerCollector(Collector):
         yield from self._families()
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        jobs, size, limit, level = self._families()
+        jobs, size, limit, level, ratio = self._families()
         if self.enabled():
             totals = self._tracker.totals()
             self._seen.update(totals)
@@ -44,7 +50,9 @@ class TrackerCollector(Collector):
                 size.add_metric(list(key), group.bytes if group else 0)
             limit.add_metric([], self._limit)
             level.add_metric([], self._level())
-        yield from (jobs, size, limit, level)
+            for name, share in sorted(self._ratios.items()):
+                ratio.add_metric([name], share)
+        yield from (jobs, size, limit, level, ratio)
 
     @staticmethod
     def _families() -> tuple[GaugeMetricFamily, ...]:
@@ -58,4 +66,7 @@ class TrackerCollector(Collector):
                               "Configured concurrent-backup limit in bytes."),
             GaugeMetricFamily("backupd_threshold_level",
                               "Threshold level of running bytes: 0 ok, 1 warning, 2 critical."),
+            GaugeMetricFamily("backupd_threshold_ratio",
+                              "Share of the limit at which running bytes reach a level "
+                              "(warning_ratio, critical_ratio).", labels=["level"]),
         )

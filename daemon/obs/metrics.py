@@ -7,11 +7,12 @@ back with `registry.get_sample_value`.
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Info, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from daemon import __version__
 from daemon.obs.metrics_freshness import FreshnessMetrics
 from daemon.obs.metrics_leader import LeaderMetrics
+from daemon.obs.metrics_plans import PlanMetrics
+from daemon.obs.metrics_runtime import register_runtime
 from daemon.obs.metrics_scheduler import SchedulerMetrics
 from daemon.obs.metrics_tasks import TaskMetrics
 
@@ -22,17 +23,34 @@ SEVERITIES = ("info", "warning", "critical")
 DROP_REASONS = ("overflow", "refused")
 FINISHED_STATES = ("COMPLETED", "FAILED", "ABORTED", "EXPIRED", "PARTIAL")
 COMMON_RESOURCE_TYPES = ("DynamoDB", "RDS", "Aurora")
+# Few buckets: enough to tell fast calls from slow ones and from retried or long-polled ones.
+AWS_CALL_BUCKETS = (0.05, 0.25, 1.0, 5.0, 30.0)
 
 
 class AwsMetrics:
-    """AWS API calls by service, operation and outcome."""
+    """AWS API calls by service, operation and outcome; their retries and their duration."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self._calls = Counter("backupd_aws_api_calls", "AWS API calls made, by outcome.",
                               ["service", "operation", "outcome"], registry=registry)
+        self._retries = Counter("backupd_aws_api_retries",
+                                "Retries botocore made inside AWS API calls (throttles and "
+                                "transient errors it absorbed; RetryAttempts of each answer).",
+                                ["service", "operation"], registry=registry)
+        self._duration = Histogram("backupd_aws_api_call_duration_seconds",
+                                   "Duration of AWS API calls, retries included (SQS's "
+                                   "ReceiveMessage long-polls for up to 20 s).",
+                                   ["service"], buckets=AWS_CALL_BUCKETS, registry=registry)
 
     def call(self, service: str, operation: str, outcome: str) -> None:
         self._calls.labels(service, operation, outcome).inc()
+
+    def retried(self, service: str, operation: str, attempts: int) -> None:
+        if attempts > 0:
+            self._retries.labels(service, operation).inc(attempts)
+
+    def took(self, service: str, seconds: float) -> None:
+        self._duration.labels(service).observe(seconds)
 
 
 class EventMetrics:
@@ -122,10 +140,9 @@ class AlertMetrics:
 class Metrics:
     """Root of the facade: owns the registry and every group of metrics."""
 
-    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+    def __init__(self, registry: CollectorRegistry | None = None, *, revision: str = "") -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
-        Info("backupd_build", "Build information.", registry=self.registry).info(
-            {"version": __version__})
+        register_runtime(self.registry, revision)
         self.aws = AwsMetrics(self.registry)
         self.events = EventMetrics(self.registry)
         self.alerts = AlertMetrics(self.registry)
@@ -133,6 +150,7 @@ class Metrics:
         self.freshness = FreshnessMetrics(self.registry)
         self.tasks = TaskMetrics(self.registry)
         self.leader = LeaderMetrics(self.registry)
+        self.plans = PlanMetrics(self.registry)
 
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric."""

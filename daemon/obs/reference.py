@@ -12,7 +12,8 @@ from daemon.obs.metrics import Metrics
 def metric_rows() -> list[tuple[str, str, str, str]]:
     """(exposed name, type, labels, help) of every metric the daemon exposes."""
     metrics = Metrics(CollectorRegistry())
-    metrics.registry.register(TrackerCollector(JobTable(), lambda: 0, 1))
+    metrics.registry.register(TrackerCollector(JobTable(), lambda: 0, 1,
+                                                ratios={"warning": 0.8}))
     declared: dict[str, tuple[str, ...]] = {}
     for collector in set(metrics.registry._names_to_collectors.values()):
         names = getattr(collector, "_labelnames", None)

@@ -14,12 +14,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from daemon.aws.errors import error_code
-from daemon.aws.session import AwsClients
 from daemon.aws.throttle import Throttle
 from daemon.config.freshness import CoverageSettings
 from daemon.core.alerts import Alert
@@ -41,6 +40,11 @@ from daemon.obs.metrics_freshness import FreshnessMetrics
 from daemon.scheduling.discovery import TableCatalog
 from daemon.scheduling.freshness import FreshnessTracker, age_json, iso
 
+if TYPE_CHECKING:
+    from types_aiobotocore_dynamodb.client import DynamoDBClient
+
+    from daemon.aws.session import Connect
+
 log = structlog.get_logger(__name__)
 PITR_MAX_AGE = timedelta(hours=1)
 ALERT_NAMES = 100
@@ -55,13 +59,13 @@ class CoverageWatch:
 
     def __init__(self, settings: CoverageSettings, *, catalog: TableCatalog,
                  freshness: FreshnessTracker, pitr_needed: Callable[[str], bool],
-                 clients: AwsClients, throttle: Throttle, metrics: FreshnessMetrics,
+                 dynamodb: Connect[DynamoDBClient], throttle: Throttle, metrics: FreshnessMetrics,
                  board: StatusBoard, alerts: AlertOutbox, clock: Clock) -> None:
         self._settings = settings
         self._catalog = catalog
         self._freshness = freshness
         self._pitr_needed = pitr_needed
-        self._clients = clients
+        self._dynamodb = dynamodb
         self._throttle = throttle
         self._alerts = alerts
         self._clock = clock
@@ -130,7 +134,7 @@ class CoverageWatch:
         stale = [name for name in wanted
                  if name not in self._pitr or now - self._pitr[name][1] > PITR_MAX_AGE]
         if stale:
-            ddb = await self._clients.client("dynamodb")
+            ddb = await self._dynamodb()
             await asyncio.gather(*(self._describe_pitr(ddb, name, now) for name in stale))
 
     async def _describe_pitr(self, ddb: Any, table: str, now: datetime) -> None:

@@ -13,15 +13,24 @@ import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 import structlog
 
 from daemon.aws.errors import error_code
 from daemon.aws.throttle import Throttle
-from daemon.core.clock import aware_time
-from daemon.kernel.context import AppContext
+from daemon.core.clock import Clock, aware_time
 from daemon.kernel.supervisor import sleep_or_stop
+from daemon.obs.metrics_scheduler import SchedulerMetrics
+
+if TYPE_CHECKING:
+    from types_aiobotocore_dynamodb.client import DynamoDBClient
+    from types_aiobotocore_dynamodb.type_defs import (
+        ListTablesInputTypeDef,
+        ListTagsOfResourceInputTypeDef,
+    )
+
+    from daemon.aws.session import Connect
 
 log = structlog.get_logger(__name__)
 DETAILS_MAX_AGE = timedelta(hours=1)
@@ -44,8 +53,11 @@ class TableInfo:
 class TableCatalog:
     """The tables of the account and region, refreshed every `discovery_interval_seconds`."""
 
-    ctx: AppContext
+    dynamodb: Connect[DynamoDBClient]
     throttle: Throttle
+    clock: Clock
+    metrics: SchedulerMetrics
+    interval_seconds: float
     want_tags: bool = False
     name: str = "table-discovery"
     tables: dict[str, TableInfo] = field(default_factory=dict)
@@ -54,7 +66,7 @@ class TableCatalog:
     refreshed: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def run(self, stop: asyncio.Event) -> None:
-        interval = self.ctx.settings.scheduler.discovery_interval_seconds
+        interval = self.interval_seconds
         while not stop.is_set():
             try:
                 await self.run_once()
@@ -72,23 +84,23 @@ class TableCatalog:
         for name in names - before:
             self.tables[name] = TableInfo(name)
         self.listed.set()
-        now = self.ctx.clock.now()
+        now = self.clock.now()
         stale = [t.name for t in self.tables.values()
                  if t.fetched is None or now - t.fetched > DETAILS_MAX_AGE]
         await asyncio.gather(*(self._fetch(name, now) for name in stale))
         if names != before or stale:
             self.version += 1
-        self.ctx.metrics.scheduler.discovered_tables(len(self.tables))
+        self.metrics.discovered_tables(len(self.tables))
         self.refreshed.set()
         log.info("discovery.refreshed", tables=len(self.tables), added=len(names - before),
                  removed=len(before - names), details_fetched=len(stale))
 
     async def _list_names(self) -> set[str]:
-        client = await self.ctx.clients.client("dynamodb")
+        ddb = await self.dynamodb()
         names: set[str] = set()
-        kwargs: dict[str, Any] = {"Limit": PAGE}
+        kwargs: ListTablesInputTypeDef = {"Limit": PAGE}
         while True:
-            page = await self.throttle.call(client.list_tables, **kwargs)
+            page = await self.throttle.call(ddb.list_tables, **kwargs)
             names.update(page.get("TableNames", []))
             last = page.get("LastEvaluatedTableName")
             if not last:
@@ -97,11 +109,11 @@ class TableCatalog:
 
     async def _fetch(self, name: str, now: datetime) -> None:
         """DescribeTable (+ tags); a table deleted meanwhile simply drops out."""
-        client = await self.ctx.clients.client("dynamodb")
+        ddb = await self.dynamodb()
         try:
-            table = (await self.throttle.call(client.describe_table, TableName=name))["Table"]
+            table = (await self.throttle.call(ddb.describe_table, TableName=name))["Table"]
             arn = table["TableArn"]
-            tags = await self._tags(client, arn) if self.want_tags else None
+            tags = await self._tags(ddb, arn) if self.want_tags else None
         except Exception as exc:
             if error_code(exc) == "ResourceNotFoundException":
                 self.tables.pop(name, None)
@@ -113,11 +125,11 @@ class TableCatalog:
             self.tables[name] = TableInfo(name, arn, int(table.get("TableSizeBytes") or 0),
                                           tags, now, aware_time(created) if created else None)
 
-    async def _tags(self, client: Any, arn: str) -> dict[str, str]:
+    async def _tags(self, ddb: DynamoDBClient, arn: str) -> dict[str, str]:
         tags: dict[str, str] = {}
-        kwargs: dict[str, Any] = {"ResourceArn": arn}
+        kwargs: ListTagsOfResourceInputTypeDef = {"ResourceArn": arn}
         while True:
-            page = await self.throttle.call(client.list_tags_of_resource, **kwargs)
+            page = await self.throttle.call(ddb.list_tags_of_resource, **kwargs)
             tags.update({t["Key"]: t["Value"] for t in page.get("Tags", [])})
             token = page.get("NextToken")
             if not token:

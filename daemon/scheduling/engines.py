@@ -14,19 +14,28 @@ import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from daemon.aws.backups import list_native_backups
 from daemon.aws.errors import error_code
 from daemon.aws.throttle import Throttle
 from daemon.config.schedules import ScheduleSpec
 from daemon.core import arns
-from daemon.core.clock import aware_time
+from daemon.core.clock import Clock, aware_time
 from daemon.core.scheduling.inventory import TAG_SCHEDULE, TAG_SLOT, Listed, job_slot
 from daemon.core.scheduling.planner import backup_name, idempotency_token
-from daemon.kernel.context import AppContext
 from daemon.kernel.supervisor import backoff_delay, sleep_or_stop
 from daemon.scheduling.discovery import TableInfo
+
+if TYPE_CHECKING:
+    from types_aiobotocore_backup.client import BackupClient
+    from types_aiobotocore_backup.type_defs import (
+        ListBackupJobsInputTypeDef,
+        StartBackupJobInputTypeDef,
+    )
+    from types_aiobotocore_dynamodb.client import DynamoDBClient
+
+    from daemon.aws.session import Connect
 
 LIST_MARGIN = timedelta(minutes=5)
 FollowResult = Literal["AVAILABLE", "FAILED", "TIMEOUT", "STOPPED"]
@@ -61,16 +70,18 @@ class NativeEngine:
 
     kind = "dynamodb"
 
-    def __init__(self, ctx: AppContext, throttle: Throttle, schedules: Iterable[str]) -> None:
-        self._ctx = ctx
+    def __init__(self, dynamodb: Connect[DynamoDBClient], throttle: Throttle, clock: Clock, *,
+                 prefix: str, schedules: Iterable[str]) -> None:
+        self._dynamodb = dynamodb
         self._throttle = throttle
-        self._prefix = ctx.settings.scheduler.backup_name_prefix
+        self._clock = clock
+        self._prefix = prefix
         self._schedules = tuple(schedules)
 
     async def list_backups(self, since: datetime | None = None) -> list[Listed]:
         """Every USER backup (created since `since`), attributed to its schedule by name."""
-        client = await self._ctx.clients.client("dynamodb")
-        return await list_native_backups(client, self._throttle, prefix=self._prefix,
+        ddb = await self._dynamodb()
+        return await list_native_backups(ddb, self._throttle, prefix=self._prefix,
                                          schedules=self._schedules, since=since)
 
     async def existing(self, spec: ScheduleSpec, slot: datetime, since: datetime,
@@ -85,18 +96,18 @@ class NativeEngine:
         return max(slots, default=None)
 
     async def start(self, spec: ScheduleSpec, table: TableInfo, slot: datetime) -> Started:
-        client = await self._ctx.clients.client("dynamodb")
+        ddb = await self._dynamodb()
         details = (await self._throttle.call(
-            client.create_backup, TableName=table.name,
+            ddb.create_backup, TableName=table.name,
             BackupName=backup_name(self._prefix, spec.name, slot)))["BackupDetails"]
         return Started(table.name, details["BackupArn"], details.get("BackupStatus", "CREATING"),
-                       aware_time(details.get("BackupCreationDateTime", self._ctx.clock.now())))
+                       aware_time(details.get("BackupCreationDateTime", self._clock.now())))
 
     async def delete(self, arn: str) -> bool:
         """DeleteBackup; False when the backup is gone already or still in use (CREATING)."""
-        client = await self._ctx.clients.client("dynamodb")
+        ddb = await self._dynamodb()
         try:
-            await self._throttle.call(client.delete_backup, BackupArn=arn)
+            await self._throttle.call(ddb.delete_backup, BackupArn=arn)
         except Exception as exc:
             if error_code(exc) in {"BackupNotFoundException", "BackupInUseException"}:
                 return False
@@ -105,12 +116,12 @@ class NativeEngine:
 
     async def follow(self, arn: str, stop: asyncio.Event, limit_seconds: float) -> FollowResult:
         """DescribeBackup with backoff until AVAILABLE, gone, the timeout, or shutdown."""
-        client = await self._ctx.clients.client("dynamodb")
+        ddb = await self._dynamodb()
         deadline = asyncio.get_running_loop().time() + limit_seconds
         attempt = 0
         while asyncio.get_running_loop().time() < deadline:
             try:
-                described = await self._throttle.call(client.describe_backup, BackupArn=arn)
+                described = await self._throttle.call(ddb.describe_backup, BackupArn=arn)
             except Exception as exc:
                 if error_code(exc) == "BackupNotFoundException":
                     return "FAILED"
@@ -130,30 +141,31 @@ class AwsBackupEngine:
 
     kind = "aws-backup"
 
-    def __init__(self, ctx: AppContext, throttle: Throttle) -> None:
-        self._ctx = ctx
+    def __init__(self, backup: Connect[BackupClient], throttle: Throttle, clock: Clock) -> None:
+        self._backup = backup
         self._throttle = throttle
+        self._clock = clock
 
     async def existing(self, spec: ScheduleSpec, slot: datetime, since: datetime,
                        ) -> list[Listed]:
         """On-demand jobs of this schedule's role into its vault, attributed to their slot."""
-        kwargs: dict[str, Any] = {"ByBackupVaultName": spec.backup_vault,
-                                  "ByResourceType": "DynamoDB",
-                                  "ByCreatedAfter": since - LIST_MARGIN}
+        kwargs: ListBackupJobsInputTypeDef = {"ByBackupVaultName": spec.vault_and_role()[0],
+                                              "ByResourceType": "DynamoDB",
+                                              "ByCreatedAfter": since - LIST_MARGIN}
         return [job for job in await self._jobs(spec, kwargs) if job.slot == slot]
 
     async def latest_slot(self, spec: ScheduleSpec, since: datetime) -> datetime | None:
-        kwargs: dict[str, Any] = {"ByBackupVaultName": spec.backup_vault,
-                                  "ByResourceType": "DynamoDB", "ByCreatedAfter": since}
+        kwargs: ListBackupJobsInputTypeDef = {"ByBackupVaultName": spec.vault_and_role()[0],
+                                              "ByResourceType": "DynamoDB", "ByCreatedAfter": since}
         slots = [job.slot for job in await self._jobs(spec, kwargs) if job.slot is not None]
         return max(slots, default=None)
 
-    async def _jobs(self, spec: ScheduleSpec, kwargs: dict[str, Any]) -> list[Listed]:
-        client = await self._ctx.clients.client("backup")
+    async def _jobs(self, spec: ScheduleSpec, kwargs: ListBackupJobsInputTypeDef) -> list[Listed]:
+        backup = await self._backup()
         expression = spec.parsed()
         found: list[Listed] = []
         while True:
-            page = await self._throttle.call(client.list_backup_jobs, **kwargs)
+            page = await self._throttle.call(backup.list_backup_jobs, **kwargs)
             for job in page.get("BackupJobs", []):
                 if job.get("IamRoleArn") != spec.iam_role_arn or (job.get("CreatedBy") or {}):
                     continue
@@ -170,10 +182,10 @@ class AwsBackupEngine:
     async def start(self, spec: ScheduleSpec, table: TableInfo, slot: datetime) -> Started:
         if table.arn is None:
             raise LookupError(f"table {table.name} has no known ARN yet")
-        client = await self._ctx.clients.client("backup")
-        kwargs: dict[str, Any] = {
-            "BackupVaultName": spec.backup_vault, "ResourceArn": table.arn,
-            "IamRoleArn": spec.iam_role_arn,
+        backup = await self._backup()
+        vault, role = spec.vault_and_role()
+        kwargs: StartBackupJobInputTypeDef = {
+            "BackupVaultName": vault, "ResourceArn": table.arn, "IamRoleArn": role,
             "IdempotencyToken": idempotency_token(spec.name, table.name, slot),
             "StartWindowMinutes": spec.start_window_minutes,
             "RecoveryPointTags": {TAG_SCHEDULE: spec.name,
@@ -181,10 +193,11 @@ class AwsBackupEngine:
         }
         if spec.complete_window_minutes:
             kwargs["CompleteWindowMinutes"] = spec.complete_window_minutes
-        if spec.retention.only_keep_days():
-            kwargs["Lifecycle"] = {"DeleteAfterDays": spec.retention.keep_days}
-        out = await self._throttle.call(client.start_backup_job, **kwargs)
+        keep_days = spec.retention.keep_days
+        if keep_days is not None and spec.retention.only_keep_days():
+            kwargs["Lifecycle"] = {"DeleteAfterDays": keep_days}
+        out = await self._throttle.call(backup.start_backup_job, **kwargs)
         return Started(table.name, out.get("RecoveryPointArn") or out["BackupJobId"], "CREATED",
-                       aware_time(out.get("CreationDate", self._ctx.clock.now())),
+                       aware_time(out.get("CreationDate", self._clock.now())),
                        job_id=out["BackupJobId"])
 

@@ -19,13 +19,12 @@ import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from daemon.aws.backups import list_native_backups
 from daemon.aws.errors import error_code, permanent
-from daemon.aws.session import AwsClients
 from daemon.aws.throttle import Throttle
 from daemon.config.freshness import FreshnessSettings
 from daemon.config.schedules import ScheduleSpec
@@ -54,6 +53,13 @@ from daemon.obs.metrics_freshness import FreshnessMetrics
 from daemon.obs.metrics_scheduler import SchedulerMetrics
 from daemon.scheduling.discovery import TableCatalog
 
+if TYPE_CHECKING:
+    from types_aiobotocore_backup.client import BackupClient
+    from types_aiobotocore_cloudwatch.type_defs import DimensionTypeDef
+    from types_aiobotocore_dynamodb.client import DynamoDBClient
+
+    from daemon.aws.session import Connect
+
 log = structlog.get_logger(__name__)
 SEED_ATTEMPTS = 3  # failed seeds before /readyz stops waiting for it (it keeps retrying)
 CATALOG_WAIT_SECONDS = 300.0
@@ -78,7 +84,8 @@ class FreshnessTracker:
     name = "freshness"
 
     def __init__(self, settings: FreshnessSettings, schedules: Sequence[ScheduleSpec], *,
-                 prefix: str, region: str, clients: AwsClients, throttle: Throttle,
+                 prefix: str, region: str, dynamodb: Connect[DynamoDBClient],
+                 backup: Connect[BackupClient], throttle: Throttle,
                  catalog: TableCatalog, metrics: FreshnessMetrics,
                  scheduler_metrics: SchedulerMetrics, board: StatusBoard, bus: CompletionBus,
                  clock: Clock, per_table: bool = True, rpo_seconds: float | None = None,
@@ -86,7 +93,8 @@ class FreshnessTracker:
         self._settings = settings
         self._prefix = prefix
         self._region = region
-        self._clients = clients
+        self._dynamodb = dynamodb
+        self._backup = backup
         self._throttle = throttle
         self._catalog = catalog
         self._scheduler_metrics = scheduler_metrics
@@ -183,8 +191,8 @@ class FreshnessTracker:
         return await self._list_and_absorb(self._covered_until - REFRESH_MARGIN, now)
 
     async def _list_and_absorb(self, since: datetime, now: datetime) -> int:
-        ddb = await self._clients.client("dynamodb")
-        backup = await self._clients.client("backup")
+        ddb = await self._dynamodb()
+        backup = await self._backup()
         native, jobs = await asyncio.gather(
             list_native_backups(ddb, self._throttle, prefix=self._prefix,
                                 schedules=self._names, since=since),
@@ -285,7 +293,7 @@ class FreshnessTracker:
             return []
         out: list[Datum] = []
         for item in report.schedules:
-            dims = [{"Name": "Schedule", "Value": item.schedule}]
+            dims: list[DimensionTypeDef] = [{"Name": "Schedule", "Value": item.schedule}]
             out.append(datum(OLDEST_AGE_DATUM, item.oldest.age_seconds if item.oldest else 0.0,
                              "Seconds", now, dims))
             out.append(datum(LATE_DATUM, item.late, "Count", now, dims))

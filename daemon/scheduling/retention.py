@@ -15,17 +15,19 @@ Runs every `retention_interval_seconds`, and sooner when the scheduler finishes 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import structlog
 
 from daemon.aws.errors import error_code
 from daemon.aws.throttle import Throttle
-from daemon.config.schedules import ScheduleSpec
+from daemon.config.schedules import SchedulerSettings, ScheduleSpec
 from daemon.core import arns
+from daemon.core.clock import Clock
 from daemon.core.scheduling.inventory import (
     Listed,
     duplicates,
@@ -34,10 +36,16 @@ from daemon.core.scheduling.inventory import (
     tagged_owner,
 )
 from daemon.core.scheduling.retention import Decision, select
-from daemon.kernel.context import AppContext
 from daemon.kernel.supervisor import sleep_or_stop
+from daemon.obs.metrics_scheduler import SchedulerMetrics
 from daemon.scheduling.discovery import TableCatalog
 from daemon.scheduling.engines import NativeEngine
+
+if TYPE_CHECKING:
+    from types_aiobotocore_backup.client import BackupClient
+    from types_aiobotocore_backup.type_defs import ListRecoveryPointsByBackupVaultInputTypeDef
+
+    from daemon.aws.session import Connect
 
 log = structlog.get_logger(__name__)
 
@@ -60,12 +68,19 @@ class RetentionRunner:
 
     name = "retention"
 
-    def __init__(self, ctx: AppContext, catalog: TableCatalog, throttle: Throttle,
-                 native: NativeEngine) -> None:
-        self.ctx = ctx
+    def __init__(self, catalog: TableCatalog, throttle: Throttle, native: NativeEngine, *,
+                 backup: Connect[BackupClient], schedules: Sequence[ScheduleSpec],
+                 cfg: SchedulerSettings, dry_run: bool, metrics: SchedulerMetrics,
+                 clock: Clock) -> None:
         self.catalog = catalog
         self.throttle = throttle
         self.native = native
+        self._backup = backup
+        self._schedules = schedules
+        self._cfg = cfg
+        self._dry_run = dry_run
+        self._metrics = metrics
+        self._clock = clock
         self._wake = asyncio.Event()
         self._tags: dict[str, dict[str, str]] = {}
 
@@ -75,14 +90,14 @@ class RetentionRunner:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        interval = self.ctx.settings.scheduler.retention_interval_seconds
+        interval = self._cfg.retention_interval_seconds
         while not self.catalog.refreshed.is_set():
             if await sleep_or_stop(1.0, stop):
                 return
         while not stop.is_set():
             self._wake.clear()
             try:
-                await self.run_once(self.ctx.clock.now())
+                await self.run_once(self._clock.now())
             except Exception:
                 log.exception("retention.pass_failed")
             if await self._wait(interval, stop):
@@ -112,7 +127,7 @@ class RetentionRunner:
 
     async def plan(self, now: datetime) -> list[TablePlan]:
         """Decisions for every table of every schedule that has retention rules."""
-        specs = [s for s in self.ctx.settings.schedules if s.enabled and s.retention.has_rules()]
+        specs = [s for s in self._schedules if s.enabled and s.retention.has_rules()]
         native = [s for s in specs if s.engine == "dynamodb"]
         vaulted = [s for s in specs if s.engine == "aws-backup" and not s.retention.only_keep_days()]
         plans: list[TablePlan] = []
@@ -139,7 +154,7 @@ class RetentionRunner:
                  if i.schedule == spec.name and retention_status(i.status) == "AVAILABLE"}
         per_table = records_for(spec.name, [i for i in listed if i.arn not in extra], selected,
                                 spec.retention.adopt_existing)
-        budget = self.ctx.settings.scheduler.max_deletes_per_run
+        budget = self._cfg.max_deletes_per_run
         plans: list[TablePlan] = []
         for table in sorted(per_table):
             decisions = select(per_table[table], spec.retention, now, ZoneInfo(spec.timezone),
@@ -153,14 +168,14 @@ class RetentionRunner:
 
     async def _recovery_points(self, spec: ScheduleSpec) -> list[Listed]:
         """The vault's DynamoDB recovery points, owned ones recognised by their tags."""
-        client = await self.ctx.clients.client("backup")
-        kwargs: dict[str, Any] = {"BackupVaultName": spec.backup_vault,
-                                  "ByResourceType": "DynamoDB"}
+        backup = await self._backup()
+        kwargs: ListRecoveryPointsByBackupVaultInputTypeDef = {
+            "BackupVaultName": spec.vault_and_role()[0], "ByResourceType": "DynamoDB"}
         found: list[Listed] = []
         while True:
-            page = await self.throttle.call(client.list_recovery_points_by_backup_vault, **kwargs)
+            page = await self.throttle.call(backup.list_recovery_points_by_backup_vault, **kwargs)
             for point in page.get("RecoveryPoints", []):
-                owner = tagged_owner(await self._tags_of(client, point["RecoveryPointArn"]))
+                owner = tagged_owner(await self._tags_of(backup, point["RecoveryPointArn"]))
                 found.append(Listed(
                     arns.table_name(point["ResourceArn"]) or point["ResourceArn"],
                     point["RecoveryPointArn"],
@@ -171,9 +186,9 @@ class RetentionRunner:
                 return found
             kwargs["NextToken"] = token
 
-    async def _tags_of(self, client: Any, arn: str) -> dict[str, str]:
+    async def _tags_of(self, backup: BackupClient, arn: str) -> dict[str, str]:
         if arn not in self._tags:
-            out = await self.throttle.call(client.list_tags, ResourceArn=arn)
+            out = await self.throttle.call(backup.list_tags, ResourceArn=arn)
             self._tags[arn] = dict(out.get("Tags") or {})
         return self._tags[arn]
 
@@ -184,12 +199,12 @@ class RetentionRunner:
         for plan, decision in doomed:
             outcome = await self._delete(spec, plan.table, decision)
             outcomes[outcome] += 1
-            self.ctx.metrics.scheduler.deletion(spec.name, outcome)
+            self._metrics.deletion(spec.name, outcome)
         log.info("retention.applied", tables=len(plans), backups=sum(len(p.decisions) for p in plans),
                  **outcomes)
 
     async def _delete(self, spec: ScheduleSpec, table: str, decision: Decision) -> str:
-        if self.ctx.settings.dry_run:
+        if self._dry_run:
             log.info("retention.would_delete", table=table, arn=decision.arn,
                      created=decision.created.isoformat())
             return "dry_run"
@@ -200,9 +215,9 @@ class RetentionRunner:
                                 reason="gone or in use")
                     return "failed"
             else:
-                client = await self.ctx.clients.client("backup")
-                await self.throttle.call(client.delete_recovery_point,
-                                         BackupVaultName=spec.backup_vault,
+                backup = await self._backup()
+                await self.throttle.call(backup.delete_recovery_point,
+                                         BackupVaultName=spec.vault_and_role()[0],
                                          RecoveryPointArn=decision.arn)
         except Exception as exc:
             log.warning("retention.delete_failed", table=table, arn=decision.arn,

@@ -11,28 +11,24 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
 
-from daemon.aws.throttle import Throttle
+from daemon.config.schedules import SchedulerSettings
 from daemon.core.alerts import Alert
+from daemon.core.clock import Clock
 from daemon.core.scheduling.admission import AdmissionQueue, Pending
-from daemon.core.scheduling.planner import due_slot, due_tables, missed_slots
-from daemon.core.tasks.exports import needs_pitr
-from daemon.kernel.context import AppContext
-from daemon.kernel.datums import DatumSources
-from daemon.kernel.supervisor import Component, sleep_or_stop
-from daemon.scheduling.coverage import CoverageWatch
+from daemon.core.scheduling.planner import due_slot, due_tables
+from daemon.kernel.outbox import AlertOutbox
+from daemon.kernel.supervisor import sleep_or_stop
+from daemon.obs.metrics_scheduler import SchedulerMetrics
 from daemon.scheduling.discovery import TableCatalog, TableInfo
-from daemon.scheduling.engines import AwsBackupEngine, Engine, NativeEngine
-from daemon.scheduling.freshness import FreshnessTracker
-from daemon.scheduling.retention import RetentionRunner
-from daemon.scheduling.slots import ScheduleState, SlotRun
+from daemon.scheduling.slots import ScheduleState
 from daemon.scheduling.starter import Starter
 
 log = structlog.get_logger(__name__)
 MAX_LOOKBACK = timedelta(days=35)
-FRESHNESS_CONCURRENCY = 4
 
 
 class BackupScheduler:
@@ -40,38 +36,44 @@ class BackupScheduler:
 
     name = "scheduler"
 
-    def __init__(self, ctx: AppContext, catalog: TableCatalog, engines: dict[str, Engine],
-                 retention: RetentionRunner | None = None) -> None:
-        self.ctx = ctx
+    def __init__(self, states: dict[str, ScheduleState], catalog: TableCatalog,
+                 starter: Starter, queue: AdmissionQueue, cfg: SchedulerSettings, *,
+                 metrics: SchedulerMetrics, alerts: AlertOutbox, clock: Clock) -> None:
+        self.states = states
         self.catalog = catalog
-        settings = ctx.settings
-        now = ctx.clock.now()
-        self.states = {s.name: ScheduleState.of(s, engines[s.engine], now)
-                       for s in settings.schedules if s.enabled}
-        ratio = settings.scheduler.admission_ratio or settings.critical_ratio
-        self.queue = AdmissionQueue(int(settings.limit_bytes * ratio),
-                                    settings.scheduler.admission_order)
-        self.starter = Starter(ctx, self.states, catalog, retention)
-        ctx.metrics.scheduler.register_schedules((s.spec.name, s.spec.engine)
-                                                 for s in self.states.values())
-        for state in self.states.values():
-            ctx.metrics.scheduler.expected_interval(state.spec.name, state.interval_seconds)
-        ctx.board.add("schedules", lambda: {n: s.status() for n, s in self.states.items()})
+        self.starter = starter
+        self.queue = queue
+        self._cfg = cfg
+        self._metrics = metrics
+        self._alerts = alerts
+        self._clock = clock
+        metrics.register_schedules((s.spec.name, s.spec.engine) for s in states.values())
+        for state in states.values():
+            metrics.expected_interval(state.spec.name, state.interval_seconds)
+
+    def status(self) -> dict[str, Any]:
+        """The `/status` section: each schedule's next run, current slot and last result."""
+        return {name: state.status() for name, state in self.states.items()}
 
     async def run(self, stop: asyncio.Event) -> None:
-        self.starter.stop = stop
-        tick = self.ctx.settings.scheduler.tick_seconds
+        self.starter.open()
+        try:
+            await self._loop(stop)
+        finally:
+            await self.starter.close()
+
+    async def _loop(self, stop: asyncio.Event) -> None:
+        tick = self._cfg.tick_seconds
         while not self.catalog.refreshed.is_set():
             if await sleep_or_stop(min(tick, 1.0), stop):
                 return
         while not stop.is_set():
             try:
-                await self.run_once(self.ctx.clock.now())
+                await self.run_once(self._clock.now())
             except Exception:
                 log.exception("scheduler.pass_failed")
             if await sleep_or_stop(tick, stop):
-                break
-        await self.starter.drain()
+                return
 
     async def run_once(self, now: datetime) -> None:
         """One pass: plan every schedule, then start what admission lets through."""
@@ -82,50 +84,46 @@ class BackupScheduler:
                 log.exception("scheduler.plan_failed", schedule=state.spec.name)
         admission = self.queue.admit(self.starter.running_bytes(), now)
         for item in admission.newly_deferred:
-            self.ctx.metrics.scheduler.deferred(item.schedule)
-            run = self.states[item.schedule].run
-            if run is not None:
-                run.count("deferred")
+            self._metrics.deferred(item.schedule)
+            self.states[item.schedule].count(item.slot, "deferred")
             log.info("backup.deferred", schedule=item.schedule, table=item.table,
                      size_bytes=item.size_bytes)
         for item in admission.oversized:
             log.warning("backup.oversized", schedule=item.schedule, table=item.table,
                         size_bytes=item.size_bytes, budget_bytes=self.queue.budget_bytes)
-        self.ctx.metrics.scheduler.admission_queue(len(self.queue))
+        self._metrics.admission_queue(len(self.queue))
         await asyncio.gather(*(self.starter.start(self.states[p.schedule], p)
                                for p in admission.start))
 
     async def _plan(self, state: ScheduleState, now: datetime) -> None:
         spec = state.spec
-        state.next_run = state.expression.after(now)
-        self.ctx.metrics.scheduler.next_run(
-            spec.name, None if state.next_run is None else state.next_run.timestamp())
+        upcoming = state.plan_next(now)
+        self._metrics.next_run(
+            spec.name, None if upcoming is None else upcoming.timestamp())
         latest = state.expression.at_or_before(now)
         await self._count_missed(state, latest, now)
         if state.run is not None and (state.run.slot != latest or now > state.run.deadline):
-            self._close(state, state.run)
+            self._close(state)
         slot = due_slot(state.expression, now, state.window)
         if slot is None:
             return
-        if state.run is None or state.run.slot != slot:
-            state.run = SlotRun(slot, slot + state.window)
-        run = state.run
+        run = state.open(slot)
         state.refresh_selection(self.catalog)
-        self.ctx.metrics.scheduler.selected_tables(spec.name, len(state.selected))
+        self._metrics.selected_tables(spec.name, len(state.selected))
         assert state.order is not None
         busy = run.done_tables() | run.in_flight | self.queue.waiting(spec.name, slot)
         due = due_tables(state.order, slot, now, state.spread(self._spread()), busy)
-        if run.listed_at is None or run.dirty or due:
+        if run.wants_listing() or due:
             await self.starter.refresh(state, run, now)
             due = [t for t in due if t not in run.done_tables()]
-        run.pending = set(state.selected).difference(run.done_tables())
+        run.track(state.selected)
         for table in due:
             info = self.catalog.get(table) or TableInfo(table)
             self.queue.offer(Pending(spec.name, table, slot, info.size_bytes, run.deadline))
         self.starter.maybe_request_retention(state, run)
 
     def _spread(self) -> float:
-        return self.ctx.settings.scheduler.spread_seconds
+        return self._cfg.spread_seconds
 
     async def _count_missed(self, state: ScheduleState, latest: datetime | None,
                             now: datetime) -> None:
@@ -134,83 +132,32 @@ class BackupScheduler:
             return
         previous = state.last_slot
         if not state.initialized:
-            state.initialized = True
             lookback = min(MAX_LOOKBACK, timedelta(seconds=2 * state.interval_seconds)
                            + state.window)
             previous = await state.engine.latest_slot(state.spec, now - lookback)
-        missed = missed_slots(state.expression, previous, latest)
-        if (latest is not None and previous is not None and latest != previous
-                and now - latest > state.window):
-            missed.append(latest)
-        state.last_slot = latest
+        missed = state.move_to(latest, previous, now)
         if missed:
-            self.ctx.metrics.scheduler.missed_slots(state.spec.name, len(missed))
+            self._metrics.missed_slots(state.spec.name, len(missed))
             log.warning("schedule.slots_missed", schedule=state.spec.name, count=len(missed),
                         first=missed[0].isoformat(), last=missed[-1].isoformat())
 
-    def _close(self, state: ScheduleState, run: SlotRun) -> None:
-        """The window of `run` is over: tables still not backed up are missed."""
+    def _close(self, state: ScheduleState) -> None:
+        """The window of the current run is over: tables still not backed up are missed."""
         spec = state.spec
+        closed = state.close()
+        if closed is None:
+            return
+        run, missed = closed
         for table in run.pending:
             self.queue.discard(spec.name, table, run.slot)
-        missed = sorted(run.pending - run.done_tables() - run.in_flight)
         if missed:
-            run.count("missed", len(missed))
-            self.ctx.metrics.scheduler.backup(spec.name, spec.engine, "missed", len(missed))
-            self.ctx.metrics.scheduler.missed_slots(spec.name, 1)
+            self._metrics.backup(spec.name, spec.engine, "missed", len(missed))
+            self._metrics.missed_slots(spec.name, 1)
             log.warning("backup.missed", schedule=spec.name, slot=run.slot.isoformat(),
                         tables=len(missed), deferred=run.counts.get("deferred", 0))
-            self.ctx.alerts.submit(Alert(
+            self._alerts.submit(Alert(
                 "warning", "backup_missed",
                 f"Backups missed: {spec.name} slot {run.slot:%Y-%m-%d %H:%M} UTC, "
                 f"{len(missed)} table(s)",
                 {"schedule": spec.name, "slot": run.slot.isoformat(), "tables": missed[:100],
                  "deferred_by_admission": run.counts.get("deferred", 0)}))
-        state.last_result = {"slot": run.slot.isoformat(), "tables_done": len(run.done_tables()),
-                             "missed": len(missed), **run.counts}
-        state.run = None
-
-
-def build_scheduler(ctx: AppContext, datums: DatumSources | None = None) -> list[Component]:
-    """The scheduler's components (leader only): table discovery, the scheduler, retention,
-    freshness and, unless switched off, coverage; their CloudWatch datums go to `datums`."""
-    settings = ctx.settings
-    if not settings.scheduler.enabled or not any(s.enabled for s in settings.schedules):
-        return []
-    throttle = Throttle(settings.scheduler.api_calls_per_second, settings.scheduler.concurrency)
-    catalog = TableCatalog(ctx, throttle, want_tags=any(s.tags for s in settings.schedules))
-    names = [s.name for s in settings.schedules]
-    native = NativeEngine(ctx, throttle, names)
-    engines: dict[str, Engine] = {"dynamodb": native, "aws-backup": AwsBackupEngine(ctx, throttle)}
-    retention = RetentionRunner(ctx, catalog, throttle, native)
-    scheduler = BackupScheduler(ctx, catalog, engines, retention)
-    return [catalog, scheduler, retention,
-            *build_freshness(ctx, catalog, datums or DatumSources())]
-
-
-def build_freshness(ctx: AppContext, catalog: TableCatalog,
-                    datums: DatumSources) -> list[Component]:
-    """Freshness and coverage over the enabled schedules, with their own read budget."""
-    settings = ctx.settings
-    enabled = [s for s in settings.schedules if s.enabled]
-    reads = Throttle(settings.freshness.api_calls_per_second, FRESHNESS_CONCURRENCY)
-    rpo = settings.coverage.rpo_seconds if settings.coverage.enabled else None
-    freshness = FreshnessTracker(
-        settings.freshness, enabled, prefix=settings.scheduler.backup_name_prefix,
-        region=settings.region, clients=ctx.clients, throttle=reads, catalog=catalog,
-        metrics=ctx.metrics.freshness, scheduler_metrics=ctx.metrics.scheduler,
-        board=ctx.board, bus=ctx.bus, clock=ctx.clock, per_table=settings.metrics.per_table,
-        rpo_seconds=rpo,
-        leading=lambda: ctx.is_leader())  # noqa: PLW0108 - late-bound: the leader gate replaces ctx.is_leader
-    datums.add(freshness.datums)
-    if not settings.coverage.enabled:
-        return [freshness]
-    coverage = CoverageWatch(
-        settings.coverage, catalog=catalog, freshness=freshness,
-        pitr_needed=lambda table: needs_pitr(settings.exports, table), clients=ctx.clients,
-        throttle=reads, metrics=ctx.metrics.freshness, board=ctx.board, alerts=ctx.alerts,
-        clock=ctx.clock)
-    for spec in enabled:
-        coverage.add_selector(f"schedule:{spec.name}", spec.selector())
-    datums.add(coverage.datums)
-    return [freshness, coverage]

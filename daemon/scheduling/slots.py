@@ -7,13 +7,14 @@ listing of the slot rebuilds it, which is why a restart never doubles a backup.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from daemon.config.schedules import ScheduleSpec
 from daemon.core.scheduling.inventory import Listed, duplicates, retention_status
-from daemon.core.scheduling.planner import Selector, SpreadOrder, spread_seconds
+from daemon.core.scheduling.planner import Selector, SpreadOrder, missed_slots, spread_seconds
 from daemon.core.scheduling.schedule import Expression, expected_interval_seconds
 from daemon.scheduling.discovery import TableCatalog
 from daemon.scheduling.engines import Engine
@@ -21,7 +22,10 @@ from daemon.scheduling.engines import Engine
 
 @dataclass
 class SlotRun:
-    """One slot of one schedule while its start window is open."""
+    """One slot of one schedule while its start window is open.
+
+    The scheduler and the starter read its fields; only its methods change them.
+    """
 
     slot: datetime
     deadline: datetime
@@ -39,20 +43,46 @@ class SlotRun:
         """Tables AWS shows a backup of for this slot (or dry-run pretended one): a live view."""
         return self._done
 
-    def add(self, item: Listed) -> None:
-        self.backups[item.arn] = item
-        self._done.add(item.table)
+    def wants_listing(self) -> bool:
+        """Never listed yet, or we started something since the last listing."""
+        return self.listed_at is None or self.dirty
+
+    def listed(self, found: list[Listed], at: datetime) -> list[Listed]:
+        """Record what a listing taken `at` showed; return the duplicates to be deleted."""
+        self.listed_at, self.dirty = at, False
+        for item in found:
+            self._add(item)
+        return duplicates(self.backups.values())
+
+    def list_again(self) -> None:
+        """Look at AWS again next tick (a duplicate still CREATING could not be deleted)."""
+        self.dirty = True
+
+    def track(self, selected: Iterable[str]) -> None:
+        """The selected tables not seen done yet are this slot's pending ones."""
+        self.pending = set(selected).difference(self._done)
+
+    def starting(self, table: str) -> None:
+        self.in_flight.add(table)
+
+    def start_ended(self, table: str) -> None:
+        self.in_flight.discard(table)
+
+    def started(self, item: Listed) -> None:
+        """Our start call answered: the table is done; the next tick lists again."""
+        self._add(item)
+        self.dirty = True
+        self.count("started")
+
+    def table_gone(self, table: str) -> None:
+        """The table was deleted: nothing is pending for it any more."""
+        self.pending.discard(table)
 
     def pretend(self, table: str) -> None:
         """Dry run: count the table as done without a backup."""
         self.dry.add(table)
         self._done.add(table)
-
-    def merge(self, listed: list[Listed]) -> list[Listed]:
-        """Add what a listing showed; return the duplicates that must be deleted."""
-        for item in listed:
-            self.add(item)
-        return duplicates(self.backups.values())
+        self.count("dry_run")
 
     def forget(self, arn: str) -> None:
         gone = self.backups.pop(arn, None)
@@ -60,8 +90,19 @@ class SlotRun:
                 b.table == gone.table for b in self.backups.values()):
             self._done.discard(gone.table)
 
+    def request_retention(self) -> bool:
+        """True the first time only: retention is asked once per slot."""
+        if self.retention_requested:
+            return False
+        self.retention_requested = True
+        return True
+
     def count(self, outcome: str, n: int = 1) -> None:
         self.counts[outcome] = self.counts.get(outcome, 0) + n
+
+    def _add(self, item: Listed) -> None:
+        self.backups[item.arn] = item
+        self._done.add(item.table)
 
     def creating(self) -> list[Listed]:
         return [b for b in self.backups.values() if retention_status(b.status) == "CREATING"]
@@ -97,6 +138,47 @@ class ScheduleState:
 
     def spread(self, wanted: float) -> float:
         return spread_seconds(self.window, wanted, self.interval_seconds)
+
+    def plan_next(self, now: datetime) -> datetime | None:
+        """The next run after `now` (shown on /status)."""
+        self.next_run = self.expression.after(now)
+        return self.next_run
+
+    def move_to(self, latest: datetime | None, previous: datetime | None,
+                now: datetime) -> list[datetime]:
+        """Move on to the slot `latest` from `previous` (the last slot seen, or at the first
+        look the newest one AWS shows); return the slots nobody ran in between."""
+        missed = missed_slots(self.expression, previous, latest)
+        if (latest is not None and previous is not None and latest != previous
+                and now - latest > self.window):
+            missed.append(latest)
+        self.initialized = True
+        self.last_slot = latest
+        return missed
+
+    def open(self, slot: datetime) -> SlotRun:
+        """The run of `slot`: the current one, or a new one when the slot moved on."""
+        if self.run is None or self.run.slot != slot:
+            self.run = SlotRun(slot, slot + self.window)
+        return self.run
+
+    def close(self) -> tuple[SlotRun, list[str]] | None:
+        """End the current run; (the run, its selected tables never backed up)."""
+        run = self.run
+        if run is None:
+            return None
+        missed = sorted(run.pending - run.done_tables() - run.in_flight)
+        if missed:
+            run.count("missed", len(missed))
+        self.last_result = {"slot": run.slot.isoformat(), "tables_done": len(run.done_tables()),
+                            "missed": len(missed), **run.counts}
+        self.run = None
+        return run, missed
+
+    def count(self, slot: datetime, outcome: str) -> None:
+        """Count an outcome of `slot` on its run, while that run is still the current one."""
+        if self.run is not None and self.run.slot == slot:
+            self.run.count(outcome)
 
     def refresh_selection(self, catalog: TableCatalog) -> None:
         """Re-select tables when the catalog changed (sorted into spread order once)."""

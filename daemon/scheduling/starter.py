@@ -18,10 +18,12 @@ import structlog
 from daemon.aws.errors import error_code
 from daemon.core import arns
 from daemon.core.alerts import Alert
+from daemon.core.events.tracker import JobTable
 from daemon.core.scheduling.admission import Pending
 from daemon.core.scheduling.inventory import Listed
-from daemon.kernel.bus import BackupCompleted
-from daemon.kernel.context import AppContext
+from daemon.kernel.bus import BackupCompleted, CompletionBus
+from daemon.kernel.outbox import AlertOutbox
+from daemon.obs.metrics_scheduler import SchedulerMetrics
 from daemon.scheduling.discovery import TableCatalog, TableInfo
 from daemon.scheduling.engines import NativeEngine, Started
 from daemon.scheduling.retention import RetentionRunner
@@ -36,24 +38,30 @@ GONE_CODES = frozenset({"TableNotFoundException", "ResourceNotFoundException"})
 class Starter:
     """Starts, deduplicates and follows the backups of every schedule."""
 
-    def __init__(self, ctx: AppContext, states: dict[str, ScheduleState], catalog: TableCatalog,
-                 retention: RetentionRunner | None) -> None:
-        self.ctx = ctx
+    def __init__(self, states: dict[str, ScheduleState], catalog: TableCatalog,
+                 retention: RetentionRunner | None, *, tracker: JobTable, bus: CompletionBus,
+                 alerts: AlertOutbox, metrics: SchedulerMetrics, follow_timeout_seconds: float,
+                 dry_run: bool, region: str) -> None:
         self.states = states
         self.catalog = catalog
         self.retention = retention
-        self.stop = asyncio.Event()
+        self._stopping = asyncio.Event()  # set while the scheduler is not running
         self._followers: dict[str, asyncio.Task[None]] = {}
         self._following_bytes: dict[str, int] = {}
         self._jobs: dict[str, tuple[str, int, float]] = {}  # job id -> (schedule, size, t)
-        ctx.bus.subscribe(self._on_completed)
+        self._tracker = tracker
+        self._bus = bus
+        self._alerts = alerts
+        self._metrics = metrics
+        self._follow_timeout = follow_timeout_seconds
+        self._dry_run = dry_run
+        self._region = region
 
     async def refresh(self, state: ScheduleState, run: SlotRun, now: datetime) -> None:
         """Read the slot's backups from AWS; converge duplicates; adopt CREATING ones."""
         since = run.listed_at or run.slot
         listed = await state.engine.existing(state.spec, run.slot, since)
-        run.listed_at, run.dirty = now, False
-        for extra in run.merge(listed):
+        for extra in run.listed(listed, now):
             await self._delete_duplicate(state, run, extra)
         if isinstance(state.engine, NativeEngine):
             for backup in run.creating():
@@ -62,18 +70,18 @@ class Starter:
     async def _delete_duplicate(self, state: ScheduleState, run: SlotRun, extra: Listed) -> None:
         if not isinstance(state.engine, NativeEngine):
             return  # jobs cannot be deleted; the idempotency token prevents them instead
-        if self.ctx.settings.dry_run:
+        if self._dry_run:
             log.info("backup.duplicate_kept_dry_run", schedule=state.spec.name, arn=extra.arn)
             return
         deleted = await state.engine.delete(extra.arn)
         if deleted or extra.status != "CREATING":
             run.forget(extra.arn)
         if deleted:
-            self.ctx.metrics.scheduler.deletion(state.spec.name, "duplicate")
+            self._metrics.deletion(state.spec.name, "duplicate")
             log.info("backup.duplicate_deleted", schedule=state.spec.name, table=extra.table,
                      arn=extra.arn, slot=run.slot.isoformat())
         else:
-            run.dirty = True  # still CREATING: look again next tick
+            run.list_again()  # still CREATING: look again next tick
 
     async def start(self, state: ScheduleState, item: Pending) -> None:
         """Start one backup; a failure leaves it due, so the next tick tries again."""
@@ -81,20 +89,19 @@ class Starter:
         if run is None or run.slot != item.slot:
             return
         with structlog.contextvars.bound_contextvars(schedule=spec.name, table=item.table):
-            if self.ctx.settings.dry_run:
+            if self._dry_run:
                 run.pretend(item.table)
-                run.count("dry_run")
-                self.ctx.metrics.scheduler.backup(spec.name, spec.engine, "dry_run")
+                self._metrics.backup(spec.name, spec.engine, "dry_run")
                 log.info("backup.would_start", slot=item.slot.isoformat(), engine=spec.engine)
                 return
-            run.in_flight.add(item.table)
+            run.starting(item.table)
             try:
                 started = await state.engine.start(spec, self._table(item.table), item.slot)
             except Exception as exc:
                 self._start_failed(run, item, exc)
                 return
             finally:
-                run.in_flight.discard(item.table)
+                run.start_ended(item.table)
             self._started(state, run, started, item.size_bytes)
 
     def _table(self, name: str) -> TableInfo:
@@ -103,7 +110,7 @@ class Starter:
     def _start_failed(self, run: SlotRun, item: Pending, exc: Exception) -> None:
         code = error_code(exc)
         if code in GONE_CODES:
-            run.pending.discard(item.table)
+            run.table_gone(item.table)
             log.info("backup.table_gone", code=code)
             return
         run.count("start_errors")
@@ -111,11 +118,9 @@ class Starter:
 
     def _started(self, state: ScheduleState, run: SlotRun, started: Started, size: int) -> None:
         spec = state.spec
-        run.add(Listed(started.table, started.arn, started.created, started.status, spec.name,
-                       run.slot))
-        run.dirty = True
-        run.count("started")
-        self.ctx.metrics.scheduler.backup(spec.name, spec.engine, "started")
+        run.started(Listed(started.table, started.arn, started.created, started.status,
+                           spec.name, run.slot))
+        self._metrics.backup(spec.name, spec.engine, "started")
         log.info("backup.started", slot=run.slot.isoformat(), arn=started.arn,
                  status=started.status, engine=spec.engine)
         if started.job_id is not None:
@@ -141,8 +146,8 @@ class Starter:
         engine = state.engine
         assert isinstance(engine, NativeEngine)
         try:
-            result = await engine.follow(arn, self.stop,
-                                         self.ctx.settings.scheduler.follow_timeout_seconds)
+            result = await engine.follow(arn, self._stopping,
+                                         self._follow_timeout)
         finally:
             self._followers.pop(arn, None)
             self._following_bytes.pop(arn, None)
@@ -154,31 +159,29 @@ class Starter:
     def _completed(self, state: ScheduleState, slot: datetime, arn: str, table: str,
                    size: int) -> None:
         spec = state.spec
-        self.ctx.metrics.scheduler.backup(spec.name, spec.engine, "completed")
-        self.ctx.metrics.scheduler.last_success(spec.name, slot.timestamp())
-        if state.run is not None and state.run.slot == slot:
-            state.run.count("completed")
+        self._metrics.backup(spec.name, spec.engine, "completed")
+        self._metrics.last_success(spec.name, slot.timestamp())
+        state.count(slot, "completed")
         log.info("backup.completed", schedule=spec.name, table=table, arn=arn)
         if spec.engine == "dynamodb":
-            self.ctx.bus.publish(BackupCompleted(
+            self._bus.publish(BackupCompleted(
                 recovery_point_arn=arn, resource_arn=arns.table_arn(arn) or arn,
                 resource_type="DynamoDB", created=slot, origin="scheduler",
-                region=self.ctx.settings.region, size_bytes=size or None))
+                region=self._region, size_bytes=size or None))
 
     def _failed(self, state: ScheduleState, slot: datetime, arn: str, table: str,
                 result: str) -> None:
         spec = state.spec
-        self.ctx.metrics.scheduler.backup(spec.name, spec.engine, "failed")
-        if state.run is not None and state.run.slot == slot:
-            state.run.count("failed")
+        self._metrics.backup(spec.name, spec.engine, "failed")
+        state.count(slot, "failed")
         log.error("backup.failed", schedule=spec.name, table=table, arn=arn, result=result)
-        self.ctx.alerts.submit(Alert(
+        self._alerts.submit(Alert(
             "critical", "backup_failed",
             f"Backup {result.lower()}: {table} ({spec.name}, slot {slot:%Y-%m-%d %H:%M} UTC)",
             {"schedule": spec.name, "table": table, "backup_arn": arn, "result": result,
              "slot": slot.isoformat(), "engine": spec.engine}))
 
-    async def _on_completed(self, item: BackupCompleted) -> None:
+    async def on_completed(self, item: BackupCompleted) -> None:
         """An AWS Backup job we started completed (seen by the event pipeline)."""
         entry = self._jobs.pop(item.job_id or "", None)
         if entry is None:
@@ -191,7 +194,7 @@ class Starter:
 
     def running_bytes(self) -> int:
         """Bytes backing up now: the tracker's, plus ours it cannot know of yet."""
-        tracker = self.ctx.tracker
+        tracker = self._tracker
         horizon = self._clock() - LEDGER_SECONDS
         unseen = sum(size for job_id, (_, size, t) in self._jobs.items()
                      if t >= horizon and tracker.get(job_id) is None)
@@ -204,13 +207,23 @@ class Starter:
             return
         if any(arn in self._followers for arn in run.backups):
             return
-        run.retention_requested = True
-        self.retention.request(state.spec.name)
+        if run.request_retention():
+            self.retention.request(state.spec.name)
 
     def _clock(self) -> float:
         return asyncio.get_running_loop().time()
 
+    def open(self) -> None:
+        """The scheduler runs (at start, and on every new term as leader)."""
+        self._stopping.clear()
+
+    async def close(self) -> None:
+        """The scheduler stopped: end the followers (a backup still CREATING is adopted
+        again from AWS by the next listing) and wait for them."""
+        self._stopping.set()
+        await self.drain()
+
     async def drain(self) -> None:
-        """Wait for the followers (they stop with the stop event)."""
+        """Wait for the followers to end."""
         if self._followers:
             await asyncio.gather(*self._followers.values(), return_exceptions=True)

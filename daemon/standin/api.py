@@ -73,6 +73,8 @@ def _start_restore(f: BackupFake, r: ApiRequest) -> dict[str, Any]:
 # (method, path pattern, handler); labels are named groups, matched on the raw path.
 _SEG = r"[^/]+"
 _NOTE = rf"^/backup-vaults/(?P<backupVaultName>{_SEG})/notification-configuration"
+_PLAN = rf"^/backup/plans/(?P<backupPlanId>{_SEG})"
+_SELECTION = rf"{_PLAN}/selections/(?P<selectionId>{_SEG})"
 _RP = rf"^/backup-vaults/(?P<backupVaultName>{_SEG})/recovery-points/(?P<recoveryPointArn>{_SEG})"
 ROUTES: list[tuple[str, re.Pattern[str], str, Handler]] = [
     (m, re.compile(p + r"/?$"), op, h) for m, p, op, h in (
@@ -95,6 +97,18 @@ ROUTES: list[tuple[str, re.Pattern[str], str, Handler]] = [
         ("GET", _NOTE, "GetBackupVaultNotifications", lambda f, r: f.notifications.get(r)),
         ("DELETE", _NOTE, "DeleteBackupVaultNotifications",
          lambda f, r: f.notifications.delete(r)),
+        ("POST", _PLAN, "UpdateBackupPlan", lambda f, r: f.backup_plans.update(r)),
+        ("GET", _PLAN, "GetBackupPlan", lambda f, r: f.backup_plans.get(r)),
+        ("DELETE", _PLAN, "DeleteBackupPlan", lambda f, r: f.backup_plans.delete(r)),
+        ("GET", rf"{_PLAN}/versions", "ListBackupPlanVersions",
+         lambda f, r: f.backup_plans.versions(r)),
+        ("PUT", rf"{_PLAN}/selections", "CreateBackupSelection",
+         lambda f, r: f.backup_plans.create_selection(r)),
+        ("GET", rf"{_PLAN}/selections", "ListBackupSelections",
+         lambda f, r: f.backup_plans.list_selections(r)),
+        ("GET", _SELECTION, "GetBackupSelection", lambda f, r: f.backup_plans.get_selection(r)),
+        ("DELETE", _SELECTION, "DeleteBackupSelection",
+         lambda f, r: f.backup_plans.delete_selection(r)),
     )
 ]
 

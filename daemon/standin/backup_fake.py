@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from daemon.standin.backup_jobs import BackupJobs
+from daemon.standin.backup_plans import BackupPlans
 from daemon.standin.emitter import Emitter
 from daemon.standin.models import BackupJob, RecoveryPoint, RestoreJob
 from daemon.standin.moto_bridge import MotoBridge
@@ -40,6 +41,7 @@ class BackupFake:
         self.backups = BackupJobs(self.store, self.bridge, emitter, self.points)
         self.restores = RestoreJobs(self.store, self.bridge, emitter, self.points)
         self.notifications = VaultNotifications(self.store, self.bridge)
+        self.backup_plans = BackupPlans(self.store, self.bridge)
         self._emitter = emitter
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

@@ -214,10 +214,11 @@ def _validate(body: dict[str, Any]) -> None:
     window = body.get("StartWindowMinutes")
     if window is not None and int(window) < 60:
         raise invalid_parameter("StartWindowMinutes must be at least 60 minutes.")
-    _validate_lifecycle(body.get("Lifecycle"))
+    validate_lifecycle(body.get("Lifecycle"))
 
 
-def _validate_lifecycle(lifecycle: Any) -> None:
+def validate_lifecycle(lifecycle: Any) -> None:
+    """A `Lifecycle` member as AWS Backup checks it (jobs, plan rules, copy actions)."""
     if lifecycle is None:
         return
     if not isinstance(lifecycle, dict):

@@ -1,9 +1,10 @@
-"""The fake's records: backup jobs, recovery points and restore jobs, and their API shapes.
+"""The fake's records: backup jobs, recovery points, restore jobs, plan versions, selections.
 
 Field names of `to_api()` are botocore's (`BackupJob`, `RecoveryPointByBackupVault`,
-`DescribeRestoreJobOutput`, ...). Each job also carries its own timetable (when it starts
-running, when it ends and how), decided once at creation, so the clock thread only compares
-times and the outcome of a job never depends on when someone looked at it.
+`DescribeRestoreJobOutput`, `BackupSelectionsListMember`, ...). Each job also carries its own
+timetable (when it starts running, when it ends and how), decided once at creation, so the
+clock thread only compares times and the outcome of a job never depends on when someone
+looked at it.
 """
 
 from __future__ import annotations
@@ -189,3 +190,47 @@ class RestoreJob:
             "CreatedResourceArn": self.created_resource_arn, "ResourceType": self.resource_type,
             "RecoveryPointCreationDate": self.recovery_point_creation_date,
         }
+
+
+@dataclass(slots=True)
+class PlanVersion:
+    """One earlier version of a backup plan (the current one lives in moto's backend)."""
+
+    plan_id: str
+    plan_arn: str
+    version_id: str
+    creation_date: datetime
+    document: dict[str, Any]
+    creator_request_id: str | None = None
+    deletion_date: datetime | None = None
+
+    def to_list_member(self) -> dict[str, Any]:
+        """`BackupPlansListMember`, as `ListBackupPlanVersions` lists it."""
+        return {"BackupPlanArn": self.plan_arn, "BackupPlanId": self.plan_id,
+                "CreationDate": self.creation_date, "DeletionDate": self.deletion_date,
+                "VersionId": self.version_id, "BackupPlanName": self.document["BackupPlanName"],
+                "CreatorRequestId": self.creator_request_id,
+                "AdvancedBackupSettings": self.document.get("AdvancedBackupSettings")}
+
+
+@dataclass(slots=True)
+class BackupSelection:
+    """One resource assignment of a backup plan (`GetBackupSelection`)."""
+
+    selection_id: str
+    plan_id: str
+    document: dict[str, Any]
+    creation_date: datetime
+    creator_request_id: str | None = None
+
+    def to_api(self) -> dict[str, Any]:
+        return {"BackupSelection": self.document, "SelectionId": self.selection_id,
+                "BackupPlanId": self.plan_id, "CreationDate": self.creation_date,
+                "CreatorRequestId": self.creator_request_id}
+
+    def to_list_member(self) -> dict[str, Any]:
+        """`BackupSelectionsListMember`."""
+        return {"SelectionId": self.selection_id, "SelectionName": self.document["SelectionName"],
+                "BackupPlanId": self.plan_id, "CreationDate": self.creation_date,
+                "CreatorRequestId": self.creator_request_id,
+                "IamRoleArn": self.document["IamRoleArn"]}

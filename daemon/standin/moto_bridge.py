@@ -52,6 +52,24 @@ class MotoBridge:
     def untag_all(self, region: str, arn: str) -> None:
         backup_backends[self.account][region].tagger.delete_all_tags_for_resource(arn)
 
+    # -- backup plans (moto keeps the current version; the fake, earlier ones) -----------
+    def backup_plan(self, region: str, plan_id: str) -> Any:
+        """moto's record of a backup plan (deleted ones too), or None."""
+        return backup_backends[self.account][region].plans.get(plan_id)
+
+    def replace_backup_plan(self, region: str, plan_id: str, document: dict[str, Any],
+                            version_id: str, created: float) -> None:
+        """Make `document` the plan's current version (what UpdateBackupPlan does)."""
+        plan = backup_backends[self.account][region].plans[plan_id]
+        plan.backup_plan = document
+        plan.version_id = version_id
+        plan.creation_date = created
+        plan.advanced_backup_settings = document.get("AdvancedBackupSettings") or []
+
+    def delete_backup_plan(self, region: str, plan_id: str) -> float:
+        """moto's DeleteBackupPlan; returns the deletion time (epoch seconds)."""
+        return float(backup_backends[self.account][region].delete_backup_plan(plan_id)[2])
+
     def count_recovery_point(self, region: str, vault_name: str, delta: int) -> None:
         """Keep moto's `NumberOfRecoveryPoints` of the vault in step with the fake."""
         vault = backup_backends[self.account][region].vaults.get(vault_name)

@@ -25,7 +25,7 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from daemon.standin import api, pitr_clock
+from daemon.standin import api, pitr_clock, signatures
 from daemon.standin.auth import authorize
 from daemon.standin.backup_fake import BackupFake
 from daemon.standin.protocol import BackupApiError, error_response
@@ -167,6 +167,7 @@ class StandIn:
         """Bind, serve in a background thread, start the fake's clock; returns the URL."""
         if self._server is None:
             pitr_clock.install()
+            signatures.install()
             self._server = make_server(self.host, self.port, StandInApp(self.backup),
                                        threaded=True, request_handler=_QuietHandler)
             self._thread = threading.Thread(target=self._server.serve_forever,

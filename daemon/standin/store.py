@@ -19,7 +19,14 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from daemon.standin.models import BackupJob, RecoveryPoint, RestoreJob, Timetable
+from daemon.standin.models import (
+    BackupJob,
+    BackupSelection,
+    PlanVersion,
+    RecoveryPoint,
+    RestoreJob,
+    Timetable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +83,8 @@ class Store:
     notifications: dict[tuple[str, str], tuple[str, frozenset[str]]] = field(
         default_factory=dict)
     plans: dict[str, Plan] = field(default_factory=dict)
+    plan_versions: dict[str, list[PlanVersion]] = field(default_factory=dict)  # earlier ones
+    selections: dict[str, BackupSelection] = field(default_factory=dict)  # by selection id
     target: EventTarget | None = None
     rng: random.Random = field(default_factory=random.Random)
     outbox: list[Callable[[], None]] = field(default_factory=list)
@@ -87,7 +96,8 @@ class Store:
         """Forget every record (moto's reset does the same to moto's side)."""
         with self.lock:
             for table in (self.jobs, self.job_tokens, self.recovery_points, self.snapshots,
-                          self.restores, self.restore_tokens, self.notifications, self.plans):
+                          self.restores, self.restore_tokens, self.notifications, self.plans,
+                          self.plan_versions, self.selections):
                 table.clear()
             self.target = None
             self.outbox.clear()

@@ -12,19 +12,27 @@ restore names and export tokens and a trigger already acted on is recognised as 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 import structlog
 
 from daemon.aws.backups import list_native_backups
 from daemon.aws.throttle import Throttle
+from daemon.config.schedules import ScheduleSpec
 from daemon.core import arns
-from daemon.core.clock import aware_time
+from daemon.core.clock import Clock, aware_time
 from daemon.core.scheduling.inventory import Listed
 from daemon.kernel.bus import BackupCompleted
-from daemon.kernel.context import AppContext
+from daemon.obs.metrics_tasks import TaskMetrics
+
+if TYPE_CHECKING:
+    from types_aiobotocore_backup.client import BackupClient
+    from types_aiobotocore_backup.type_defs import BackupJobTypeDef
+    from types_aiobotocore_dynamodb.client import DynamoDBClient
+
+    from daemon.aws.session import Connect
 
 log = structlog.get_logger(__name__)
 SHARE_SECONDS = 30.0  # restores and exports rescan together: one listing serves both
@@ -33,31 +41,37 @@ SHARE_SECONDS = 30.0  # restores and exports rescan together: one listing serves
 class CompletedBackups:
     """Lists recent completed backups; one listing is shared for `SHARE_SECONDS`."""
 
-    def __init__(self, ctx: AppContext) -> None:
-        self._ctx = ctx
-        settings = ctx.settings
-        self._native_schedules = [s.name for s in settings.schedules if s.engine == "dynamodb"]
-        # the scheduler's own listing (its own rate bucket: the task path must not starve
-        # the scheduler's calls, nor the scheduler this one)
-        self._throttle = Throttle(settings.scheduler.api_calls_per_second,
-                                  settings.scheduler.concurrency)
+    def __init__(self, backup: Connect[BackupClient], dynamodb: Connect[DynamoDBClient],
+                 throttle: Throttle, schedules: Sequence[ScheduleSpec], *, prefix: str,
+                 catchup_seconds: float, region: str, clock: Clock,
+                 metrics: TaskMetrics) -> None:
+        self._backup = backup
+        self._dynamodb = dynamodb
+        self._throttle = throttle  # of native listings: a bucket of its own (see wire.py)
+        self._schedules = [s.name for s in schedules]
+        self._native_schedules = [s.name for s in schedules if s.engine == "dynamodb"]
+        self._prefix = prefix
+        self._catchup_seconds = catchup_seconds
+        self._region = region
+        self._clock = clock
+        self._metrics = metrics
         self._lock = asyncio.Lock()
         self._listed: tuple[datetime, list[BackupCompleted]] | None = None
 
     @property
     def enabled(self) -> bool:
-        return self._ctx.settings.tasks.catchup_seconds > 0
+        return self._catchup_seconds > 0
 
     async def recent(self) -> list[BackupCompleted]:
         """Backups completed since `now - tasks.catchup_seconds`, oldest first."""
         if not self.enabled:
             return []
         async with self._lock:
-            now = self._ctx.clock.now()
+            now = self._clock.now()
             if self._listed is not None and \
                     (now - self._listed[0]).total_seconds() < SHARE_SECONDS:
                 return self._listed[1]
-            since = now - timedelta(seconds=self._ctx.settings.tasks.catchup_seconds)
+            since = now - timedelta(seconds=self._catchup_seconds)
             found = [*await self._backup_jobs(since), *await self._native(since)]
             found.sort(key=lambda item: item.created)
             self._listed = (now, found)
@@ -73,32 +87,31 @@ class CompletedBackups:
             queued = await act()
         except Exception:
             log.exception(f"{kind}.catch_up_failed")
-            self._ctx.metrics.tasks.rescanned(kind, "catch_up", ok=False)
+            self._metrics.rescanned(kind, "catch_up", ok=False)
             return 0
-        self._ctx.metrics.tasks.rescanned(kind, "catch_up", ok=True)
+        self._metrics.rescanned(kind, "catch_up", ok=True)
         return queued
 
     async def _backup_jobs(self, since: datetime) -> list[BackupCompleted]:
         """AWS Backup jobs COMPLETED since `since` (any vault, any resource type)."""
-        backup = await self._ctx.clients.client("backup")
+        backup = await self._backup()
         paginator = backup.get_paginator("list_backup_jobs")
         out: list[BackupCompleted] = []
         async for page in paginator.paginate(ByState="COMPLETED", ByCreatedAfter=since):
-            out.extend(from_backup_jobs(page.get("BackupJobs", []), self._ctx.settings.region))
+            out.extend(from_backup_jobs(page.get("BackupJobs", []), self._region))
         return out
 
     async def _native(self, since: datetime) -> list[BackupCompleted]:
         """The scheduler's native backups (named by it) that are AVAILABLE."""
         if not self._native_schedules:
             return []
-        client = await self._ctx.clients.client("dynamodb")
-        listed = await list_native_backups(
-            client, self._throttle, prefix=self._ctx.settings.scheduler.backup_name_prefix,
-            schedules=[s.name for s in self._ctx.settings.schedules], since=since)
-        return from_native_backups(listed, self._native_schedules, self._ctx.settings.region)
+        ddb = await self._dynamodb()
+        listed = await list_native_backups(ddb, self._throttle, prefix=self._prefix,
+                                           schedules=self._schedules, since=since)
+        return from_native_backups(listed, self._native_schedules, self._region)
 
 
-def from_backup_jobs(jobs: Iterable[dict[str, Any]], region: str) -> list[BackupCompleted]:
+def from_backup_jobs(jobs: Iterable[BackupJobTypeDef], region: str) -> list[BackupCompleted]:
     """ListBackupJobs entries as bus items, timed as the job's event is (its CreationDate)."""
     out: list[BackupCompleted] = []
     for job in jobs:

@@ -9,28 +9,42 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
 from daemon.aws.errors import error_code
 from daemon.config.tasks import ExportRule
 from daemon.core import arns
+from daemon.core.errors import PermanentError
 from daemon.core.tasks.exports import ExportPlan, Pitr, delete_call, rds_task_identifier
-from daemon.kernel.context import AppContext
+
+if TYPE_CHECKING:
+    from types_aiobotocore_backup.client import BackupClient
+    from types_aiobotocore_dynamodb.client import DynamoDBClient
+    from types_aiobotocore_dynamodb.type_defs import (
+        ExportDescriptionTypeDef,
+        ExportTableToPointInTimeInputTypeDef,
+        ListExportsInputTypeDef,
+        ListTablesInputTypeDef,
+    )
+    from types_aiobotocore_rds.client import RDSClient
+    from types_aiobotocore_rds.type_defs import StartExportTaskMessageTypeDef
+
+    from daemon.aws.session import Connect
 
 
 class ExportAws:
     """The calls one export makes, on the shared clients."""
 
-    def __init__(self, ctx: AppContext) -> None:
-        self._ctx = ctx
-
-    async def _client(self, service: str) -> Any:
-        return await self._ctx.clients.client(service)
+    def __init__(self, dynamodb: Connect[DynamoDBClient], rds: Connect[RDSClient],
+                 backup: Connect[BackupClient]) -> None:
+        self._dynamodb = dynamodb
+        self._rds = rds
+        self._backup = backup
 
     async def pitr(self, table: str) -> Pitr:
-        ddb = await self._client("dynamodb")
+        ddb = await self._dynamodb()
         resp = await ddb.describe_continuous_backups(TableName=table)
         desc = resp["ContinuousBackupsDescription"].get("PointInTimeRecoveryDescription", {})
         return Pitr(desc.get("PointInTimeRecoveryStatus") == "ENABLED",
@@ -39,28 +53,29 @@ class ExportAws:
     async def start_dynamodb(self, plan: ExportPlan, rule: ExportRule,
                              window: tuple[datetime, datetime] | None) -> str:
         """ExportTableToPointInTime; the plan's token is the ClientToken (AWS dedupes 8 h)."""
-        ddb = await self._client("dynamodb")
-        kwargs: dict[str, Any] = {
+        ddb = await self._dynamodb()
+        kwargs: ExportTableToPointInTimeInputTypeDef = {
             "TableArn": plan.resource_arn, "S3Bucket": rule.bucket, "ClientToken": plan.token,
             "S3Prefix": plan.key_prefix.rstrip("/"), "ExportFormat": rule.format}
         if rule.bucket_owner:
             kwargs["S3BucketOwner"] = rule.bucket_owner
         if rule.kms_key_id:
-            kwargs.update(S3SseAlgorithm="KMS", S3SseKmsKeyId=rule.kms_key_id)
+            kwargs["S3SseAlgorithm"], kwargs["S3SseKmsKeyId"] = "KMS", rule.kms_key_id
         if window is None:
-            kwargs.update(ExportType="FULL_EXPORT", ExportTime=plan.at)
+            kwargs["ExportType"], kwargs["ExportTime"] = "FULL_EXPORT", plan.at
         else:
-            kwargs.update(ExportType="INCREMENTAL_EXPORT", IncrementalExportSpecification={
+            kwargs["ExportType"] = "INCREMENTAL_EXPORT"
+            kwargs["IncrementalExportSpecification"] = {
                 "ExportFromTime": window[0], "ExportToTime": window[1],
-                "ExportViewType": rule.incremental_view})
+                "ExportViewType": rule.incremental_view}
         resp = await ddb.export_table_to_point_in_time(**kwargs)
-        return str(resp["ExportDescription"]["ExportArn"])
+        return resp["ExportDescription"]["ExportArn"]
 
     async def find_dynamodb(self, plan: ExportPlan, rule: ExportRule) -> str | None:
         """An export this plan already started (ListExports): same ClientToken, or same
         bucket, prefix and time where AWS does not return the token."""
-        ddb = await self._client("dynamodb")
-        kwargs: dict[str, Any] = {"TableArn": plan.resource_arn}
+        ddb = await self._dynamodb()
+        kwargs: ListExportsInputTypeDef = {"TableArn": plan.resource_arn}
         while True:
             resp = await ddb.list_exports(**kwargs)
             for summary in resp.get("ExportSummaries", []):
@@ -74,19 +89,23 @@ class ExportAws:
 
     async def dynamodb_status(self, export_arn: str) -> tuple[str, str | None]:
         """(status, failure reason) of a DynamoDB export."""
-        ddb = await self._client("dynamodb")
+        ddb = await self._dynamodb()
         desc = (await ddb.describe_export(ExportArn=export_arn))["ExportDescription"]
-        reason = " ".join(str(desc[k]) for k in ("FailureCode", "FailureMessage") if desc.get(k))
+        reason = " ".join(text for text in (desc.get("FailureCode"), desc.get("FailureMessage"))
+                          if text)
         return str(desc.get("ExportStatus", "")).upper(), reason or None
 
     async def start_rds(self, plan: ExportPlan, rule: ExportRule) -> str:
         """StartExportTask of the snapshot, Parquet to S3 with the rule's role and key."""
-        rds = await self._client("rds")
+        rds = await self._rds()
         ident = rds_task_identifier(plan.rule, plan.token)
-        kwargs: dict[str, Any] = {
+        if plan.source is None:
+            raise PermanentError(f"RDS export {plan.name}: no snapshot to export")
+        role, key = rule.rds_access()
+        kwargs: StartExportTaskMessageTypeDef = {
             "ExportTaskIdentifier": ident, "SourceArn": plan.source,
             "S3BucketName": rule.bucket, "S3Prefix": plan.key_prefix.rstrip("/"),
-            "IamRoleArn": rule.iam_role_arn, "KmsKeyId": rule.kms_key_id}
+            "IamRoleArn": role, "KmsKeyId": key}
         if rule.export_only:
             kwargs["ExportOnly"] = rule.export_only
         await rds.start_export_task(**kwargs)
@@ -94,7 +113,7 @@ class ExportAws:
 
     async def rds_status(self, ident: str) -> tuple[str, str | None] | None:
         """(status, failure cause) of an RDS export task; None if there is no such task."""
-        rds = await self._client("rds")
+        rds = await self._rds()
         try:
             resp = await rds.describe_export_tasks(ExportTaskIdentifier=ident)
         except ClientError as exc:
@@ -108,58 +127,67 @@ class ExportAws:
 
     async def delete_source(self, source: str, vault: str | None) -> None:
         """Delete the recovery point an export came from, through whoever owns it."""
-        service, operation = delete_call(source, vault)
-        client = await self._client(service)
+        _, operation = delete_call(source, vault)
         parsed = arns.parse(source)
         ident = parsed.resource_id if parsed else ""  # `snapshot:ID`, `cluster-snapshot:ID`
         if operation == "DeleteRecoveryPoint":
-            await client.delete_recovery_point(BackupVaultName=vault, RecoveryPointArn=source)
+            if vault is None:  # AWS Backup deletes a recovery point only by vault and ARN
+                raise PermanentError(f"recovery point {source} not deleted: its vault is unknown")
+            backup = await self._backup()
+            await backup.delete_recovery_point(BackupVaultName=vault, RecoveryPointArn=source)
         elif operation == "DeleteBackup":
-            await client.delete_backup(BackupArn=source)
+            ddb = await self._dynamodb()
+            await ddb.delete_backup(BackupArn=source)
         elif operation == "DeleteDBClusterSnapshot":
-            await client.delete_db_cluster_snapshot(DBClusterSnapshotIdentifier=ident)
+            rds = await self._rds()
+            await rds.delete_db_cluster_snapshot(DBClusterSnapshotIdentifier=ident)
         else:
-            await client.delete_db_snapshot(DBSnapshotIdentifier=ident)
+            rds = await self._rds()
+            await rds.delete_db_snapshot(DBSnapshotIdentifier=ident)
 
     async def table_arns(self, pattern_matches: Callable[[str], bool]) -> list[str]:
         """ARNs of the tables whose name `pattern_matches` (scheduled DynamoDB exports)."""
-        ddb = await self._client("dynamodb")
+        ddb = await self._dynamodb()
         names: list[str] = []
-        kwargs: dict[str, Any] = {}
+        kwargs: ListTablesInputTypeDef = {}
         while True:
             resp = await ddb.list_tables(**kwargs)
             names += [n for n in resp.get("TableNames", []) if pattern_matches(n)]
             if not resp.get("LastEvaluatedTableName"):
                 break
             kwargs["ExclusiveStartTableName"] = resp["LastEvaluatedTableName"]
-        return [str((await ddb.describe_table(TableName=n))["Table"]["TableArn"]) for n in names]
+        return [(await ddb.describe_table(TableName=n))["Table"]["TableArn"] for n in names]
 
     async def newest_snapshots(
             self, pattern_matches: Callable[[str], bool]) -> list[tuple[str, str, datetime]]:
         """(DB ARN, snapshot ARN, time) of the newest available snapshot of every DB instance
         and cluster whose identifier `pattern_matches` (scheduled RDS exports)."""
-        rds = await self._client("rds")
+        rds = await self._rds()
+        snapshots: list[tuple[str, str | None, str | None, datetime | None, str | None]] = [
+            ("db", snap.get("DBInstanceIdentifier"), snap.get("DBSnapshotArn"),
+             snap.get("SnapshotCreateTime"), snap.get("Status"))
+            async for page in rds.get_paginator("describe_db_snapshots").paginate()
+            for snap in page.get("DBSnapshots", [])]
+        snapshots += [
+            ("cluster", snap.get("DBClusterIdentifier"), snap.get("DBClusterSnapshotArn"),
+             snap.get("SnapshotCreateTime"), snap.get("Status"))
+            async for page in rds.get_paginator("describe_db_cluster_snapshots").paginate()
+            for snap in page.get("DBClusterSnapshots", [])]
         newest: dict[str, tuple[str, str, datetime]] = {}
-        for op, key, ident, arn_key, kind in (
-                ("describe_db_snapshots", "DBSnapshots", "DBInstanceIdentifier",
-                 "DBSnapshotArn", "db"),
-                ("describe_db_cluster_snapshots", "DBClusterSnapshots", "DBClusterIdentifier",
-                 "DBClusterSnapshotArn", "cluster")):
-            for snap in (await getattr(rds, op)()).get(key, []):
-                name, when = snap.get(ident), snap.get("SnapshotCreateTime")
-                if snap.get("Status") != "available" or not name or when is None or \
-                        not pattern_matches(name):
-                    continue
-                snapshot = arns.parse(snap[arn_key])
-                if snapshot is None:
-                    continue
-                db_arn = str(replace(snapshot, resource=f"{kind}:{name}"))
-                if db_arn not in newest or newest[db_arn][2] < when:
-                    newest[db_arn] = (db_arn, snap[arn_key], when)
+        for kind, name, arn, when, status in snapshots:
+            if status != "available" or not name or not arn or when is None or \
+                    not pattern_matches(name):
+                continue
+            snapshot = arns.parse(arn)
+            if snapshot is None:
+                continue
+            db_arn = str(replace(snapshot, resource=f"{kind}:{name}"))
+            if db_arn not in newest or newest[db_arn][2] < when:
+                newest[db_arn] = (db_arn, arn, when)
         return list(newest.values())
 
 
-def _same_export(desc: dict[str, Any], plan: ExportPlan, rule: ExportRule) -> bool:
+def _same_export(desc: ExportDescriptionTypeDef, plan: ExportPlan, rule: ExportRule) -> bool:
     if desc.get("ClientToken"):
         return bool(desc["ClientToken"] == plan.token)
     same_place = desc.get("S3Bucket") == rule.bucket and \

@@ -16,14 +16,19 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import ClientError
 
 from daemon.aws.errors import error_code
 from daemon.config.tasks import ExportRule
 from daemon.core.tasks.exports import ExportPlan
-from daemon.kernel.context import AppContext
+
+if TYPE_CHECKING:
+    from types_aiobotocore_s3.client import S3Client
+    from types_aiobotocore_s3.type_defs import ListObjectsV2RequestTypeDef
+
+    from daemon.aws.session import Connect
 
 MarkerState = Literal["starting", "running", "succeeded", "failed"]
 MISSING = frozenset({"NoSuchKey", "404", "NotFound"})
@@ -65,15 +70,12 @@ class Marker:
 class MarkerStore:
     """Reads and writes markers in each rule's bucket."""
 
-    def __init__(self, ctx: AppContext) -> None:
-        self._ctx = ctx
+    def __init__(self, s3: Connect[S3Client]) -> None:
+        self._s3 = s3
 
     @staticmethod
     def _base(rule: ExportRule) -> str:
         return "/".join(p for p in (rule.prefix, "_backupd", rule.name) if p)
-
-    async def _s3(self) -> Any:
-        return await self._ctx.clients.client("s3")
 
     async def _read(self, bucket: str, key: str) -> bytes | None:
         s3 = await self._s3()
@@ -109,7 +111,7 @@ class MarkerStore:
         """Every export of the rule that a previous run left unfinished."""
         s3 = await self._s3()
         prefix, out = f"{self._base(rule)}/open/", []
-        kwargs: dict[str, Any] = {"Bucket": rule.bucket, "Prefix": prefix}
+        kwargs: ListObjectsV2RequestTypeDef = {"Bucket": rule.bucket, "Prefix": prefix}
         while True:
             resp = await s3.list_objects_v2(**kwargs)
             for item in resp.get("Contents", []):

@@ -18,7 +18,7 @@ from daemon.core.tasks.exports import (
     incremental_window,
     rds_task_identifier,
 )
-from daemon.kernel.context import AppContext
+from daemon.core.tasks.scope import Origin, in_scope
 from daemon.tasks.export_aws import ExportAws
 from daemon.tasks.export_markers import Marker, MarkerStore
 from daemon.tasks.runner import State, Task, TaskRunner
@@ -29,9 +29,10 @@ PITR_WAIT_SECONDS = 3600.0  # AWS keeps LatestRestorableDateTime about 5 minutes
 class ExportRun:
     """The body of one export task."""
 
-    def __init__(self, ctx: AppContext, runner: TaskRunner, aws: ExportAws, markers: MarkerStore,
-                 *, rule: ExportRule, plan: ExportPlan) -> None:
-        self._ctx, self._runner, self._aws, self._markers = ctx, runner, aws, markers
+    def __init__(self, runner: TaskRunner, aws: ExportAws, markers: MarkerStore, *,
+                 rule: ExportRule, plan: ExportPlan, timeout_seconds: float) -> None:
+        self._runner, self._aws, self._markers = runner, aws, markers
+        self._timeout_seconds = timeout_seconds
         self._rule, self._plan = rule, plan
         self._task: Task | None = None
         self._status: tuple[str, str | None] = ("", None)
@@ -49,7 +50,7 @@ class ExportRun:
                 return "skipped"
         self._phase("exporting", export_id=marker.export_id)
         await self._runner.poll(lambda: self._ended(marker), what=f"export {marker.export_id}",
-                                within=self._ctx.settings.tasks.export_timeout_seconds)
+                                within=self._timeout_seconds)
         return await self._conclude(marker)
 
     def _phase(self, phase: str, **facts: object) -> None:
@@ -118,7 +119,10 @@ class ExportRun:
             await self._markers.save(rule, marker)
             kept = f"; source {plan.source} kept" if plan.source else ""
             raise PermanentError(f"export of {plan.name} ended {marker.error}{kept}")
-        if rule.delete_source_on_success and plan.source:
+        if rule.delete_source_on_success and plan.source and in_scope(
+                rule.vaults, rule.accounts, Origin.of(plan.vault, None, plan.resource_arn)):
+            # only a recovery point in one of the rule's vaults (config requires them), never
+            # a snapshot a schedule found by listing, nor one a marker of another config names
             self._phase("deleting_source", source=plan.source)
             await self._aws.delete_source(plan.source, plan.vault)
             marker.source_deleted = True

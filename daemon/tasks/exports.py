@@ -11,17 +11,20 @@ backups that have no marker at all (a trigger lost to a crash or a full queue).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 import structlog
 
-from daemon.config.tasks import ExportRule
+from daemon.config.tasks import ExportRule, TaskSettings
+from daemon.core.clock import Clock
 from daemon.core.scheduling.schedule import next_runs, parse_expression, slot_at_or_before
 from daemon.core.tasks.exports import ExportPlan, plan, plans_for_backup
 from daemon.core.tasks.naming import compile_pattern
+from daemon.core.tasks.scope import Origin, in_scope
 from daemon.kernel.bus import BackupCompleted
-from daemon.kernel.context import AppContext
 from daemon.kernel.supervisor import backoff_delay, sleep_or_stop
+from daemon.obs.metrics_tasks import TaskMetrics
 from daemon.tasks.completed import CompletedBackups
 from daemon.tasks.export_aws import ExportAws
 from daemon.tasks.export_markers import MarkerStore
@@ -37,31 +40,38 @@ class ExportService:
 
     name = "exports"
 
-    def __init__(self, ctx: AppContext, runner: TaskRunner,
-                 completed: CompletedBackups | None = None) -> None:
-        self._ctx = ctx
+    def __init__(self, rules: Iterable[ExportRule], runner: TaskRunner, aws: ExportAws,
+                 markers: MarkerStore, completed: CompletedBackups, *, cfg: TaskSettings,
+                 metrics: TaskMetrics, clock: Clock) -> None:
         self._runner = runner
-        self._aws = ExportAws(ctx)
-        self._markers = MarkerStore(ctx)
-        self._completed = completed or CompletedBackups(ctx)
+        self._aws = aws
+        self._markers = markers
+        self._completed = completed
+        self._cfg = cfg
+        self._metrics = metrics
+        self._clock = clock
         self._known: dict[str, datetime] = {}  # tokens with a marker or queued: no re-check
-        self._rules = {rule.name: rule for rule in ctx.settings.exports}
+        self._rules = {rule.name: rule for rule in rules}
         self._slots: dict[str, datetime] = {}  # last slot queued per rule (memory only)
         self._next_rescan: datetime | None = None
         self._rescan_failures = 0
-        ctx.bus.subscribe(self.on_backup)
 
     async def on_backup(self, item: BackupCompleted) -> None:
         """Queue the exports a completed backup triggers (only while this replica leads)."""
         if not self._rules or not self._runner.accepting:
             return
         for found in plans_for_backup(item.resource_arn, item.recovery_point_arn, item.created,
-                                      item.vault, self._rules.values()):
+                                      item.vault, self._rules_for(item), job_id=item.job_id):
             self.consider(found)
 
+    def _rules_for(self, item: BackupCompleted) -> list[ExportRule]:
+        """The rules whose vaults and accounts cover where this backup was made."""
+        origin = Origin.of(item.vault, item.region, item.resource_arn, item.recovery_point_arn)
+        return [r for r in self._rules.values() if in_scope(r.vaults, r.accounts, origin)]
+
     def consider(self, found: ExportPlan) -> bool:
-        run = ExportRun(self._ctx, self._runner, self._aws, self._markers,
-                        rule=self._rules[found.rule], plan=found)
+        run = ExportRun(self._runner, self._aws, self._markers, rule=self._rules[found.rule],
+                        plan=found, timeout_seconds=self._cfg.export_timeout_seconds)
         return self._runner.submit(found.token, "export", found.rule, found.name, run)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -74,13 +84,13 @@ class ExportService:
                 await self.run_once()
             except Exception:
                 log.exception("export.pass_failed")
-            wait = (self._next_wake() - self._ctx.clock.now()).total_seconds()
+            wait = (self._next_wake() - self._clock.now()).total_seconds()
             if await sleep_or_stop(max(1.0, wait), stop):
                 return
 
     async def run_once(self) -> int:
         """One pass: resume open exports if a rescan is due, queue due slots; how many queued."""
-        now = self._ctx.clock.now()
+        now = self._clock.now()
         queued = 0
         if self._next_rescan is None or now >= self._next_rescan:
             queued += await self.rescan(now)
@@ -91,7 +101,7 @@ class ExportService:
         those of recently completed backups without a marker. Each step fails on its own
         (logged, counted): a failed resume is retried with backoff, never every pass, and
         neither holds up the scheduled slots."""
-        interval = self._ctx.settings.tasks.rescan_seconds
+        interval = self._cfg.rescan_seconds
         queued = 0
         try:
             for rule in self._rules.values():
@@ -100,14 +110,14 @@ class ExportService:
                     self._known[marker.plan.token] = marker.plan.at
         except Exception:
             log.exception("export.rescan_failed")
-            self._ctx.metrics.tasks.rescanned("export", "resume", ok=False)
+            self._metrics.rescanned("export", "resume", ok=False)
             self._rescan_failures += 1
             retry = max(RESUME_RETRY_SECONDS,
                         backoff_delay(self._rescan_failures, base=RESUME_RETRY_SECONDS,
                                       cap=interval))
             self._next_rescan = now + timedelta(seconds=retry)
         else:
-            self._ctx.metrics.tasks.rescanned("export", "resume", ok=True)
+            self._metrics.rescanned("export", "resume", ok=True)
             self._rescan_failures = 0
             self._next_rescan = now + timedelta(seconds=interval)
         queued += await self._completed.catch_up("export", self._catch_up)
@@ -125,7 +135,8 @@ class ExportService:
         queued = 0
         for item in recent:
             for found in plans_for_backup(item.resource_arn, item.recovery_point_arn,
-                                          item.created, item.vault, self._rules.values()):
+                                          item.created, item.vault, self._rules_for(item),
+                                          job_id=item.job_id):
                 if found.token in self._known:
                     continue
                 if await self._markers.get(self._rules[found.rule], found.token) is not None:
@@ -134,7 +145,7 @@ class ExportService:
                 if self.consider(found):
                     self._known[found.token] = found.at
                     queued += 1
-                    self._ctx.metrics.tasks.caught_up("export")
+                    self._metrics.caught_up("export")
                     log.warning("export.caught_up", rule=found.rule, table=found.name,
                                 source=found.source, token=found.token)
         return queued
@@ -172,7 +183,7 @@ class ExportService:
 
     def _next_wake(self) -> datetime:
         """The next slot of any scheduled rule, or the next rescan, whichever comes first."""
-        now = self._ctx.clock.now()
+        now = self._clock.now()
         wake = self._next_rescan or now
         for rule in self._rules.values():
             if rule.schedule is not None:

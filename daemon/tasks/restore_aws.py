@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
@@ -17,29 +17,48 @@ from daemon.config.tasks import RestoreRule, TableSettings
 from daemon.core.errors import PermanentError
 from daemon.core.tasks.restore_triggers import RestorePlan
 from daemon.core.tasks.rotation import RestoredCopy
-from daemon.kernel.context import AppContext
+
+if TYPE_CHECKING:
+    from types_aiobotocore_backup.client import BackupClient
+    from types_aiobotocore_backup.type_defs import (
+        DescribeRestoreJobOutputTypeDef,
+        ListRestoreJobsInputTypeDef,
+        RestoreJobsListMemberTypeDef,
+    )
+    from types_aiobotocore_dynamodb.client import DynamoDBClient
+    from types_aiobotocore_dynamodb.type_defs import (
+        ListTablesInputTypeDef,
+        ListTagsOfResourceInputTypeDef,
+        RestoreTableFromBackupInputTypeDef,
+        ScanInputTypeDef,
+        TableDescriptionTypeDef,
+        UpdateTableInputTypeDef,
+    )
+    from types_aiobotocore_ssm.client import SSMClient
+
+    from daemon.aws.session import Connect
 
 
 class RestoreAws:
     """The calls one restore makes, on the shared clients."""
 
-    def __init__(self, ctx: AppContext) -> None:
-        self._ctx = ctx
+    def __init__(self, dynamodb: Connect[DynamoDBClient], backup: Connect[BackupClient],
+                 ssm: Connect[SSMClient], *, restore_role_arn: str | None) -> None:
+        self._dynamodb = dynamodb
+        self._backup = backup
+        self._ssm = ssm
+        self._restore_role_arn = restore_role_arn
 
-    async def _client(self, service: str) -> Any:
-        return await self._ctx.clients.client(service)
-
-    async def describe(self, name: str) -> dict[str, Any] | None:
+    async def describe(self, name: str) -> TableDescriptionTypeDef | None:
         """DescribeTable, or None when there is no such table."""
-        ddb = await self._client("dynamodb")
+        ddb = await self._dynamodb()
         try:
             resp = await ddb.describe_table(TableName=name)
         except ClientError as exc:
             if error_code(exc) == "ResourceNotFoundException":
                 return None
             raise
-        table: dict[str, Any] = resp["Table"]
-        return table
+        return resp["Table"]
 
     async def copy(self, name: str) -> RestoredCopy | None:
         """The table under `name` with its tags, or None (also when it is deleted between
@@ -53,14 +72,14 @@ class RestoreAws:
             if error_code(exc) == "ResourceNotFoundException":
                 return None
             raise
-        summary = table.get("RestoreSummary") or {}
+        summary = table.get("RestoreSummary")
         return RestoredCopy(name, table["TableArn"], table.get("TableStatus", ""), tags,
-                            summary.get("SourceBackupArn"))
+                            summary.get("SourceBackupArn") if summary else None)
 
     async def tags(self, arn: str) -> dict[str, str]:
-        ddb = await self._client("dynamodb")
+        ddb = await self._dynamodb()
         out: dict[str, str] = {}
-        kwargs: dict[str, Any] = {"ResourceArn": arn}
+        kwargs: ListTagsOfResourceInputTypeDef = {"ResourceArn": arn}
         while True:
             resp = await ddb.list_tags_of_resource(**kwargs)
             out.update({t["Key"]: t["Value"] for t in resp.get("Tags", [])})
@@ -69,8 +88,8 @@ class RestoreAws:
             kwargs["NextToken"] = resp["NextToken"]
 
     async def table_names(self) -> AsyncIterator[str]:
-        ddb = await self._client("dynamodb")
-        kwargs: dict[str, Any] = {}
+        ddb = await self._dynamodb()
+        kwargs: ListTablesInputTypeDef = {}
         while True:
             resp = await ddb.list_tables(**kwargs)
             for name in resp.get("TableNames", []):
@@ -80,44 +99,41 @@ class RestoreAws:
             kwargs["ExclusiveStartTableName"] = resp["LastEvaluatedTableName"]
 
     async def tag(self, arn: str, tags: dict[str, str]) -> None:
-        ddb = await self._client("dynamodb")
+        ddb = await self._dynamodb()
         await ddb.tag_resource(ResourceArn=arn, Tags=[{"Key": k, "Value": v}
                                                       for k, v in tags.items()])
 
     async def restore_native(self, plan: RestorePlan, rule: RestoreRule) -> None:
         """RestoreTableFromBackup with the rule's overrides."""
-        ddb = await self._client("dynamodb")
-        await ddb.restore_table_from_backup(TargetTableName=plan.target,
-                                            BackupArn=plan.source_backup,
-                                            **native_overrides(rule.table_settings))
+        ddb = await self._dynamodb()
+        await ddb.restore_table_from_backup(**native_restore(plan, rule.table_settings))
 
     async def start_restore_job(self, plan: RestorePlan, rule: RestoreRule) -> str:
         """StartRestoreJob with an idempotency token: a retry returns the same job."""
-        backup = await self._client("backup")
-        role = rule.iam_role_arn or self._ctx.settings.tasks.restore_role_arn
+        backup = await self._backup()
+        role = rule.iam_role_arn or self._restore_role_arn
         if not role:
             raise PermanentError(f"rule {rule.name}: restoring AWS Backup recovery point "
                                  f"{plan.source_backup} needs a role for StartRestoreJob: set "
                                  "tasks.restore_role_arn or the rule's iam_role_arn")
         token = hashlib.sha256(f"{plan.rule}|{plan.source_backup}|{plan.target}".encode())
-        kwargs: dict[str, Any] = {
-            "RecoveryPointArn": plan.source_backup, "ResourceType": "DynamoDB",
-            "Metadata": job_metadata(plan.target, rule.table_settings),
-            "IdempotencyToken": token.hexdigest()[:32]}
-        resp = await backup.start_restore_job(IamRoleArn=role, **kwargs)
-        return str(resp["RestoreJobId"])
+        resp = await backup.start_restore_job(
+            RecoveryPointArn=plan.source_backup, ResourceType="DynamoDB", IamRoleArn=role,
+            Metadata=job_metadata(plan.target, rule.table_settings),
+            IdempotencyToken=token.hexdigest()[:32])
+        return resp["RestoreJobId"]
 
-    async def restore_job(self, job_id: str) -> dict[str, Any]:
-        backup = await self._client("backup")
-        job: dict[str, Any] = await backup.describe_restore_job(RestoreJobId=job_id)
-        return job
+    async def restore_job(self, job_id: str) -> DescribeRestoreJobOutputTypeDef:
+        backup = await self._backup()
+        return await backup.describe_restore_job(RestoreJobId=job_id)
 
-    async def open_restore_jobs(self) -> list[dict[str, Any]]:
+    async def open_restore_jobs(self) -> list[RestoreJobsListMemberTypeDef]:
         """DynamoDB restore jobs still PENDING or RUNNING (in flight across a restart)."""
-        backup = await self._client("backup")
-        jobs: list[dict[str, Any]] = []
+        backup = await self._backup()
+        jobs: list[RestoreJobsListMemberTypeDef] = []
         for status in ("PENDING", "RUNNING"):
-            kwargs: dict[str, Any] = {"ByStatus": status, "ByResourceType": "DynamoDB"}
+            kwargs: ListRestoreJobsInputTypeDef = {"ByStatus": status,
+                                                   "ByResourceType": "DynamoDB"}
             while True:
                 resp = await backup.list_restore_jobs(**kwargs)
                 jobs.extend(resp.get("RestoreJobs", []))
@@ -130,19 +146,19 @@ class RestoreAws:
         """Apply billing overrides AWS Backup's restore cannot take; True if it changed."""
         if settings.billing_mode is None:
             return False
-        ddb = await self._client("dynamodb")
-        kwargs: dict[str, Any] = {"TableName": name, "BillingMode": settings.billing_mode}
-        if settings.billing_mode == "PROVISIONED":
-            kwargs["ProvisionedThroughput"] = {
-                "ReadCapacityUnits": settings.read_capacity_units,
-                "WriteCapacityUnits": settings.write_capacity_units}
+        ddb = await self._dynamodb()
+        kwargs: UpdateTableInputTypeDef = {"TableName": name, "BillingMode": settings.billing_mode}
+        if (capacity := settings.provisioned()) is not None:
+            kwargs["ProvisionedThroughput"] = {"ReadCapacityUnits": capacity[0],
+                                               "WriteCapacityUnits": capacity[1]}
         await ddb.update_table(**kwargs)
         return True
 
     async def count_at_least(self, name: str, minimum: int) -> int:
         """Scan with Select=COUNT until `minimum` items are seen (or the table ends)."""
-        ddb = await self._client("dynamodb")
-        seen, kwargs = 0, {"TableName": name, "Select": "COUNT"}
+        ddb = await self._dynamodb()
+        seen = 0
+        kwargs: ScanInputTypeDef = {"TableName": name, "Select": "COUNT"}
         while seen < minimum:
             resp = await ddb.scan(**kwargs)
             seen += int(resp.get("Count", 0))
@@ -153,7 +169,7 @@ class RestoreAws:
 
     async def read_back(self, name: str, count: int, key_names: list[str]) -> tuple[int, int]:
         """Scan `count` items, then GetItem each by key (consistent): (read, found)."""
-        ddb = await self._client("dynamodb")
+        ddb = await self._dynamodb()
         items = (await ddb.scan(TableName=name, Limit=count)).get("Items", [])
         found = 0
         for item in items:
@@ -163,7 +179,7 @@ class RestoreAws:
         return len(items), found
 
     async def ssm_value(self, name: str) -> str | None:
-        ssm = await self._client("ssm")
+        ssm = await self._ssm()
         try:
             resp = await ssm.get_parameter(Name=name)
         except ClientError as exc:
@@ -173,14 +189,14 @@ class RestoreAws:
         return str(resp["Parameter"]["Value"])
 
     async def put_ssm(self, name: str, value: str) -> None:
-        ssm = await self._client("ssm")
+        ssm = await self._ssm()
         await ssm.put_parameter(Name=name, Value=value, Type="String", Overwrite=True)
 
     async def delete_table(self, name: str) -> bool:
         """DeleteTable; False when the table is gone or being deleted already (another
         rotation of the same rule, here or on the replica before a handover, got there
         first)."""
-        ddb = await self._client("dynamodb")
+        ddb = await self._dynamodb()
         try:
             await ddb.delete_table(TableName=name)
         except ClientError as exc:
@@ -195,24 +211,25 @@ class RestoreAws:
         return True
 
 
-def native_overrides(settings: TableSettings | None) -> dict[str, Any]:
-    """RestoreTableFromBackup's *Override parameters from a rule's table_settings."""
+def native_restore(plan: RestorePlan, settings: TableSettings | None,
+                   ) -> RestoreTableFromBackupInputTypeDef:
+    """RestoreTableFromBackup's request, with the *Override parameters of the rule's
+    table_settings."""
+    out: RestoreTableFromBackupInputTypeDef = {"TargetTableName": plan.target,
+                                               "BackupArn": plan.source_backup}
     if settings is None:
-        return {}
-    out: dict[str, Any] = {}
+        return out
     if settings.billing_mode:
         out["BillingModeOverride"] = settings.billing_mode
-    if settings.billing_mode == "PROVISIONED":
-        out["ProvisionedThroughputOverride"] = {
-            "ReadCapacityUnits": settings.read_capacity_units,
-            "WriteCapacityUnits": settings.write_capacity_units}
+    if (capacity := settings.provisioned()) is not None:
+        out["ProvisionedThroughputOverride"] = {"ReadCapacityUnits": capacity[0],
+                                                "WriteCapacityUnits": capacity[1]}
     if settings.sse == "aws-owned":
         out["SSESpecificationOverride"] = {"Enabled": False}
     elif settings.sse == "kms":
-        sse: dict[str, Any] = {"Enabled": True, "SSEType": "KMS"}
+        out["SSESpecificationOverride"] = {"Enabled": True, "SSEType": "KMS"}
         if settings.kms_key_id:
-            sse["KMSMasterKeyId"] = settings.kms_key_id
-        out["SSESpecificationOverride"] = sse
+            out["SSESpecificationOverride"]["KMSMasterKeyId"] = settings.kms_key_id
     return out
 
 

@@ -26,7 +26,7 @@ from daemon.core.tasks.rotation import (
     newest_done,
     select_rotation,
 )
-from daemon.kernel.context import AppContext
+from daemon.obs.metrics_tasks import TaskMetrics
 from daemon.tasks.restore_aws import RestoreAws
 from daemon.tasks.runner import State, Task, TaskRunner
 
@@ -37,10 +37,11 @@ JOB_FAILED = frozenset({"FAILED", "ABORTED"})
 class RestoreRun:
     """The body of one restore task."""
 
-    def __init__(self, ctx: AppContext, runner: TaskRunner, aws: RestoreAws, rule: RestoreRule,
-                 plan: RestorePlan, *, job_id: str | None = None,
-                 publishing: asyncio.Lock | None = None) -> None:
-        self._ctx, self._runner, self._aws = ctx, runner, aws
+    def __init__(self, runner: TaskRunner, aws: RestoreAws, rule: RestoreRule,
+                 plan: RestorePlan, *, metrics: TaskMetrics, timeout_seconds: float,
+                 job_id: str | None = None, publishing: asyncio.Lock | None = None) -> None:
+        self._runner, self._aws = runner, aws
+        self._metrics, self._timeout_seconds = metrics, timeout_seconds
         self._rule, self._plan, self._job_id = rule, plan, job_id
         self._publishing = publishing or asyncio.Lock()
         self._task: Task | None = None
@@ -151,7 +152,8 @@ class RestoreRun:
             table = await self._aws.describe(self._plan.target)
             if table is None:
                 raise PermanentError(f"table {self._plan.target} disappeared while restoring")
-            in_progress = (table.get("RestoreSummary") or {}).get("RestoreInProgress", False)
+            summary = table.get("RestoreSummary")
+            in_progress = summary is not None and summary.get("RestoreInProgress", False)
             return table.get("TableStatus") == "ACTIVE" and not in_progress
 
         await self._runner.poll(active, within=self._timeout(),
@@ -194,7 +196,7 @@ class RestoreRun:
                 log.info("restore.copy_already_deleted", table=decision.copy.name)
         latest = newest_done(copies, rule.name)
         if latest is not None and latest.backup_time is not None:
-            self._ctx.metrics.tasks.newest_restored_copy(rule.name,
+            self._metrics.newest_restored_copy(rule.name,
                                                          latest.backup_time.timestamp())
 
     async def _copies(self, base: str, after: str = "") -> AsyncIterator[RestoredCopy]:
@@ -216,7 +218,7 @@ class RestoreRun:
         self._claimed = True
 
     def _timeout(self) -> float:
-        return self._ctx.settings.tasks.restore_timeout_seconds
+        return self._timeout_seconds
 
 
 def ssm_name(template: str, source_table: str) -> str:

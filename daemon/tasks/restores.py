@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import datetime
 
 import structlog
 
+from daemon.config.tasks import RestoreRule, TaskSettings
 from daemon.core import arns
 from daemon.core.errors import PermanentError
 from daemon.core.tasks.restore_triggers import (
@@ -29,9 +31,10 @@ from daemon.core.tasks.restore_triggers import (
     recovery_point_kind,
 )
 from daemon.core.tasks.rotation import RestoredCopy, newest_done
+from daemon.core.tasks.scope import Origin, in_scope
 from daemon.kernel.bus import BackupCompleted
-from daemon.kernel.context import AppContext
 from daemon.kernel.supervisor import sleep_or_stop
+from daemon.obs.metrics_tasks import TaskMetrics
 from daemon.tasks.completed import CompletedBackups
 from daemon.tasks.restore_aws import RestoreAws
 from daemon.tasks.restore_run import RestoreRun
@@ -45,17 +48,18 @@ class RestoreService:
 
     name = "restores"
 
-    def __init__(self, ctx: AppContext, runner: TaskRunner,
-                 completed: CompletedBackups | None = None) -> None:
-        self._ctx = ctx
+    def __init__(self, rules: Iterable[RestoreRule], runner: TaskRunner, aws: RestoreAws,
+                 completed: CompletedBackups, cfg: TaskSettings, *,
+                 metrics: TaskMetrics) -> None:
         self._runner = runner
-        self._aws = RestoreAws(ctx)
-        self._completed = completed or CompletedBackups(ctx)
-        self._rules = {rule.name: rule for rule in ctx.settings.restores}
+        self._aws = aws
+        self._completed = completed
+        self._cfg = cfg
+        self._metrics = metrics
+        self._rules = {rule.name: rule for rule in rules}
         self._caught: dict[tuple[str, str], datetime] = {}  # (rule, backup) caught up
         # one publish-and-rotate at a time per (rule, source table): see RestoreRun._finish
         self._publishing: defaultdict[tuple[str, str], asyncio.Lock] = defaultdict(asyncio.Lock)
-        ctx.bus.subscribe(self.on_backup)
 
     async def on_backup(self, item: BackupCompleted) -> None:
         """Queue the restores a completed backup triggers (only while this replica leads)."""
@@ -63,8 +67,13 @@ class RestoreService:
         if table is None or not self._rules or not self._runner.accepting:
             return
         for decision in plan_restores(table, item.recovery_point_arn, item.created,
-                                      self._rules.values()):
+                                      self._rules_for(item)):
             self.consider(decision)
+
+    def _rules_for(self, item: BackupCompleted) -> list[RestoreRule]:
+        """The rules whose vaults and accounts cover where this backup was made."""
+        origin = Origin.of(item.vault, item.region, item.resource_arn, item.recovery_point_arn)
+        return [r for r in self._rules.values() if in_scope(r.vaults, r.accounts, origin)]
 
     def consider(self, decision: RestoreDecision, *, job_id: str | None = None) -> bool:
         """Queue one decision as a task; an unnameable restore becomes a failed task (alert)."""
@@ -72,7 +81,8 @@ class RestoreService:
         if plan is None:
             return self._runner.submit(f"invalid:{decision.rule}:{decision.reason}", "restore",
                                        decision.rule, "?", _Fail(decision.reason))
-        run = RestoreRun(self._ctx, self._runner, self._aws, self._rules[plan.rule], plan,
+        run = RestoreRun(self._runner, self._aws, self._rules[plan.rule], plan,
+                         metrics=self._metrics, timeout_seconds=self._cfg.restore_timeout_seconds,
                          job_id=job_id,
                          publishing=self._publishing[(plan.rule, plan.source_table)])
         return self._runner.submit(plan.target, "restore", plan.rule, plan.source_table, run)
@@ -87,10 +97,10 @@ class RestoreService:
                 await self.run_once()
             except Exception:
                 log.exception("restore.rescan_failed")
-                self._ctx.metrics.tasks.rescanned("restore", "resume", ok=False)
+                self._metrics.rescanned("restore", "resume", ok=False)
             else:
-                self._ctx.metrics.tasks.rescanned("restore", "resume", ok=True)
-            if await sleep_or_stop(self._ctx.settings.tasks.rescan_seconds, stop):
+                self._metrics.rescanned("restore", "resume", ok=True)
+            if await sleep_or_stop(self._cfg.rescan_seconds, stop):
                 return
 
     async def run_once(self) -> int:
@@ -146,10 +156,14 @@ class RestoreService:
             return 0
         oldest = min(item.created for item in recent)
         self._caught = {k: t for k, t in self._caught.items() if t >= oldest}
-        found = [(table, item.recovery_point_arn, item.created) for item in recent
-                 if (table := arns.table_name(item.resource_arn)) is not None]
+        decisions: list[RestoreDecision] = []
+        for rule in self._rules.values():  # per rule: each covers its own vaults, accounts
+            found = [(table, item.recovery_point_arn, item.created) for item in recent
+                     if rule in self._rules_for(item)
+                     and (table := arns.table_name(item.resource_arn)) is not None]
+            decisions += missed_restores(found, copies, [rule])
         queued = 0
-        for decision in missed_restores(found, copies, self._rules.values()):
+        for decision in decisions:
             plan = decision.plan
             assert plan is not None
             key = (plan.rule, plan.source_backup)
@@ -157,7 +171,7 @@ class RestoreService:
                 continue
             self._caught[key] = plan.backup_time
             queued += 1
-            self._ctx.metrics.tasks.caught_up("restore")
+            self._metrics.caught_up("restore")
             log.warning("restore.caught_up", rule=plan.rule, table=plan.source_table,
                         target=plan.target, source_backup=plan.source_backup,
                         reason=decision.reason)
@@ -167,7 +181,7 @@ class RestoreService:
         for name in self._rules:
             latest = newest_done(copies, name)
             if latest is not None and latest.backup_time is not None:
-                self._ctx.metrics.tasks.newest_restored_copy(name, latest.backup_time.timestamp())
+                self._metrics.newest_restored_copy(name, latest.backup_time.timestamp())
 
 
 def _plan_from_tags(copy: RestoredCopy) -> RestorePlan | None:

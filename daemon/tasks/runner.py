@@ -22,10 +22,13 @@ from typing import Any, Literal
 
 import structlog
 
+from daemon.config.tasks import TaskSettings
 from daemon.core.alerts import Alert
+from daemon.core.clock import Clock
 from daemon.core.errors import PermanentError
-from daemon.kernel.context import AppContext
+from daemon.kernel.outbox import AlertOutbox
 from daemon.kernel.supervisor import sleep_or_stop
+from daemon.obs.metrics_tasks import TaskMetrics
 
 log = structlog.get_logger(__name__)
 Kind = Literal["restore", "export"]
@@ -67,9 +70,12 @@ class TaskRunner:
 
     name = "tasks"
 
-    def __init__(self, ctx: AppContext) -> None:
-        s = ctx.settings.tasks
-        self._ctx = ctx
+    def __init__(self, cfg: TaskSettings, *, clock: Clock, metrics: TaskMetrics,
+                 alerts: AlertOutbox) -> None:
+        s = self._cfg = cfg
+        self._clock = clock
+        self._metrics = metrics
+        self._alerts = alerts
         self._slots: dict[Kind, int] = {"restore": s.restore_concurrency,
                                         "export": s.export_concurrency}
         self._limits = {kind: asyncio.Semaphore(n) for kind, n in self._slots.items()}
@@ -78,16 +84,15 @@ class TaskRunner:
         self.stop = asyncio.Event()
         self._accepting = asyncio.Event()
         self.listeners: list[Callable[[Task], None]] = []
-        ctx.board.add("tasks", self.status)
 
     def submit(self, key: str, kind: Kind, rule: str, subject: str, body: Body) -> bool:
         """Queue a task unless one with this key is active; False when not accepted."""
         if not self.accepting or key in self._active:
             return False
-        if self._waiting(kind) >= self._ctx.settings.tasks.queue_limit:
+        if self._waiting(kind) >= self._cfg.queue_limit:
             log.warning("task.dropped", kind=kind, rule=rule, subject=subject, reason="queue full")
             return False
-        task = Task(key, kind, rule, subject, self._ctx.clock.now())
+        task = Task(key, kind, rule, subject, self._clock.now())
         runner = asyncio.get_running_loop().create_task(self._guarded(task, body),
                                                         name=f"task:{kind}:{key}")
         self._active[key] = (task, runner)
@@ -141,7 +146,7 @@ class TaskRunner:
     async def poll(self, check: Callable[[], Awaitable[bool]], *, within: float,
                    what: str) -> None:
         """Call `check` until True, waiting longer each time; PermanentError after `within` s."""
-        s = self._ctx.settings.tasks
+        s = self._cfg
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
         delay = s.poll_initial_seconds
@@ -190,7 +195,7 @@ class TaskRunner:
         try:
             async with self._limits[task.kind]:
                 started = loop.time()
-                task.state, task.started_at = "running", self._ctx.clock.now()
+                task.state, task.started_at = "running", self._clock.now()
                 self._gauges(task.kind)
                 with structlog.contextvars.bound_contextvars(
                         task=task.kind, rule=task.rule, subject=task.subject):
@@ -206,17 +211,17 @@ class TaskRunner:
         task.detail = str(exc) or type(exc).__name__
         if not isinstance(exc, PermanentError):
             log.exception("task.crashed", kind=task.kind, subject=task.subject)
-        self._ctx.alerts.submit(Alert(
+        self._alerts.submit(Alert(
             severity="warning", event=f"{task.kind}_failed",
             subject=f"ddb-backupd: {task.kind} of {task.subject} failed ({task.rule})",
             body={"kind": task.kind, "rule": task.rule, "subject": task.subject,
                   "phase": task.phase, "error": task.detail, **task.facts}))
 
     def _finish(self, task: Task, outcome: State, seconds: float) -> None:
-        task.state, task.finished_at = outcome, self._ctx.clock.now()
+        task.state, task.finished_at = outcome, self._clock.now()
         self._active.pop(task.key, None)
         self.recent.append(task)
-        self._ctx.metrics.tasks.finished(task.kind, outcome, seconds)
+        self._metrics.finished(task.kind, outcome, seconds)
         self._gauges(task.kind)
         log.info("task.finished", kind=task.kind, rule=task.rule, subject=task.subject,
                  outcome=outcome, phase=task.phase, detail=task.detail,
@@ -231,6 +236,6 @@ class TaskRunner:
         return sum(1 for t, _ in self._active.values() if t.kind == kind and t.state == state)
 
     def _gauges(self, kind: Kind) -> None:
-        self._ctx.metrics.tasks.running(kind, self._count(kind, "running"))
-        self._ctx.metrics.tasks.queued(kind, self._count(kind, "queued"))
+        self._metrics.running(kind, self._count(kind, "running"))
+        self._metrics.queued(kind, self._count(kind, "queued"))
 

@@ -155,6 +155,7 @@ CASES: list[tuple[str, list[str], int]] = [
                       "--table", "orders-prod", "--at", "2026-01-01T00:00:00Z"], 0),
     ("restore-name", ["restore-name", "--source-pattern", "-prod$", "--replacement", "-qa",
                       "--table", "orders-dev"], 2),
+    ("restore", ["restore", "--table", "orders"], 2),  # --table without --latest
     ("sandbox", ["sandbox", "--port", "{busy}"], 1),
     ("every command", ["decode", "--no-such-option"], 2),
     ("every command", [], 2),
@@ -170,6 +171,8 @@ ELSEWHERE = {
     ("sandbox", 2): "tests/cli/test_standin_extra.py",
     ("plan", 1): "plan_online's AWS error path (an AWS call failed)",
     ("every command", 130): "test_ctrl_c_exits_130 below",
+    **{("restore", code): "tests/cli/test_restore_e2e.py (against the stand-in)"
+       for code in (0, 1, 3, 4, 5)},
 }
 
 

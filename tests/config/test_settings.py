@@ -35,6 +35,21 @@ def test_defaults_match_the_documented_contract(clean_env: pytest.MonkeyPatch) -
     assert (s.queue.wait_seconds, s.queue.max_messages) == (20, 10)
 
 
+@pytest.mark.parametrize(("env", "identity"), [
+    ({"BACKUPD_LEADER__IDENTITY": "set", "POD_NAME": "pod", "HOSTNAME": "host"}, "set"),
+    ({"POD_NAME": "pod", "HOSTNAME": "host"}, "pod"),
+    ({"HOSTNAME": "host"}, "host"),
+])
+def test_the_lease_holder_is_named_after_the_pod_else_the_host(
+        clean_env: pytest.MonkeyPatch, env: dict[str, str], identity: str) -> None:
+    """The chart sets POD_NAME; the environment is read by the settings, nowhere else."""
+    for var in ("POD_NAME", "HOSTNAME"):
+        clean_env.delenv(var, raising=False)
+    for var, value in env.items():
+        clean_env.setenv(var, value)
+    assert load_settings().leader.identity == identity
+
+
 def test_nested_sections_are_set_with_double_underscore(clean_env: pytest.MonkeyPatch) -> None:
     clean_env.setenv("BACKUPD_QUEUE__CONCURRENCY", "4")
     clean_env.setenv("BACKUPD_AWS__ENDPOINT_URL", "http://127.0.0.1:1")

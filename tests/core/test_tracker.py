@@ -7,7 +7,7 @@ import tracemalloc
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from msgspec.structs import replace
 
@@ -276,6 +276,9 @@ def test_totals_always_equal_a_recomputation_from_scratch(
 
 @settings(max_examples=60)
 @given(histories(), histories())
+@example(  # a listing that names one job twice, the two entries differing only in size
+    seen=[ev("j0", "CREATED", size=1), ev("j0", "PENDING", size=2)],
+    listed=[ev("j0", "PENDING", at=1, size=1), ev("j0", "PENDING", at=1, size=2)])
 def test_applying_the_upserts_of_a_diff_brings_the_table_level_with_the_listing(
         seen: list[JobEvent], listed: list[JobEvent]) -> None:
     table = JobTable()

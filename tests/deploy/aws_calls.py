@@ -1,11 +1,13 @@
 """Which AWS API calls the daemon makes, read from its source (AST), and the IAM actions they need.
 
-A client is recognised where the code obtains it, as the architecture prescribes:
-`x = await ctx.clients.client("dynamodb")` (or through a helper named `*client`, as
-`await self._client("ssm")`; also `self._x = ...`, `async with ....client("sts") as x`);
+A client is recognised where the code obtains it, as the architecture prescribes: from the
+typed accessor of its service, `x = await aws.dynamodb()`, or the one a component was handed,
+`x = await self._dynamodb()` (also `async with ....client("sts") as x`);
 every `x.<operation>(...)` (or `x.<operation>` handed to a helper, as
 `throttle.call(x.list_backups, ...)`), `x.get_paginator("<operation>")` and
-`x.get_waiter("<waiter>")` on it is a call of that service. A client under a service's name
+`x.get_waiter("<waiter>")` on it is a call of that service, as is `getattr(x, "<op>")`.
+A dynamic call — `getattr(x, name)` or `x.get_paginator(name)` with a name computed at run
+time — cannot be read, so it is reported as unresolved. A client under a service's name
 (`ddb`, `sqs`, `s3`, `backup`, ...) is that service's, wherever it came from. A `client`
 whose service is chosen at run time is attributed by the operation, when exactly one of the
 daemon's services has it; otherwise the call is reported as unresolved, so a new call can
@@ -42,6 +44,14 @@ ACTION_OF = {
 ALSO_NEEDS = {
     "backup:StartBackupJob": ("iam:PassRole",),
     "backup:StartRestoreJob": ("iam:PassRole",),
+    # the Service Authorization Reference lists iam:PassRole as their dependent action
+    "backup:CreateBackupPlan": ("iam:PassRole",),
+    "backup:UpdateBackupPlan": ("iam:PassRole",),
+    "backup:CreateBackupSelection": ("iam:PassRole",),
+    # AWS Backup's "Backup vault creation": storage for the vault, and its KMS key
+    "backup:CreateBackupVault": ("backup-storage:MountCapsule", "kms:CreateGrant",
+                                 "kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey",
+                                 "kms:RetireGrant"),
     "rds:StartExportTask": ("iam:PassRole", "kms:CreateGrant", "kms:DescribeKey"),
     "dynamodb:RestoreTableFromBackup": (
         "dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem",
@@ -57,6 +67,10 @@ RECEIVER_NAMES = {"ddb": "dynamodb", "dynamodb": "dynamodb", "sqs": "sqs", "sns"
 GENERIC_NAMES = {"client"}
 
 _SESSION = botocore.session.get_session()
+
+
+class DynamicCall(Exception):  # noqa: N818 - read as "a dynamic call was found"
+    """A paginator or waiter whose operation is named at run time: the scan cannot read it."""
 
 
 @dataclass(frozen=True, order=True)
@@ -93,14 +107,18 @@ def daemon_modules() -> Iterator[Path]:
 
 
 def _client_service(node: ast.AST | None) -> str | None:
-    """"svc" when `node` is `[await] <anything>.client("svc", ...)`."""
+    """"svc" when `node` is `[await] <anything>.client("svc", ...)` or the accessor of a
+    service, `[await] <anything>.svc()` / `<anything>._svc()`."""
     if isinstance(node, ast.Await):
         node = node.value
-    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-            and node.func.attr.endswith("client") and node.args
-            and isinstance(node.args[0], ast.Constant)
-            and node.args[0].value in IAM_PREFIX):
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+        return None
+    if (node.func.attr.endswith("client") and node.args
+            and isinstance(node.args[0], ast.Constant) and node.args[0].value in IAM_PREFIX):
         return str(node.args[0].value)
+    accessor = node.func.attr.lstrip("_")
+    if not node.args and not node.keywords and accessor in IAM_PREFIX:
+        return accessor
     return None
 
 
@@ -142,6 +160,10 @@ def _calls_in(tree: ast.Module, where: str) -> tuple[set[Call], set[str]]:
     for fn in (n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)):
         binds = {**class_bindings.get(fn, {}), **_bindings(fn)}
         for node in ast.walk(fn):
+            dynamic = _getattr_call(node, binds, f"{where}:{getattr(node, 'lineno', 0)}")
+            if dynamic is not None:
+                calls.update(dynamic[0])
+                unresolved.update(dynamic[1])
             # `client.op(...)`, and `client.op` handed to a helper (throttle.call(client.op, ...))
             if not isinstance(node, ast.Attribute):
                 continue
@@ -152,10 +174,32 @@ def _calls_in(tree: ast.Module, where: str) -> tuple[set[Call], set[str]]:
                 service = _only_service_with(node.attr)
             where_ = f"{where}:{node.lineno}"
             if service is not None:
-                calls.update(_resolve(service, node.attr, _call_of(fn, node), where_))
+                try:
+                    calls.update(_resolve(service, node.attr, _call_of(fn, node), where_))
+                except DynamicCall as exc:
+                    unresolved.add(str(exc))
             elif base in GENERIC_NAMES and _is_operation(node.attr):
                 unresolved.add(f"{where_} {receiver}.{node.attr}")
     return calls, unresolved
+
+
+def _getattr_call(node: ast.AST, binds: dict[str, str], where: str,
+                  ) -> tuple[set[Call], set[str]] | None:
+    """`getattr(client, "op")` is a call of `op`; `getattr(client, name)` is unresolved."""
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            and node.func.id == "getattr" and len(node.args) >= 2):
+        return None
+    receiver = _key(node.args[0]) or ""
+    base = receiver.split(".")[-1].lstrip("_")
+    service = binds.get(receiver) or RECEIVER_NAMES.get(base)
+    if service is None and base not in GENERIC_NAMES:
+        return None
+    name = node.args[1]
+    if isinstance(name, ast.Constant) and isinstance(name.value, str):
+        owner = service or _only_service_with(name.value)
+        if owner is not None:
+            return _resolve(owner, name.value, None, where), set()
+    return set(), {f"{where} getattr({receiver}, <dynamic>)"}
 
 
 def _is_operation(method: str) -> bool:
@@ -182,6 +226,8 @@ def _resolve(service: str, method: str, node: ast.Call | None, where: str) -> se
            and isinstance(node.args[0], ast.Constant) else None)
     if method == "get_paginator" and isinstance(arg, str):
         return {Call(service, ops[arg], where)}
+    if method in ("get_paginator", "get_waiter") and node is not None:
+        raise DynamicCall(f"{where} {method}(<dynamic>)")
     if method == "get_waiter" and isinstance(arg, str):
         return {Call(service, waiter_operation(service, arg), where)}
     if method in ops:

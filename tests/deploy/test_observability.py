@@ -40,12 +40,16 @@ EXPORTED = {
     "backupd_backups_deferred_total", "backupd_admission_queue_length", "backupd_tasks_running",
     "backupd_task_duration_seconds_bucket", "backupd_tasks_total",
     "backupd_restored_copy_age_seconds", "backupd_task_rescans_total",
-    "backupd_tasks_caught_up_total", "backupd_tasks_queued",
+    "backupd_tasks_caught_up_total", "backupd_tasks_queued", "backupd_memory_limit_bytes",
+    "backupd_threshold_ratio", "backupd_aws_api_retries_total",
+    "backupd_aws_api_call_duration_seconds_bucket",
     "backupd_table_last_backup_timestamp_seconds", "backupd_schedule_oldest_backup_age_seconds",
     "backupd_schedule_late_tables", "backupd_schedule_tables_without_backup",
     "backupd_coverage_gap_tables",
 }
 METRIC = re.compile(r"\bbackupd_[a-z_]+\b")
+# Every dashboard query is filtered by the cluster, namespace and job variables.
+SELECTOR = '{cluster=~"$cluster", namespace=~"$namespace", job=~"$job"'
 
 
 def alerting_rules() -> list[dict[str, Any]]:
@@ -93,6 +97,8 @@ def test_alert_has_a_severity_and_says_what_to_do(rule: dict[str, Any]) -> None:
     r"2 \* max by \(job, schedule\) \(backupd_schedule_expected_interval_seconds\)",
     "backupd_consumer_up", "aws_sqs_approximate_number_of_messages_visible_maximum",
     r'up\{job="ddb-backupd"\} == 0',
+    (r'process_resident_memory_bytes\{job="ddb-backupd"\} / backupd_memory_limit_bytes'
+     r'\{job="ddb-backupd"\}\s*\) > 0.9'),
     r"time\(\) - max by \(job, schedule, table\) \(backupd_table_last_backup_timestamp_seconds\)",
     r"max by \(job, schedule\) \(backupd_schedule_oldest_backup_age_seconds\)",
     r"unless on \(job, schedule\) \(\s*backupd_schedule_oldest_backup_age_seconds",
@@ -129,14 +135,16 @@ def test_dashboard_queries_go_through_the_datasource_variable() -> None:
         assert panel["targets"], panel["title"]
         for target in panel["targets"]:
             assert target["datasource"]["uid"] == "${datasource}"
-            assert '{job=~"$job"' in target["expr"], target["expr"]
+            assert SELECTOR in target["expr"], target["expr"]
 
 
 @pytest.mark.parametrize("needed", [
     r"sum by \(vault, resource_type\) \(backupd_backup_jobs_running",
     r"backupd_backup_jobs_finished_total", r"backupd_schedule_last_success_timestamp_seconds",
     r"backupd_tasks_running", r"backupd_task_duration_seconds_bucket",
-    r'backupd_aws_api_calls_total\{job=~"\$job", outcome!="ok"\}',
+    r'backupd_aws_api_calls_total\{[^}]*job=~"\$job", outcome!="ok"\}',
+    r"backupd_aws_api_retries_total", r"backupd_aws_api_call_duration_seconds_bucket",
+    r"process_resident_memory_bytes", r"backupd_memory_limit_bytes",
 ])
 def test_dashboard_shows_what_the_issue_asks_for(needed: str) -> None:
     assert re.search(needed, "\n".join(dashboard_exprs())), needed
@@ -147,8 +155,37 @@ def test_dashboard_plots_running_bytes_against_the_limit_and_both_levels() -> No
         exprs = " ".join(t["expr"] for t in panel["targets"])
         return all(part in exprs for part in (
             "sum(backupd_backup_running_bytes", "max(backupd_backup_limit_bytes",
-            "* $warning_ratio", "* $critical_ratio"))
+            "max by (level) (backupd_threshold_ratio"))
     assert any(plots_all(p) for p in dashboard_panels() if p["type"] == "timeseries")
+
+
+def test_dashboard_filters_by_cluster_and_namespace_found_in_the_data() -> None:
+    variables = {v["name"]: v for v in json.loads(DASHBOARD.read_text())["templating"]["list"]}
+    assert list(variables) == ["datasource", "cluster", "namespace", "job"]
+    for name in ("cluster", "namespace", "job"):
+        assert variables[name]["type"] == "query"
+        assert re.fullmatch(rf"label_values\(backupd_build_info(\{{[^}}]*\}})?, {name}\)",
+                            variables[name]["definition"]), variables[name]["definition"]
+        assert variables[name]["allValue"] == ".*"  # also matches series without the label
+    assert 'namespace=~"$namespace"' in variables["job"]["definition"]
+
+
+def test_dashboard_hard_codes_none_of_the_daemons_threshold_settings() -> None:
+    """The levels come from backupd_threshold_ratio, not from copies of the settings."""
+    dashboard = json.loads(DASHBOARD.read_text())
+    assert not [v for v in dashboard["templating"]["list"] if v["type"] in {"custom", "constant"}]
+    ratios = {Settings.model_fields[f].default for f in ("warning_ratio", "critical_ratio")}
+    (share,) = [p for p in dashboard_panels() if p["title"] == "Share of the concurrent limit"]
+    steps = share["fieldConfig"]["defaults"]["thresholds"]["steps"]
+    assert [s["value"] for s in steps] == [None]
+    assert not [p["title"] for p in dashboard_panels()
+                for s in p.get("fieldConfig", {}).get("defaults", {})
+                .get("thresholds", {}).get("steps", []) if s["value"] in ratios]
+    configs = {t["options"]["configRefId"]: t["options"]["mappings"][0]["handlerKey"]
+               for t in share["transformations"] if t["id"] == "configFromData"}
+    sources = {t["refId"]: t["expr"] for t in share["targets"]}
+    assert configs == {"B": "threshold1", "C": "threshold1"}
+    assert all("backupd_threshold_ratio" in sources[ref] for ref in configs)
 
 
 # --- CloudWatch alarms ------------------------------------------------------------------

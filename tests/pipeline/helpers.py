@@ -5,18 +5,25 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client import CollectorRegistry
 
-from daemon.app import build_context
+from daemon.app import build_kernel
 from daemon.aws.session import AwsClients
 from daemon.config.settings import Settings
 from daemon.core.clock import Clock, SystemClock
-from daemon.events.pipeline import Pipeline
+from daemon.core.events.tracker import JobTable
+from daemon.events.cloudwatch import CloudWatchPublisher
+from daemon.events.consumer import Consumer, Handler
+from daemon.events.pipeline import Limits, Pipeline, Sizes
+from daemon.events.reconciler import Reconciler
 from daemon.events.sizes import SizeResolver
-from daemon.kernel.context import AppContext
+from daemon.kernel.kernel import Kernel
+from daemon.kernel.outbox import AlertOutbox
+from daemon.kernel.status import StatusBoard
 from daemon.obs.metrics import Metrics
 
 
@@ -37,14 +44,75 @@ def settings(**overrides: Any) -> Settings:
     return Settings(**base)
 
 
+@dataclass
+class Env:
+    """The kernel and clients app.py builds, and the events components built as
+    `daemon.events.wire` builds them, for one test."""
+
+    settings: Settings
+    aws: Any  # AwsClients, or a double with the accessors the test's path calls
+    kernel: Kernel
+
+    @property
+    def tracker(self) -> JobTable:
+        return self.kernel.tracker
+
+    @property
+    def metrics(self) -> Metrics:
+        return self.kernel.metrics
+
+    @property
+    def board(self) -> StatusBoard:
+        return self.kernel.board
+
+    @property
+    def alerts(self) -> AlertOutbox:
+        return self.kernel.alerts
+
+    @property
+    def clock(self) -> Clock:
+        return self.kernel.clock
+
+    def sizes(self) -> SizeResolver:
+        return SizeResolver(self.aws.dynamodb, self.settings.size_cache_seconds)
+
+    def pipeline(self, sizes: Sizes | None = None) -> Pipeline:
+        k = self.kernel
+        return Pipeline(k.tracker, sizes or self.sizes(), Limits.of(self.settings),
+                        metrics=k.metrics.events, alerts=k.alerts, bus=k.bus, clock=k.clock)
+
+    def consumer(self, pipeline: Handler) -> Consumer:
+        s = self.settings
+        return Consumer(s.queue_url or "", s.queue, self.aws.sqs, pipeline,
+                        metrics=self.metrics.events, board=self.board,
+                        grace_seconds=s.shutdown_grace_seconds)
+
+    def reconciler(self, pipeline: Pipeline) -> Reconciler:
+        return Reconciler(self.aws.backup, pipeline, self.tracker, region=self.settings.region,
+                          interval_seconds=self.settings.reconcile_seconds,
+                          metrics=self.metrics.events, board=self.board, clock=self.clock)
+
+    def cloudwatch(self) -> CloudWatchPublisher:
+        return CloudWatchPublisher(self.aws.cloudwatch, self.settings.cloudwatch, self.tracker,
+                                   metrics=self.metrics.events, clock=self.clock,
+                                   sources=self.kernel.datums)
+
+
+def env_of(s: Settings, aws: Any, metrics: Metrics | None = None,
+           clock: Clock | None = None) -> Env:
+    """An Env on `aws` (real clients or a double), with its own registry by default."""
+    metrics = metrics or Metrics(CollectorRegistry())
+    return Env(s, aws, build_kernel(s, aws, metrics, clock or SystemClock()))
+
+
 @asynccontextmanager
 async def context(s: Settings, clock: Clock | None = None,
-                  ) -> AsyncIterator[tuple[AppContext, Pipeline]]:
-    """An AppContext with its own registry, and the pipeline app.py would build."""
+                  ) -> AsyncIterator[tuple[Env, Pipeline]]:
+    """An Env with its own registry on real clients, and the pipeline app.py would build."""
     metrics = Metrics(CollectorRegistry())
-    async with AwsClients(s.aws, s.region, metrics) as clients:
-        ctx = build_context(s, clients, metrics, clock or SystemClock())
-        yield ctx, Pipeline(ctx, SizeResolver(ctx))
+    async with AwsClients(s.aws, s.region, metrics) as aws:
+        env = env_of(s, aws, metrics, clock)
+        yield env, env.pipeline()
 
 
 def backup_event(job_id: str, state: str, *, table: str = "orders", size: int | None = None,

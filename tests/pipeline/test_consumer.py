@@ -11,7 +11,6 @@ import boto3
 import pytest
 from structlog.testing import capture_logs
 
-from daemon.events.consumer import Consumer
 from daemon.events.pipeline import Outcome
 from tests.pipeline.helpers import backup_event, context, settings
 
@@ -46,16 +45,16 @@ async def test_handled_messages_are_deleted_and_poison_stays_for_redrive(
             backup_event("job-1", "COMPLETED", size=120)]
     for body in [*good, *POISON]:
         sqs.send_message(QueueUrl=url, MessageBody=body)
-    async with context(settings(queue_url=url)) as (ctx, pipeline):
-        consumer = Consumer(ctx, pipeline)
+    async with context(settings(queue_url=url)) as (env, pipeline):
+        consumer = env.consumer(pipeline)
         with capture_logs() as logs:
             while consumer.processed < len(good) + len(POISON):
                 await consumer.run_once()
-        value = ctx.metrics.registry.get_sample_value
+        value = env.metrics.registry.get_sample_value
         assert value("backupd_events_total", {"kind": "backup_job", "outcome": "handled"}) == 3
         assert value("backupd_events_total", {"kind": "unknown", "outcome": "poison"}) == len(POISON)
-        assert ctx.tracker.running_jobs_total() == 1
-        assert ctx.tracker.running_bytes_total() == 50
+        assert env.tracker.running_jobs_total() == 1
+        assert env.tracker.running_bytes_total() == 50
         calls = {op: value("backupd_aws_api_calls_total",
                            {"service": "sqs", "operation": op, "outcome": "ok"})
                  for op in ("ReceiveMessage", "DeleteMessageBatch")}
@@ -68,16 +67,16 @@ async def test_handled_messages_are_deleted_and_poison_stays_for_redrive(
 
 async def test_consumer_survives_aws_errors_and_reports_not_ready(aws_env: dict[str, str]) -> None:
     missing = aws_env["AWS_ENDPOINT_URL"] + "/123456789012/no-such-queue"
-    async with context(settings(queue_url=missing)) as (ctx, pipeline):
-        consumer = Consumer(ctx, pipeline)
+    async with context(settings(queue_url=missing)) as (env, pipeline):
+        consumer = env.consumer(pipeline)
         stop = asyncio.Event()
         task = asyncio.create_task(consumer.run(stop))
         await asyncio.sleep(1.5)
         assert not task.done(), "the consumer died of an AWS error"
-        assert ctx.board.health["consumer"].ready is False
-        assert "no-such-queue" in (ctx.board.health["consumer"].detail or "")
-        assert ctx.metrics.registry.get_sample_value("backupd_consumer_up") == 0
-        assert ctx.metrics.registry.get_sample_value("backupd_aws_api_calls_total", {
+        assert env.board.health["consumer"].ready is False
+        assert "no-such-queue" in (env.board.health["consumer"].detail or "")
+        assert env.metrics.registry.get_sample_value("backupd_consumer_up") == 0
+        assert env.metrics.registry.get_sample_value("backupd_aws_api_calls_total", {
             "service": "sqs", "operation": "GetQueueAttributes", "outcome": "client_error"}) >= 1
         stop.set()
         await asyncio.wait_for(task, 5)
@@ -102,9 +101,9 @@ async def test_shutdown_releases_unfinished_messages_at_once(
     sqs = sqs_client(aws_env)
     for i in range(2):
         sqs.send_message(QueueUrl=url, MessageBody=backup_event(f"job-{i}", "RUNNING"))
-    async with context(settings(queue_url=url, shutdown_grace_seconds=1)) as (ctx, _):
+    async with context(settings(queue_url=url, shutdown_grace_seconds=1)) as (env, _):
         blocking = BlockingPipeline()
-        consumer = Consumer(ctx, blocking)  # type: ignore[arg-type]
+        consumer = env.consumer(blocking)  # type: ignore[arg-type]
         stop = asyncio.Event()
         task = asyncio.create_task(consumer.run(stop))
         while blocking.started < 2:
@@ -134,8 +133,8 @@ async def test_visibility_is_extended_while_a_message_is_in_work(
     sqs = sqs_client(aws_env)
     sqs.send_message(QueueUrl=url, MessageBody=backup_event("job-slow", "RUNNING"))
     s = settings(queue_url=url, queue={"visibility_timeout_seconds": 2})
-    async with context(s) as (ctx, _):
-        consumer = Consumer(ctx, SlowPipeline(4.5))  # type: ignore[arg-type]
+    async with context(s) as (env, _):
+        consumer = env.consumer(SlowPipeline(4.5))  # type: ignore[arg-type]
         work = asyncio.create_task(consumer.run_once())
         await asyncio.sleep(3.0)  # past the 2 s visibility: only the heartbeat keeps it hidden
         stolen = await asyncio.to_thread(sqs.receive_message, QueueUrl=url, WaitTimeSeconds=0)
@@ -151,8 +150,8 @@ async def test_a_trickle_of_events_is_taken_in_fuller_batches(
     url = make_queue()
     sqs = sqs_client(aws_env)
     s = settings(queue_url=url, queue={"wait_seconds": 1, "batch_window_seconds": 1.0})
-    async with context(s) as (ctx, pipeline):
-        consumer = Consumer(ctx, pipeline)
+    async with context(s) as (env, pipeline):
+        consumer = env.consumer(pipeline)
         sizes: list[int] = []
         start_batch = consumer._start_batch
 

@@ -15,11 +15,9 @@ from structlog.testing import capture_logs
 
 from daemon.core.alerts import Alert
 from daemon.core.clock import FakeClock
-from daemon.events.cloudwatch import CloudWatchPublisher, chunks, datums
+from daemon.events.cloudwatch import chunks, datums
 from daemon.events.pipeline import ThresholdWatch
-from daemon.events.reconciler import Reconciler
-from daemon.events.sizes import SizeResolver
-from daemon.kernel.datums import Datum, DatumSources, datum
+from daemon.kernel.datums import Datum, datum
 from tests.pipeline.helpers import backup_event, context, settings
 
 pytestmark = pytest.mark.e2e
@@ -45,35 +43,35 @@ async def test_reconcile_rebuilds_the_tracker_from_aws_after_a_restart(
     tables = [make_table(size_bytes=(i + 1) * GIB) for i in range(3)]
     jobs = [backup_fake.inject_job(t.arn, vault.name, state="RUNNING", duration=float("inf"))
             for t in tables]
-    async with context(settings()) as (ctx, pipeline):
-        reconciler = Reconciler(ctx, pipeline)
-        assert ctx.tracker.running_jobs_total() == 0  # a restarted daemon knows nothing
-        assert ctx.board.ready() is False
+    async with context(settings()) as (env, pipeline):
+        reconciler = env.reconciler(pipeline)
+        assert env.tracker.running_jobs_total() == 0  # a restarted daemon knows nothing
+        assert env.board.ready() is False
         repairs = await reconciler.run_once()
         assert repairs == 3
-        assert ctx.tracker.running_jobs_total() == 3
-        assert ctx.tracker.running_bytes_total() == 6 * GIB
-        assert ctx.tracker.totals()[(vault.name, "DynamoDB", "us-east-1")] == (3, 6 * GIB)
+        assert env.tracker.running_jobs_total() == 3
+        assert env.tracker.running_bytes_total() == 6 * GIB
+        assert env.tracker.totals()[(vault.name, "DynamoDB", "us-east-1")] == (3, 6 * GIB)
         assert await reconciler.run_once() == 0, "a second pass over the same truth is a no-op"
         # A COMPLETED event that never arrived: the listing no longer has the job.
         backup_fake.finish(jobs[0].job_id, "COMPLETED")
         backup_fake.finish(jobs[1].job_id, "FAILED", status_message="Access denied")
         assert await reconciler.run_once() == 2
-        assert ctx.tracker.running_jobs_total() == 1
-        assert ctx.tracker.running_bytes_total() == 3 * GIB
-        value = ctx.metrics.registry.get_sample_value
+        assert env.tracker.running_jobs_total() == 1
+        assert env.tracker.running_bytes_total() == 3 * GIB
+        value = env.metrics.registry.get_sample_value
         assert value("backupd_backup_jobs_finished_total",
                      {"state": "FAILED", "resource_type": "DynamoDB"}) == 1
-        assert ctx.alerts.pending() == 1, "the failed job raises an alert"
+        assert env.alerts.pending() == 1, "the failed job raises an alert"
         assert value("backupd_last_reconcile_timestamp_seconds") > 0
 
 
 async def test_cloudwatch_gets_one_batch_with_dimensions_and_an_account_total(
         aws_env: dict[str, str]) -> None:
-    async with context(settings()) as (ctx, pipeline):
+    async with context(settings()) as (env, pipeline):
         for i, vault in enumerate(["ops", "ops", "archive"]):
             await pipeline.handle(backup_event(f"j{i}", "RUNNING", size=(i + 1) * 10, vault=vault))
-        publisher = CloudWatchPublisher(ctx)
+        publisher = env.cloudwatch()
         assert await publisher.run_once() is True
         assert publisher.calls == 1
     cw = client(aws_env, "cloudwatch")
@@ -94,16 +92,16 @@ async def test_other_capabilities_datums_ride_in_the_same_single_call(
         aws_env: dict[str, str]) -> None:
     """Scheduling's freshness datums come through the kernel's DatumSources; a provider that
     fails loses only its own datums, never the batch."""
-    sources = DatumSources()
-    sources.add(lambda now: [datum("LateTables", 3, "Count", now,
-                                   [{"Name": "Schedule", "Value": "nightly"}])])
+    async with context(settings()) as (env, _):
+        sources = env.kernel.datums
+        sources.add(lambda now: [datum("LateTables", 3, "Count", now,
+                                       [{"Name": "Schedule", "Value": "nightly"}])])
 
-    def broken(now: datetime) -> list[Datum]:
-        raise RuntimeError("no report")
+        def broken(now: datetime) -> list[Datum]:
+            raise RuntimeError("no report")
 
-    sources.add(broken)
-    async with context(settings()) as (ctx, _):
-        publisher = CloudWatchPublisher(ctx, sources)
+        sources.add(broken)
+        publisher = env.cloudwatch()
         with capture_logs() as logs:
             assert await publisher.run_once() is True
         assert publisher.calls == 1
@@ -120,9 +118,9 @@ def test_datums_are_split_into_calls_of_at_most_1000() -> None:
 
 
 async def test_datums_follow_the_tracker_totals(aws_env: dict[str, str]) -> None:
-    async with context(settings()) as (ctx, pipeline):
+    async with context(settings()) as (env, pipeline):
         await pipeline.handle(backup_event("a", "RUNNING", size=7))
-        got = datums(ctx.tracker, ctx.clock.now())
+        got = datums(env.tracker, env.clock.now())
     by_dims = {(d["MetricName"], len(d["Dimensions"])): d["Value"] for d in got}
     assert by_dims == {("ConcurrentBackupBytes", 3): 7.0, ("RunningBackupJobs", 3): 1.0,
                        ("ConcurrentBackupBytes", 0): 7.0, ("RunningBackupJobs", 0): 1.0}
@@ -133,13 +131,13 @@ async def test_failed_job_publishes_one_sns_alert_with_attributes(
         make_topic: Callable[..., str]) -> None:
     inbox = make_queue()
     topic = make_topic(subscribe=inbox)
-    async with context(settings(alert_topic_arn=topic)) as (ctx, pipeline):
+    async with context(settings(alert_topic_arn=topic)) as (env, pipeline):
         await pipeline.handle(backup_event("bad", "RUNNING", size=5))
         await pipeline.handle(backup_event("bad", "FAILED"))
         await pipeline.handle(backup_event("bad", "FAILED"))  # a duplicate: no second alert
-        assert ctx.alerts.pending() == 1
-        assert await ctx.alerts.run_once() is True
-        assert ctx.metrics.registry.get_sample_value(
+        assert env.alerts.pending() == 1
+        assert await env.alerts.run_once() is True
+        assert env.metrics.registry.get_sample_value(
             "backupd_alerts_published_total", {"severity": "critical"}) == 1
     got = client(aws_env, "sqs").receive_message(QueueUrl=inbox, WaitTimeSeconds=1)["Messages"]
     envelope = json.loads(got[0]["Body"])
@@ -208,23 +206,44 @@ async def test_an_alert_sns_refuses_for_good_does_not_block_the_next_ones(
 async def test_a_deleted_topic_refuses_every_alert_for_good(aws_env: dict[str, str]) -> None:
     """No such topic (NotFound) is no outage: each alert is dropped and counted, none waits."""
     gone = "arn:aws:sns:us-east-1:123456789012:deleted-topic"
-    async with context(settings(alert_topic_arn=gone)) as (ctx, _):
-        ctx.alerts.submit(Alert("warning", "threshold.warning", "one", {}))
-        ctx.alerts.submit(Alert("critical", "job.failed", "two", {}))
-        assert await ctx.alerts.run_once() is True
-        assert await ctx.alerts.run_once() is True
-        assert ctx.alerts.pending() == 0
-        assert ctx.metrics.registry.get_sample_value(
+    async with context(settings(alert_topic_arn=gone)) as (env, _):
+        env.alerts.submit(Alert("warning", "threshold.warning", "one", {}))
+        env.alerts.submit(Alert("critical", "job.failed", "two", {}))
+        assert await env.alerts.run_once() is True
+        assert await env.alerts.run_once() is True
+        assert env.alerts.pending() == 0
+        assert env.metrics.registry.get_sample_value(
             "backupd_alerts_dropped_total", {"reason": "refused"}) == 2
-        assert ctx.metrics.registry.get_sample_value(
+        assert env.metrics.registry.get_sample_value(
             "backupd_alerts_failed_total", {"severity": "warning"}) == 0
+
+
+async def test_a_new_leader_reconciles_once_then_every_interval(aws_env: dict[str, str]) -> None:
+    """The reconcile a new leader runs before its components (the gate's on_acquire) is the
+    reconciler's first pass: its loop waits an interval before the next one."""
+    async with context(settings(reconcile_seconds=5)) as (env, pipeline):
+        reconciler = env.reconciler(pipeline)
+        await reconciler.run_once()
+
+        def listings() -> float:
+            return env.metrics.registry.get_sample_value("backupd_aws_api_calls_total", {
+                "service": "backup", "operation": "ListBackupJobs", "outcome": "ok"}) or 0.0
+
+        after_one = listings()
+        assert after_one == 4  # CREATED, PENDING, RUNNING, ABORTING, listed side by side
+        stop = asyncio.Event()
+        loop = asyncio.create_task(reconciler.run(stop))
+        await asyncio.sleep(0.5)
+        stop.set()
+        await loop
+        assert listings() == after_one
 
 
 async def test_a_level_clears_after_its_cooldown_even_without_new_events(
         aws_env: dict[str, str]) -> None:
     clock = FakeClock(datetime(2026, 11, 24, 5, 0, tzinfo=UTC))
     s = settings(limit_bytes=100, alert_cooldown_seconds=60)
-    async with context(s, clock) as (ctx, pipeline):
+    async with context(s, clock) as (env, pipeline):
         watch = ThresholdWatch(pipeline, interval_seconds=0.01)
         await pipeline.handle(backup_event("big", "RUNNING", size=85))
         assert pipeline.thresholds.level == 1
@@ -237,17 +256,17 @@ async def test_a_level_clears_after_its_cooldown_even_without_new_events(
         await wait_for(lambda: pipeline.thresholds.level == 0)
         stop.set()
         await task
-        assert [a.event for a in ctx.alerts._queue] == ["threshold.warning", "threshold.cleared"]
+        assert [a.event for a in env.alerts._queue] == ["threshold.warning", "threshold.cleared"]
 
 
 async def test_concurrent_size_lookups_of_one_table_share_one_describe_table(
         aws_env: dict[str, str], make_table: Callable[..., Any]) -> None:
     table = make_table(size_bytes=3 * GIB)
-    async with context(settings()) as (ctx, _):
-        sizes = SizeResolver(ctx)
+    async with context(settings()) as (env, _):
+        sizes = env.sizes()
         got = await asyncio.gather(*(sizes.size_of(table.arn) for _ in range(5)))
         assert got == [3 * GIB] * 5
-        assert ctx.metrics.registry.get_sample_value("backupd_aws_api_calls_total", {
+        assert env.metrics.registry.get_sample_value("backupd_aws_api_calls_total", {
             "service": "dynamodb", "operation": "DescribeTable", "outcome": "ok"}) == 1
 
 
@@ -257,26 +276,26 @@ async def test_a_job_that_finished_before_its_size_lookup_ran_needs_no_describe_
     restart): the lookup finds nothing left to size and makes no call. A job still running
     is looked up as before."""
     done, running = make_table("done", size_bytes=GIB), make_table("busy", size_bytes=2 * GIB)
-    async with context(settings()) as (ctx, pipeline):
+    async with context(settings()) as (env, pipeline):
         await asyncio.gather(*(pipeline.handle(body) for body in (
             backup_event("j-done", "RUNNING", table=done.name),
             backup_event("j-done", "COMPLETED", table=done.name, size=GIB),
             backup_event("j-busy", "RUNNING", table=running.name))))
         await pipeline.settle()
-        assert ctx.metrics.registry.get_sample_value("backupd_aws_api_calls_total", {
+        assert env.metrics.registry.get_sample_value("backupd_aws_api_calls_total", {
             "service": "dynamodb", "operation": "DescribeTable", "outcome": "ok"}) == 1
-        job = ctx.tracker.get("j-busy")
+        job = env.tracker.get("j-busy")
         assert job is not None
         assert job.size_bytes == 2 * GIB
-        assert ctx.tracker.running_bytes_total() == 2 * GIB
+        assert env.tracker.running_bytes_total() == 2 * GIB
 
 
 async def test_a_network_error_is_counted_with_its_operation(aws_env: dict[str, str]) -> None:
     s = settings(aws={"endpoint_url": "http://127.0.0.1:9", "max_attempts": 1,
                       "connect_timeout_seconds": 0.5})
-    async with context(s) as (ctx, _):
-        sqs = await ctx.clients.client("sqs")
+    async with context(s) as (env, _):
+        sqs = await env.aws.sqs()
         with pytest.raises(Exception, match="Could not connect"):
             await sqs.list_queues()
-        assert ctx.metrics.registry.get_sample_value("backupd_aws_api_calls_total", {
+        assert env.metrics.registry.get_sample_value("backupd_aws_api_calls_total", {
             "service": "sqs", "operation": "ListQueues", "outcome": "network_error"}) == 1

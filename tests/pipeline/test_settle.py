@@ -29,7 +29,7 @@ def returns_within(seconds: float, scenario: Callable[[], Awaitable[None]]) -> b
 
 def test_settle_returns_when_a_lookup_finished_but_has_not_left_the_set_yet() -> None:
     async def scenario() -> None:
-        async with context(settings()) as (_ctx, pipeline):
+        async with context(settings()) as (_env, pipeline):
             pipeline._size_later("job-1", None)  # the path under test
             await asyncio.sleep(0)  # the lookup runs and ends; its discard runs next turn
             await pipeline.settle()
@@ -39,8 +39,9 @@ def test_settle_returns_when_a_lookup_finished_but_has_not_left_the_set_yet() ->
 
 def test_drain_returns_when_a_task_was_cancelled_before_it_ever_ran() -> None:
     async def scenario() -> None:
-        async with context(settings()) as (ctx, _pipeline):
-            runner = TaskRunner(ctx)
+        async with context(settings()) as (env, _pipeline):
+            runner = TaskRunner(env.settings.tasks, clock=env.clock, metrics=env.metrics.tasks,
+                                alerts=env.alerts)
             runner._accepting.set()  # as run() does on the leader
 
             async def body(_task: object) -> str:

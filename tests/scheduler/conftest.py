@@ -1,8 +1,9 @@
 """Fixtures of the scheduler's end-to-end tests: scheduler instances on the local stand-in.
 
-`instance(schedules, clock)` builds what `build_scheduler` builds (discovery, scheduler,
-retention, freshness, coverage) on fresh clients and its own metrics, as a leader would; building a second one
-with the same settings is a restart or a second replica: nothing carries over but AWS.
+`instance(schedules, clock)` wires the scheduling capability as `app.py` does (discovery,
+scheduler, retention, freshness, coverage) on fresh clients and its own metrics, as a leader
+would; building a second one with the same settings is a restart or a second replica: nothing
+carries over but AWS.
 """
 
 from __future__ import annotations
@@ -17,20 +18,18 @@ import boto3
 import pytest
 from prometheus_client import CollectorRegistry
 
+from daemon.app import build_kernel
 from daemon.aws.session import AwsClients
 from daemon.config.settings import Settings
 from daemon.core.clock import FakeClock
-from daemon.core.events.tracker import JobTable
-from daemon.kernel.bus import CompletionBus
-from daemon.kernel.context import AppContext
-from daemon.kernel.outbox import AlertOutbox
-from daemon.kernel.status import StatusBoard
+from daemon.kernel.kernel import Kernel
 from daemon.obs.metrics import Metrics
 from daemon.scheduling.coverage import CoverageWatch
 from daemon.scheduling.discovery import TableCatalog
 from daemon.scheduling.freshness import FreshnessTracker
 from daemon.scheduling.retention import RetentionRunner
-from daemon.scheduling.scheduler import BackupScheduler, build_scheduler
+from daemon.scheduling.scheduler import BackupScheduler
+from daemon.scheduling.wire import wire
 
 FAST = {"tick_seconds": 1, "api_calls_per_second": 500, "concurrency": 4, "spread_seconds": 0}
 
@@ -39,7 +38,7 @@ FAST = {"tick_seconds": 1, "api_calls_per_second": 500, "concurrency": 4, "sprea
 class Instance:
     """One scheduler instance (a leader), driven pass by pass with `tick(now)`."""
 
-    ctx: AppContext
+    kernel: Kernel
     catalog: TableCatalog
     scheduler: BackupScheduler
     retention: RetentionRunner
@@ -58,7 +57,7 @@ class Instance:
             await self.retention.run_once(self.clock.now())
 
     def metric(self, name: str, **labels: str) -> float:
-        return self.ctx.metrics.registry.get_sample_value(name, labels) or 0.0
+        return self.kernel.metrics.registry.get_sample_value(name, labels) or 0.0
 
 
 def settings_for(schedules: list[dict[str, Any]], **overrides: Any) -> Settings:
@@ -79,17 +78,11 @@ async def instance(aws_env: dict[str, str]) -> AsyncIterator[Callable[..., Await
             metrics = Metrics(CollectorRegistry())
             clients = await stack.enter_async_context(
                 AwsClients(settings.aws, settings.region, metrics))
-            ctx = AppContext(settings=settings, clock=clock, metrics=metrics, clients=clients,
-                             tracker=JobTable(), bus=CompletionBus(), board=StatusBoard(),
-                             alerts=AlertOutbox(None, metrics, clients))
-            catalog, scheduler, retention, freshness, *rest = build_scheduler(ctx)
-            assert isinstance(catalog, TableCatalog)
-            assert isinstance(scheduler, BackupScheduler)
-            assert isinstance(retention, RetentionRunner)
-            assert isinstance(freshness, FreshnessTracker)
-            coverage = rest[0] if rest else None
-            assert coverage is None or isinstance(coverage, CoverageWatch)
-            return Instance(ctx, catalog, scheduler, retention, clock, freshness, coverage)
+            kernel = build_kernel(settings, clients, metrics, clock)
+            kernel.leadership.set(True)  # as the leader gate does once elected
+            wired = wire(settings, clients, kernel)
+            return Instance(kernel, wired.catalog, wired.scheduler, wired.retention, clock,
+                            wired.freshness, wired.coverage)
 
         yield make
 

@@ -19,7 +19,7 @@ HOURLY = {"name": "hourly", "expression": "rate(1 hour)", "tables": ["t-*"],
 
 def running(daemon: Any, monkeypatch: pytest.MonkeyPatch, value: int) -> None:
     """What the job tracker reports as bytes backing up now."""
-    monkeypatch.setattr(daemon.ctx.tracker, "running_bytes_total", lambda: value)
+    monkeypatch.setattr(daemon.kernel.tracker, "running_bytes_total", lambda: value)
 
 
 async def test_backups_wait_for_room_under_the_budget_then_start(instance, make_table, ddb,
@@ -47,7 +47,7 @@ async def test_a_backup_still_waiting_when_its_window_ends_is_missed_and_alerted
     assert backup_names(ddb) == []
     assert daemon.metric("backupd_scheduled_backups_total", schedule="hourly",
                          engine="dynamodb", outcome="missed") == 1
-    assert daemon.ctx.alerts.pending() == 1
+    assert daemon.kernel.alerts.pending() == 1
 
 
 async def test_a_table_larger_than_the_budget_starts_alone_when_nothing_runs(
@@ -77,4 +77,4 @@ async def test_a_native_backup_that_never_becomes_available_raises_an_alert(
     await daemon.tick()
     assert daemon.metric("backupd_scheduled_backups_total", schedule="hourly",
                          engine="dynamodb", outcome="failed") == 1
-    assert daemon.ctx.alerts.pending() == 1
+    assert daemon.kernel.alerts.pending() == 1

@@ -27,7 +27,7 @@ def today_slot() -> datetime:
 
 
 def value(daemon: Instance, name: str, **labels: str) -> float | None:
-    return daemon.ctx.metrics.registry.get_sample_value(name, labels)
+    return daemon.kernel.metrics.registry.get_sample_value(name, labels)
 
 
 def created_at(ddb: Any, table: str) -> datetime:
@@ -80,10 +80,10 @@ async def test_backups_that_stopped_before_a_restart_show_late_at_once(instance,
     age = value(daemon, "backupd_schedule_oldest_backup_age_seconds", schedule="daily")
     assert age is not None
     assert age > 2 * DAY
-    section = daemon.ctx.board.snapshot()["freshness"]["schedules"]["daily"]
+    section = daemon.kernel.board.snapshot()["freshness"]["schedules"]["daily"]
     assert section["late"] == 2
     # orders-a's backup is older than the 49 h window listed: neither has one since its start
-    window_start = daemon.ctx.board.snapshot()["freshness"]["window_start"]
+    window_start = daemon.kernel.board.snapshot()["freshness"]["window_start"]
     assert [(t["table"], t["last_backup"], t["since"]) for t in section["late_tables"]] == [
         ("orders-a", None, window_start), ("orders-b", None, window_start)]
 
@@ -95,13 +95,13 @@ async def test_freshness_is_seeded_before_the_daemon_reports_ready(instance, est
     runner = asyncio.create_task(daemon.freshness.run(stop))
     try:
         await asyncio.sleep(0.3)
-        health = daemon.ctx.board.health["freshness"]
+        health = daemon.kernel.board.health["freshness"]
         assert (health.ready, health.detail) == (False, "seeding freshness from AWS")
-        assert daemon.ctx.board.snapshot()["freshness"]["seeded"] is False
+        assert daemon.kernel.board.snapshot()["freshness"]["seeded"] is False
         await daemon.catalog.run_once()  # discovery lists the tables: the seed can finish
         async with asyncio.timeout(5):
             await daemon.freshness.seeded.wait()
-        assert daemon.ctx.board.health["freshness"].ready
+        assert daemon.kernel.board.health["freshness"].ready
     finally:
         stop.set()
         await runner
@@ -147,12 +147,12 @@ async def test_a_seed_that_keeps_failing_lets_the_daemon_be_ready_with_the_cause
         runner = asyncio.create_task(daemon.freshness.run(stop))
         try:
             async with asyncio.timeout(5):
-                while not getattr(daemon.ctx.board.health.get("freshness"), "ready", False):
+                while not getattr(daemon.kernel.board.health.get("freshness"), "ready", False):
                     await asyncio.sleep(0.05)
         finally:
             stop.set()
             await runner
-    health = daemon.ctx.board.health["freshness"]
+    health = daemon.kernel.board.health["freshness"]
     assert health.detail is not None
     assert "AccessDeniedException" in health.detail
     assert any(e["event"] == "freshness.seed_failed" for e in logs)
@@ -169,10 +169,10 @@ async def test_completions_on_the_bus_and_later_listings_move_tables_forward(
     await daemon.freshness.seed()
     table_arn = daemon.catalog.tables["orders-a"].arn
     assert table_arn is not None
-    daemon.ctx.bus.publish(BackupCompleted(
+    daemon.kernel.bus.publish(BackupCompleted(
         recovery_point_arn=f"{table_arn}/backup/x", resource_arn=table_arn,
         resource_type="DynamoDB", created=now, origin="event", region="us-east-1"))
-    await daemon.ctx.bus.drain()
+    await daemon.kernel.bus.drain()
     assert value(daemon, "backupd_table_last_backup_timestamp_seconds", schedule="daily",
                  table="orders-a") == now.timestamp()
     ddb.create_backup(TableName="orders-b", BackupName="made-by-someone-else")
@@ -210,7 +210,7 @@ async def test_per_table_series_can_be_turned_off_and_a_follower_exports_none(in
     assert value(daemon, "backupd_table_last_backup_timestamp_seconds", schedule="daily",
                  table="orders-a") is None
     assert value(daemon, "backupd_schedule_late_tables", schedule="daily") == 0
-    daemon.ctx.is_leader = lambda: False
+    daemon.kernel.leadership.set(False)
     assert value(daemon, "backupd_schedule_late_tables", schedule="daily") is None
 
 
@@ -247,10 +247,10 @@ async def test_coverage_finds_unselected_tables_pitr_off_and_rpo_breaches(
     assert [a.table for a in found.rpo_breached] == ["orders-b", "users", "orders-a"]
     assert value(daemon, "backupd_coverage_gap_tables", gap="unselected") == 1
     assert value(daemon, "backupd_coverage_gap_tables", gap="rpo_breached") == 3
-    assert daemon.ctx.alerts.pending() == 1
+    assert daemon.kernel.alerts.pending() == 1
     await daemon.coverage.run_once()
-    assert daemon.ctx.alerts.pending() == 1, "only tables that enter a gap alert again"
-    section = daemon.ctx.board.snapshot()["coverage"]
+    assert daemon.kernel.alerts.pending() == 1, "only tables that enter a gap alert again"
+    section = daemon.kernel.board.snapshot()["coverage"]
     assert section["gaps"]["unselected"] == {"count": 1, "tables": ["users"]}
     assert section["gaps"]["pitr_off"] == {"count": 1, "tables": ["orders-b"]}
     assert section["selectors"] == ["schedule:daily"]

@@ -21,9 +21,8 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import CollectorRegistry
 
-from daemon.app import run_daemon
+from daemon.app import Daemon, run_daemon
 from daemon.core.clock import FakeClock
-from daemon.kernel.context import AppContext
 from daemon.kernel.http import HttpServer
 from daemon.obs.metrics import Metrics
 from tests.deploy.tools import ROOT, run, tool
@@ -52,17 +51,17 @@ async def restarted_daemon_metrics(clock: FakeClock) -> str:
         [{"name": "daily", "expression": "cron(0 5 * * ? *)", "tables": ["orders-*"]}],
         http={"host": "127.0.0.1", "port": 0})
     stop, ready = asyncio.Event(), asyncio.Event()
-    contexts: list[AppContext] = []
+    daemons: list[Daemon] = []
 
-    async def on_ready(ctx: AppContext) -> None:
-        contexts.append(ctx)
+    async def on_ready(wired: Daemon) -> None:
+        daemons.append(wired)
         ready.set()
 
     daemon = asyncio.create_task(run_daemon(settings, metrics=Metrics(CollectorRegistry()),
                                             clock=clock, stop=stop, on_ready=on_ready))
     try:
         await ready.wait()
-        server = next(c for c in contexts[0].components if isinstance(c, HttpServer))
+        server = next(c for c in daemons[0].components if isinstance(c, HttpServer))
         async with asyncio.timeout(30):
             while server.port is None or (await asyncio.to_thread(
                     get, f"http://127.0.0.1:{server.port}/readyz"))[0] != 200:

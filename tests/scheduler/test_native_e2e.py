@@ -180,7 +180,7 @@ async def test_status_lists_each_schedules_next_run_and_last_result(instance, ma
     daemon = await instance([HOURLY], FakeClock(SLOT))
     await daemon.tick()
     await daemon.tick(SLOT + timedelta(hours=1, seconds=1))
-    section = daemon.ctx.board.snapshot()["schedules"]["hourly"]
+    section = daemon.kernel.board.snapshot()["schedules"]["hourly"]
     assert section["next_run"] == "2026-11-24T07:00:00Z"
     assert section["last_result"]["slot"] == SLOT.isoformat()
     assert section["last_result"]["tables_done"] == 1
@@ -191,7 +191,7 @@ async def test_every_schedules_counters_exist_at_zero_and_its_interval_is_export
     daemon = await instance([HOURLY, {"name": "weekdays", "tables": ["*"],
                                       "expression": "cron(0 9 ? * MON-FRI *)"}],
                             FakeClock(SLOT))
-    registry = daemon.ctx.metrics.registry
+    registry = daemon.kernel.metrics.registry
     for outcome in ("started", "completed", "failed", "missed", "dry_run"):
         assert registry.get_sample_value("backupd_scheduled_backups_total", {
             "schedule": "weekdays", "engine": "dynamodb", "outcome": outcome}) == 0

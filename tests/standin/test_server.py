@@ -152,3 +152,53 @@ async def test_pitr_latest_restorable_time_follows_the_clock(aws, make_table):
     backups = await aws["dynamodb"].describe_continuous_backups(TableName=table.name)
     pitr = backups["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
     assert pitr["LatestRestorableDateTime"] >= before - timedelta(seconds=1)
+
+
+def test_faked_plan_operations_obey_iam_policies(fresh_standin, make_vault):
+    vault = make_vault()
+    admin = boto3.client("backup", **_boto_kwargs(fresh_standin))
+    plan_id = admin.create_backup_plan(BackupPlan={"BackupPlanName": "p", "Rules": [
+        {"RuleName": "r", "TargetBackupVaultName": vault.name}]})["BackupPlanId"]
+    iam = boto3.client("iam", **_boto_kwargs(fresh_standin))
+    iam.create_user(UserName="reader")
+    iam.put_user_policy(UserName="reader", PolicyName="read-only", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": ["backup:GetBackupPlan",
+                                                  "backup:ListBackupSelections"], "Resource": "*"}],
+    }))
+    key = iam.create_access_key(UserName="reader")["AccessKey"]
+    client = boto3.client("backup", endpoint_url=fresh_standin.endpoint_url,
+                          region_name="us-east-1", aws_access_key_id=key["AccessKeyId"],
+                          aws_secret_access_key=key["SecretAccessKey"])
+    with _enforcing():
+        assert client.get_backup_plan(BackupPlanId=plan_id)["BackupPlanId"] == plan_id
+        assert client.list_backup_selections(BackupPlanId=plan_id)["BackupSelectionsList"] == []
+        with pytest.raises(client.exceptions.ClientError) as denied:
+            client.create_backup_selection(BackupPlanId=plan_id, BackupSelection={
+                "SelectionName": "s", "IamRoleArn": "arn:aws:iam::123456789012:role/r",
+                "Resources": ["*"]})
+    assert denied.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert "backup:CreateBackupSelection" in denied.value.response["Error"]["Message"]
+
+
+def test_moto_checks_bodiless_requests_against_an_empty_payload(fresh_standin, make_vault):
+    """With IAM enforced, moto's own GET calls (no body, no query) are signed as AWS signs
+    them, and form-encoded POSTs still pass."""
+    vault = make_vault()
+    iam = boto3.client("iam", **_boto_kwargs(fresh_standin))
+    iam.create_user(UserName="reader")
+    iam.put_user_policy(UserName="reader", PolicyName="read", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Resource": "*", "Action": [
+            "backup:ListBackupPlans", "backup:DescribeBackupVault", "sns:CreateTopic"]}]}))
+    key = iam.create_access_key(UserName="reader")["AccessKey"]
+    creds = {"aws_access_key_id": key["AccessKeyId"],
+             "aws_secret_access_key": key["SecretAccessKey"]}
+    backup = boto3.client("backup", endpoint_url=fresh_standin.endpoint_url,
+                          region_name="us-east-1", **creds)
+    sns = boto3.client("sns", endpoint_url=fresh_standin.endpoint_url,
+                       region_name="us-east-1", **creds)
+    with _enforcing():
+        assert backup.list_backup_plans()["BackupPlansList"] == []
+        assert backup.describe_backup_vault(BackupVaultName=vault.name)["BackupVaultName"] == \
+            vault.name
+        assert sns.create_topic(Name="form-encoded")["TopicArn"]

@@ -17,19 +17,16 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
+from daemon.app import build_kernel
 from daemon.aws.session import AwsClients
 from daemon.config.settings import AwsSettings, Settings
 from daemon.core.clock import SystemClock
-from daemon.core.events.tracker import JobTable
-from daemon.kernel.bus import CompletionBus
-from daemon.kernel.context import AppContext
 from daemon.kernel.http import HttpServer
-from daemon.kernel.outbox import AlertOutbox
-from daemon.kernel.status import StatusBoard
+from daemon.kernel.kernel import Kernel
 from daemon.kernel.supervisor import supervise
 from daemon.obs.metrics import Metrics
 from daemon.tasks.runner import Task, TaskRunner
-from daemon.tasks.wiring import build_tasks
+from daemon.tasks.wire import wire
 
 # Catch-up off by default: these tests drive triggers through the bus themselves, and a rescan
 # finding the same completed backup in AWS would race them (test_catch_up_e2e turns it on).
@@ -41,7 +38,9 @@ FAST_TASKS = {"poll_initial_seconds": 0.05, "poll_max_seconds": 0.2, "rescan_sec
 class Daemon:
     """One running instance of the feature (a leader)."""
 
-    ctx: AppContext
+    settings: Settings
+    aws: AwsClients
+    kernel: Kernel
     runner: TaskRunner
     http: HttpServer | None
     stop: asyncio.Event
@@ -51,18 +50,18 @@ class Daemon:
         """How many times this instance called an AWS operation successfully."""
         total = 0.0
         for service in ("dynamodb", "backup", "ssm", "rds", "s3"):
-            total += self.ctx.metrics.registry.get_sample_value(
+            total += self.kernel.metrics.registry.get_sample_value(
                 "backupd_aws_api_calls_total",
                 {"service": service, "operation": operation, "outcome": "ok"}) or 0.0
         return total
 
     def tasks_total(self, kind: str, outcome: str) -> float:
-        return self.ctx.metrics.registry.get_sample_value(
+        return self.kernel.metrics.registry.get_sample_value(
             "backupd_tasks_total", {"kind": kind, "outcome": outcome}) or 0.0
 
     async def settle(self) -> None:
         """Wait for bus handlers, then for every task they queued."""
-        await self.ctx.bus.drain()
+        await self.kernel.bus.drain()
         await self.runner.drain()
 
     def interrupt_at(self, phase: str) -> asyncio.Event:
@@ -96,18 +95,15 @@ async def daemon(aws_env: dict[str, str]) -> AsyncIterator[Callable[..., Awaitab
             clients = await stack.enter_async_context(AwsClients(
                 AwsSettings(endpoint_url=aws_env["AWS_ENDPOINT_URL"], max_attempts=2),
                 aws_env["AWS_REGION"], metrics))
-            ctx = AppContext(settings=settings, clock=SystemClock(), metrics=metrics,
-                             clients=clients, tracker=JobTable(), bus=CompletionBus(),
-                             board=StatusBoard(), alerts=AlertOutbox(None, metrics, clients))
-            components = build_tasks(ctx)
-            runner = next(c for c in components if isinstance(c, TaskRunner))
-            server = HttpServer(ctx) if http else None
+            kernel = build_kernel(settings, clients, metrics, SystemClock())
+            tasks = wire(settings, clients, kernel)
+            server = HttpServer(settings.http, metrics, kernel.board) if http else None
             stop = asyncio.Event()
             supervisor = asyncio.create_task(supervise(
-                [*components, ctx.alerts, *([server] if server else [])], stop))
-            instance = Daemon(ctx, runner, server, stop, supervisor)
+                [*tasks.leader, kernel.alerts, *([server] if server else [])], stop))
+            instance = Daemon(settings, clients, kernel, tasks.runner, server, stop, supervisor)
             started.append(instance)
-            assert await runner.wait_accepting(stop)
+            assert await tasks.runner.wait_accepting(stop)
             stack.push_async_callback(halt, instance)
             return instance
 
@@ -118,7 +114,7 @@ async def halt(instance: Daemon) -> None:
     """Stop an instance as SIGTERM would (idempotent)."""
     instance.stop.set()
     await instance.supervisor
-    await instance.ctx.bus.drain()
+    await instance.kernel.bus.drain()
 
 
 async def wait_until(check: Callable[[], Any], *, tries: int = 200) -> Any:

@@ -31,13 +31,13 @@ def settings(**extra: Any) -> Any:
 
 
 def metric(instance: Daemon, name: str, **labels: str) -> float:
-    return instance.ctx.metrics.registry.get_sample_value(name, labels) or 0.0
+    return instance.kernel.metrics.registry.get_sample_value(name, labels) or 0.0
 
 
 async def rescanned(instance: Daemon, kinds: tuple[str, ...] = ("restore", "export")) -> None:
     """Wait for the first rescan of restores and of exports (its last step), then for the
     tasks they queued."""
-    step = "catch_up" if instance.ctx.settings.tasks.catchup_seconds else "resume"
+    step = "catch_up" if instance.settings.tasks.catchup_seconds else "resume"
     assert await wait_until(lambda: all(
         metric(instance, "backupd_task_rescans_total", kind=kind, step=step, outcome="ok") >= 1
         for kind in kinds))

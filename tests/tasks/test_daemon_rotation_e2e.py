@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from daemon.app import run_daemon
-from daemon.kernel.context import AppContext
+from daemon.app import Daemon, run_daemon
 from tests.fixtures.standin import boto3_client
 from tests.tasks.conftest import settings_with, wait_until
 from tests.tasks.test_restore_jobs_e2e import ROLE
@@ -29,17 +28,17 @@ async def test_a_completed_backup_event_on_sqs_becomes_a_staging_table(
                              aws={"endpoint_url": aws_env["AWS_ENDPOINT_URL"], "max_attempts": 2},
                              queue={"wait_seconds": 1}, reconcile_seconds=3600,
                              tasks={"restore_role_arn": ROLE})
-    ready: asyncio.Future[AppContext] = asyncio.get_running_loop().create_future()
+    ready: asyncio.Future[Daemon] = asyncio.get_running_loop().create_future()
     stop = asyncio.Event()
 
-    async def on_ready(ctx: AppContext) -> None:
-        ready.set_result(ctx)
+    async def on_ready(wired: Daemon) -> None:
+        ready.set_result(wired)
 
     daemon = asyncio.create_task(run_daemon(settings, stop=stop, on_ready=on_ready))
     try:
-        ctx = await ready
+        wired = await ready
         job = backup_fake.inject_job(table.arn, vault.name, duration=0.2)
-        assert await wait_until(lambda: ctx.metrics.registry.get_sample_value(
+        assert await wait_until(lambda: wired.kernel.metrics.registry.get_sample_value(
             "backupd_tasks_total", {"kind": "restore", "outcome": "succeeded"}), tries=400)
     finally:
         stop.set()

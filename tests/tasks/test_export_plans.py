@@ -9,12 +9,14 @@ import pytest
 
 from daemon.core.errors import PermanentError
 from daemon.core.tasks.exports import (
+    KEY_PRESETS,
     Pitr,
     check_export_time,
     delete_call,
     export_token,
     incremental_window,
     key_prefix,
+    key_template_problem,
     plan,
     plans_for_backup,
     rds_task_identifier,
@@ -34,6 +36,7 @@ class Rule:
     source_pattern: str = ".*"
     on_backup: bool = True
     prefix: str = "exports"
+    key_template: str = KEY_PRESETS["default"]
 
 
 def test_objects_go_under_prefix_table_and_utc_date() -> None:
@@ -121,3 +124,41 @@ def test_an_incremental_window_that_slid_out_of_pitr_says_so() -> None:
 def test_the_source_is_deleted_by_whoever_owns_it(source: str, vault: str | None,
                                                   call: tuple[str, str]) -> None:
     assert delete_call(source, vault) == call
+
+
+@pytest.mark.parametrize(("template", "job_id", "key"), [
+    (KEY_PRESETS["default"], "job-1", "exports/orders/2026/11/24/"),
+    (KEY_PRESETS["hive"], "job-1",
+     "exports/table=orders/year=2026/month=11/day=24/job=job-1/"),
+    (KEY_PRESETS["hive"], None,  # no backup job (a schedule, a native backup): the token
+     "exports/table=orders/year=2026/month=11/day=24/job=tok/"),
+    ("{account}/{region}/{name}/{yyyy}-{mm}-{dd}", None,
+     "111122223333/eu-west-1/orders/2026-11-24/"),
+    ("/{prefix}//{name}/", None, "exports/orders/"),
+])
+def test_export_keys_follow_the_rules_template(template: str, job_id: str | None,
+                                               key: str) -> None:
+    assert key_prefix("exports", "orders", AT, template=template, resource_arn=TABLE,
+                      job_id=job_id, token="tok") == key
+
+
+def test_an_empty_prefix_leaves_no_empty_segment() -> None:
+    assert key_prefix("", "orders", AT, template=KEY_PRESETS["hive"], job_id="j") == \
+        "table=orders/year=2026/month=11/day=24/job=j/"
+
+
+@pytest.mark.parametrize(("template", "problem"), [
+    ("{prefix}/{table}/", "unknown part {table}"),
+    ("{prefix}/{name!r}/", "unknown part {name!r}"),
+    ("{prefix}/{yyyy:04}/", "unknown part {yyyy:04}"),
+    ("{prefix}/{}/", "unknown part {}"),
+    ("{prefix}/{name", "not a key template"),
+])
+def test_a_key_template_names_only_known_parts(template: str, problem: str) -> None:
+    assert problem in (key_template_problem(template) or "")
+
+
+def test_a_backup_plan_carries_its_job_id_into_the_key() -> None:
+    [found] = plans_for_backup(TABLE, BACKUP, AT, "ops",
+                               [Rule("ddb", key_template=KEY_PRESETS["hive"])], job_id="J-1")
+    assert found.key_prefix.endswith("/day=24/job=J-1/")

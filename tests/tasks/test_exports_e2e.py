@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,13 +28,13 @@ KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890
 
 def ddb_rule(**extra: Any) -> dict[str, Any]:
     return {"name": "orders-to-s3", "source_pattern": "^orders$", "bucket": BUCKET,
-            "prefix": "exports", "delete_source_on_success": True, **extra}
+            "prefix": "exports", **extra}
 
 
 def rds_rule(**extra: Any) -> dict[str, Any]:
     return {"name": "billing-parquet", "kind": "rds", "source_pattern": "^billing$",
             "bucket": BUCKET, "iam_role_arn": ROLE, "kms_key_id": KEY,
-            "export_only": ["billing.invoices"], "delete_source_on_success": True, **extra}
+            "export_only": ["billing.invoices"], **extra}
 
 
 def pitr_for_a_day(standin: Any, table: str) -> None:
@@ -88,32 +89,62 @@ def backup_exists(ddb: Any, arn: str) -> bool:
     return True
 
 
+def vault_point(backup_fake: Any, table: Any, vault: str) -> BackupCompleted:
+    """A completed AWS Backup job of `table` into `vault`, as the pipeline publishes it."""
+    job = backup_fake.inject_job(table.arn, vault, state="COMPLETED")
+    [point] = [p for p in backup_fake.recovery_points() if p.arn == job.recovery_point_arn]
+    return BackupCompleted(recovery_point_arn=point.arn, resource_arn=table.arn,
+                           resource_type="DynamoDB", created=point.creation_date,
+                           origin="event", vault=vault)
+
+
 async def test_a_completed_backup_is_exported_and_then_its_source_deleted(
-        daemon: Any, orders: dict[str, Any], aws: dict[str, Any]) -> None:
-    instance = await daemon(settings_with(exports=[ddb_rule()]))
-    instance.ctx.bus.publish(orders["event"])
+        daemon: Any, orders: dict[str, Any], aws: dict[str, Any], make_vault: Any,
+        backup_fake: Any) -> None:
+    event = vault_point(backup_fake, orders["table"], make_vault("ops").name)
+    instance = await daemon(settings_with(exports=[ddb_rule(
+        vaults=["ops"], delete_source_on_success=True)]))
+    instance.kernel.bus.publish(event)
     await instance.settle()
 
     assert instance.tasks_total("export", "succeeded") == 1
-    day = orders["event"].created.astimezone(UTC).strftime("%Y/%m/%d")
+    day = event.created.astimezone(UTC).strftime("%Y/%m/%d")
     data = keys(aws["s3"], f"exports/orders/{day}/AWSDynamoDB/")
     assert data, "the export wrote its data under <prefix>/<table>/<YYYY>/<MM>/<DD>/"
     [marker_key] = keys(aws["s3"], "exports/_backupd/orders-to-s3/done/")
     marker = json.loads(aws["s3"].get_object(Bucket=BUCKET, Key=marker_key)["Body"].read())
     assert (marker["state"], marker["source_deleted"]) == ("succeeded", True)
-    assert not backup_exists(aws["dynamodb"], orders["backup"])
+    assert event.recovery_point_arn not in {p.arn for p in backup_fake.recovery_points()}
+
+
+async def test_a_backup_in_another_vault_triggers_no_export_and_is_never_deleted(
+        daemon: Any, orders: dict[str, Any], aws: dict[str, Any], make_vault: Any,
+        backup_fake: Any) -> None:
+    """The issue's finding: a deleting rule must not act on a backup of another vault."""
+    event = vault_point(backup_fake, orders["table"], make_vault("dev").name)
+    make_vault("ops")
+    instance = await daemon(settings_with(exports=[ddb_rule(
+        vaults=["ops"], delete_source_on_success=True)]))
+    instance.kernel.bus.publish(event)
+    instance.kernel.bus.publish(orders["event"])  # a native backup is in no vault at all
+    await instance.settle()
+
+    assert instance.calls("ExportTableToPointInTime") == 0
+    assert not keys(aws["s3"], "exports/")
+    assert event.recovery_point_arn in {p.arn for p in backup_fake.recovery_points()}
+    assert backup_exists(aws["dynamodb"], orders["backup"])
 
 
 async def test_a_failed_export_keeps_its_source_and_alerts(
         daemon: Any, orders: dict[str, Any], aws: dict[str, Any]) -> None:
     """moto fails an export whose bucket owner has no such bucket, as AWS would."""
     instance = await daemon(settings_with(exports=[ddb_rule(bucket_owner="210987654321")]))
-    instance.ctx.bus.publish(orders["event"])
+    instance.kernel.bus.publish(orders["event"])
     await instance.settle()
 
     assert instance.tasks_total("export", "failed") == 1
     assert backup_exists(aws["dynamodb"], orders["backup"])
-    [alert] = await wait_until(lambda: list(instance.ctx.alerts.sent))
+    [alert] = await wait_until(lambda: list(instance.kernel.alerts.sent))
     assert alert.event == "export_failed"
     assert "FAILED" in alert.body["error"]
     assert "kept" in alert.body["error"]
@@ -128,11 +159,11 @@ async def test_a_table_without_pitr_is_a_clear_error_not_a_crash(
     backup = aws["dynamodb"].create_backup(TableName="orders", BackupName="nightly")
     details = backup["BackupDetails"]
     instance = await daemon(settings_with(exports=[ddb_rule()]))
-    instance.ctx.bus.publish(BackupCompleted(
+    instance.kernel.bus.publish(BackupCompleted(
         recovery_point_arn=details["BackupArn"], resource_arn=table.arn,
         resource_type="DynamoDB", created=details["BackupCreationDateTime"], origin="event"))
     await instance.settle()
-    [alert] = await wait_until(lambda: list(instance.ctx.alerts.sent))
+    [alert] = await wait_until(lambda: list(instance.kernel.alerts.sent))
     assert "table orders has point-in-time recovery disabled" in alert.body["error"]
     assert backup_exists(aws["dynamodb"], details["BackupArn"])
 
@@ -140,7 +171,7 @@ async def test_a_table_without_pitr_is_a_clear_error_not_a_crash(
 async def test_an_rds_snapshot_is_exported_as_parquet_with_role_key_and_filter(
         daemon: Any, billing: dict[str, Any], aws: dict[str, Any]) -> None:
     instance = await daemon(settings_with(exports=[rds_rule()]))
-    instance.ctx.bus.publish(billing["event"])
+    instance.kernel.bus.publish(billing["event"])
     await instance.settle()
 
     assert instance.tasks_total("export", "succeeded") == 1
@@ -148,8 +179,6 @@ async def test_an_rds_snapshot_is_exported_as_parquet_with_role_key_and_filter(
     assert (task["SourceArn"], task["IamRoleArn"], task["KmsKeyId"], task["ExportOnly"]) == (
         billing["snapshot"], ROLE, KEY, ["billing.invoices"])
     assert task["S3Prefix"].startswith("exports/billing/")
-    left = aws["rds"].describe_db_snapshots(DBInstanceIdentifier="billing")["DBSnapshots"]
-    assert "billing-nightly" not in {s["DBSnapshotIdentifier"] for s in left}
 
 
 async def interrupt_then_restart(daemon: Any, rules: list[dict[str, Any]], event: Any,
@@ -157,7 +186,7 @@ async def interrupt_then_restart(daemon: Any, rules: list[dict[str, Any]], event
     """Run until the export is in AWS, cancel it there, restart, wait for it to finish."""
     first = await daemon(settings_with(exports=rules))
     hit = first.interrupt_at("exporting")
-    first.ctx.bus.publish(event)
+    first.kernel.bus.publish(event)
     await first.settle()
     assert hit.is_set()
     await halt(first)
@@ -176,7 +205,6 @@ async def test_a_dynamodb_export_interrupted_in_the_middle_is_finished_after_a_r
         == (1, 0)
     assert len(aws["dynamodb"].list_exports(TableArn=orders["table"].arn)[
         "ExportSummaries"]) == 1
-    assert not backup_exists(aws["dynamodb"], orders["backup"])
 
 
 async def test_an_rds_export_interrupted_in_the_middle_is_finished_after_a_restart(
@@ -191,7 +219,7 @@ async def test_a_scheduled_export_runs_once_per_slot_across_restarts(
         daemon: Any, orders: dict[str, Any], aws: dict[str, Any], fresh_standin: Any) -> None:
     pitr_for_a_day(fresh_standin, "orders")
     rule = ddb_rule(on_backup=False, schedule="rate(1 hour)", export_type="incremental",
-                    incremental_window_seconds=3600, delete_source_on_success=False)
+                    incremental_window_seconds=3600)
     first = await daemon(settings_with(exports=[rule]))
     await wait_until(lambda: first.tasks_total("export", "succeeded"))
     await halt(first)
@@ -227,12 +255,12 @@ async def test_a_failing_rescan_holds_up_no_slot_and_is_retried_with_backoff(
     monkeypatch.setattr(CompletedBackups, "recent", deny_recent)
     monkeypatch.setattr(MarkerStore, "open_markers", deny_markers)
     rule = ddb_rule(on_backup=False, schedule="rate(1 hour)", export_type="incremental",
-                    incremental_window_seconds=3600, delete_source_on_success=False)
+                    incremental_window_seconds=3600)
     instance = await daemon(settings_with(exports=[rule], tasks={"catchup_seconds": 3600}))
     assert await wait_until(lambda: instance.tasks_total("export", "succeeded"))
 
     def rescans(step: str, outcome: str) -> float:
-        return instance.ctx.metrics.registry.get_sample_value(
+        return instance.kernel.metrics.registry.get_sample_value(
             "backupd_task_rescans_total",
             {"kind": "export", "step": step, "outcome": outcome}) or 0.0
 
@@ -241,3 +269,37 @@ async def test_a_failing_rescan_holds_up_no_slot_and_is_retried_with_backoff(
     assert rescans("resume", "ok") == rescans("catch_up", "ok") == 0
     await asyncio.sleep(4.0)  # passes wake at least every second; the backoff starts at 5 s
     assert calls["resume"] <= 2
+
+
+async def test_export_keys_follow_the_hive_preset_with_the_backup_job(
+        daemon: Any, orders: dict[str, Any], aws: dict[str, Any], make_vault: Any,
+        backup_fake: Any) -> None:
+    event = vault_point(backup_fake, orders["table"], make_vault("ops").name)
+    [job] = backup_fake.jobs()
+    event = replace(event, job_id=job.job_id)
+    instance = await daemon(settings_with(exports=[ddb_rule(s3_key_preset="hive")]))
+    instance.kernel.bus.publish(event)
+    await instance.settle()
+
+    assert instance.tasks_total("export", "succeeded") == 1
+    at = event.created.astimezone(UTC)
+    hive = (f"exports/table=orders/year={at:%Y}/month={at:%m}/day={at:%d}/"
+            f"job={job.job_id}/AWSDynamoDB/")
+    assert keys(aws["s3"], hive)
+    assert not keys(aws["s3"], "exports/orders/")
+
+
+async def test_a_scheduled_rds_export_takes_the_newest_snapshot_under_its_template(
+        daemon: Any, billing: dict[str, Any], aws: dict[str, Any]) -> None:
+    rule = rds_rule(on_backup=False, schedule="rate(1 hour)",
+                    s3_key_template="{prefix}/{account}/{region}/{name}/{yyyy}{mm}{dd}/")
+    instance = await daemon(settings_with(exports=[rule]))
+    assert await wait_until(lambda: instance.tasks_total("export", "succeeded"))
+
+    [task] = aws["rds"].describe_export_tasks()["ExportTasks"]
+    assert task["SourceArn"] == billing["snapshot"]
+    at = billing["event"].created.astimezone(UTC)
+    account, region = billing["snapshot"].split(":")[4], billing["snapshot"].split(":")[3]
+    assert task["S3Prefix"] == f"exports/{account}/{region}/billing/{at:%Y%m%d}"
+    assert instance.calls("DescribeDBSnapshots") >= 1
+    assert instance.calls("DescribeDBClusterSnapshots") >= 1

@@ -37,7 +37,7 @@ def settings() -> Any:
 async def test_an_aws_backup_recovery_point_is_restored_by_a_restore_job(
         daemon: Any, recovery_point: dict[str, Any], backup_fake: Any, fresh_standin: Any) -> None:
     instance = await daemon(settings())
-    instance.ctx.bus.publish(recovery_point["event"])
+    instance.kernel.bus.publish(recovery_point["event"])
     await instance.settle()
 
     [job] = backup_fake.restore_jobs()
@@ -53,10 +53,10 @@ async def test_a_failed_restore_job_is_an_alert_and_the_ssm_parameter_stays(
         daemon: Any, recovery_point: dict[str, Any], backup_fake: Any, fresh_standin: Any) -> None:
     backup_fake.plan(recovery_point["point"].arn, state="FAILED", status_message="access denied")
     instance = await daemon(settings())
-    instance.ctx.bus.publish(recovery_point["event"])
+    instance.kernel.bus.publish(recovery_point["event"])
     await instance.settle()
     assert instance.tasks_total("restore", "failed") == 1
-    [alert] = await wait_until(lambda: list(instance.ctx.alerts.sent))
+    [alert] = await wait_until(lambda: list(instance.kernel.alerts.sent))
     assert "access denied" in alert.body["error"]
     with pytest.raises(boto3_client(fresh_standin, "ssm").exceptions.ParameterNotFound):
         boto3_client(fresh_standin, "ssm").get_parameter(Name=SSM)
@@ -65,9 +65,9 @@ async def test_a_failed_restore_job_is_an_alert_and_the_ssm_parameter_stays(
 async def test_a_recovery_point_without_a_restore_role_is_a_clear_error(
         daemon: Any, recovery_point: dict[str, Any], backup_fake: Any) -> None:
     instance = await daemon(settings_with(restores=[rule()]))
-    instance.ctx.bus.publish(recovery_point["event"])
+    instance.kernel.bus.publish(recovery_point["event"])
     await instance.settle()
-    [alert] = await wait_until(lambda: list(instance.ctx.alerts.sent))
+    [alert] = await wait_until(lambda: list(instance.kernel.alerts.sent))
     assert "set tasks.restore_role_arn" in alert.body["error"]
     assert backup_fake.restore_jobs() == []
 
@@ -77,7 +77,7 @@ async def test_a_restore_job_running_across_a_restart_is_finished_not_repeated(
     backup_fake.plan(recovery_point["point"].arn, duration=float("inf"))
     first = await daemon(settings())
     hit = first.interrupt_at("restore_job")
-    first.ctx.bus.publish(recovery_point["event"])
+    first.kernel.bus.publish(recovery_point["event"])
     await first.settle()
     assert hit.is_set()
     await halt(first)

@@ -3,6 +3,7 @@ de-duplication, rotation, and a restart in the middle of each (finished, not rep
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -60,7 +61,7 @@ def orders(make_table: Any, fresh_standin: Any) -> dict[str, Any]:
 async def test_a_native_backup_becomes_a_validated_staging_table_and_moves_ssm(
         daemon: Any, orders: dict[str, Any]) -> None:
     instance = await daemon(settings_with(restores=[rule()]), http=True)
-    instance.ctx.bus.publish(completed(orders["backup"], orders["table"].arn))
+    instance.kernel.bus.publish(completed(orders["backup"], orders["table"].arn))
     await instance.settle()
 
     ddb = orders["ddb"]
@@ -85,12 +86,12 @@ async def test_the_same_backup_completing_twice_restores_once(
     """Events are at-least-once: the second one finds the tagged copy and skips."""
     instance = await daemon(settings_with(restores=[rule()]))
     event = completed(orders["backup"], orders["table"].arn)
-    instance.ctx.bus.publish(event)
+    instance.kernel.bus.publish(event)
     await instance.settle()
-    instance.ctx.bus.publish(event)
+    instance.kernel.bus.publish(event)
     await instance.settle()
     restarted = await daemon(settings_with(restores=[rule()]))
-    restarted.ctx.bus.publish(event)
+    restarted.kernel.bus.publish(event)
     await restarted.settle()
     assert instance.calls("RestoreTableFromBackup") + restarted.calls(
         "RestoreTableFromBackup") == 1
@@ -105,14 +106,14 @@ async def test_rotation_keeps_the_newest_copies_and_never_a_foreign_table(
     names = []
     for at, backup in daily_backups(orders, 3):
         names.append(f"orders-staging-{at:%Y%m%d-%H-%M-%S}")
-        instance.ctx.bus.publish(completed(backup, orders["table"].arn, at))
+        instance.kernel.bus.publish(completed(backup, orders["table"].arn, at))
         await instance.settle()
     left = set(orders["ddb"].list_tables()["TableNames"])
     assert names[0] not in left
     assert {names[1], names[2], foreign.name} <= left
     value = orders["ssm"].get_parameter(Name=SSM)["Parameter"]["Value"]
     assert value.endswith(f"table/{names[2]}")
-    age = instance.ctx.metrics.registry.get_sample_value(
+    age = instance.kernel.metrics.registry.get_sample_value(
         "backupd_restored_copy_age_seconds", {"rule": "staging"})
     assert age is not None
     assert 86400 <= age < 2 * 86400  # the newest copy's backup is a day old
@@ -127,7 +128,7 @@ async def test_rotations_running_at_once_agree_and_none_fails(
     names = []
     for at, backup in daily_backups(orders, 4):
         names.append(f"orders-staging-{at:%Y%m%d-%H-%M-%S}")
-        instance.ctx.bus.publish(completed(backup, orders["table"].arn, at))
+        instance.kernel.bus.publish(completed(backup, orders["table"].arn, at))
     await instance.settle()
     assert instance.tasks_total("restore", "failed") == 0
     assert instance.tasks_total("restore", "succeeded") == 4
@@ -142,7 +143,8 @@ async def test_rotations_running_at_once_agree_and_none_fails(
 async def test_deleting_a_copy_that_is_gone_already_is_not_an_error(
         daemon: Any, orders: dict[str, Any], make_table: Any) -> None:
     instance = await daemon(settings_with(restores=[rule()]))
-    aws = RestoreAws(instance.ctx)
+    aws = RestoreAws(instance.aws.dynamodb, instance.aws.backup, instance.aws.ssm,
+                     restore_role_arn=None)
     copy = make_table("orders-staging-20261101-05-00-00")
     assert await aws.delete_table(copy.name) is True
     assert await aws.delete_table(copy.name) is False  # not an error: someone got there first
@@ -152,7 +154,7 @@ async def test_a_restore_interrupted_in_the_middle_is_finished_after_a_restart(
         daemon: Any, orders: dict[str, Any]) -> None:
     first = await daemon(settings_with(restores=[rule()]))
     hit = first.interrupt_at("waiting_active")
-    first.ctx.bus.publish(completed(orders["backup"], orders["table"].arn))
+    first.kernel.bus.publish(completed(orders["backup"], orders["table"].arn))
     await first.settle()
     assert hit.is_set()
     await halt(first)
@@ -171,13 +173,13 @@ async def test_a_restore_interrupted_in_the_middle_is_finished_after_a_restart(
 async def test_a_failed_validation_keeps_the_ssm_parameter_and_alerts(
         daemon: Any, orders: dict[str, Any]) -> None:
     instance = await daemon(settings_with(restores=[rule(validate={"min_items": 50})]))
-    instance.ctx.bus.publish(completed(orders["backup"], orders["table"].arn))
+    instance.kernel.bus.publish(completed(orders["backup"], orders["table"].arn))
     await instance.settle()
     assert instance.tasks_total("restore", "failed") == 1
     assert tags_of(orders["ddb"], TARGET)["backupd:state"] == "failed"
     with pytest.raises(orders["ssm"].exceptions.ParameterNotFound):
         orders["ssm"].get_parameter(Name=SSM)
-    alert = await wait_until(lambda: list(instance.ctx.alerts.sent))
+    alert = await wait_until(lambda: list(instance.kernel.alerts.sent))
     assert alert[0].event == "restore_failed"
     assert "fewer than min_items 50" in alert[0].body["error"]
 
@@ -189,11 +191,11 @@ async def test_a_restore_reads_each_older_copy_once(
     instance = await daemon(settings_with(restores=[rule(validate=None, keep_last=10)]))
     backups = daily_backups(orders, 5)
     for at, backup in backups[:4]:
-        instance.ctx.bus.publish(completed(backup, orders["table"].arn, at))
+        instance.kernel.bus.publish(completed(backup, orders["table"].arn, at))
         await instance.settle()
     before = instance.calls("ListTagsOfResource")
     at, backup = backups[4]
-    instance.ctx.bus.publish(completed(backup, orders["table"].arn, at))
+    instance.kernel.bus.publish(completed(backup, orders["table"].arn, at))
     await instance.settle()
     assert instance.tasks_total("restore", "succeeded") == 5
     # the new copy when restored, then it and the four older ones once, by the rotation
@@ -204,12 +206,47 @@ async def test_a_restore_of_an_older_backup_than_a_finished_copy_is_skipped(
         daemon: Any, orders: dict[str, Any]) -> None:
     instance = await daemon(settings_with(restores=[rule(validate=None)]))
     (old_at, old), (new_at, new) = daily_backups(orders, 2)
-    instance.ctx.bus.publish(completed(new, orders["table"].arn, new_at))
+    instance.kernel.bus.publish(completed(new, orders["table"].arn, new_at))
     await instance.settle()
-    instance.ctx.bus.publish(completed(old, orders["table"].arn, old_at))
+    instance.kernel.bus.publish(completed(old, orders["table"].arn, old_at))
     await instance.settle()
     left = {n for n in orders["ddb"].list_tables()["TableNames"]
             if n.startswith("orders-staging-")}
     assert left == {f"orders-staging-{new_at:%Y%m%d-%H-%M-%S}"}
     value = orders["ssm"].get_parameter(Name=SSM)["Parameter"]["Value"]
     assert value.endswith(f"table/orders-staging-{new_at:%Y%m%d-%H-%M-%S}")
+
+
+async def test_a_backup_in_another_vault_or_account_triggers_no_restore(
+        daemon: Any, orders: dict[str, Any]) -> None:
+    rules = [rule(validate=None, vaults=["ops"], accounts=[orders["table"].arn.split(":")[4]])]
+    instance = await daemon(settings_with(restores=rules))
+    event = completed(orders["backup"], orders["table"].arn)
+    for vault in ("dev", None):
+        instance.kernel.bus.publish(replace(event, vault=vault))
+    await instance.settle()
+    assert instance.calls("RestoreTableFromBackup") == 0
+    other = [rule(validate=None, vaults=["ops"], accounts=["444455556666"])]
+    elsewhere = await daemon(settings_with(restores=other))
+    elsewhere.kernel.bus.publish(replace(event, vault="ops"))
+    await elsewhere.settle()
+    assert elsewhere.calls("RestoreTableFromBackup") == 0
+
+    instance.kernel.bus.publish(replace(event, vault="ops"))
+    await instance.settle()
+    assert instance.tasks_total("restore", "succeeded") == 1
+    assert TARGET in orders["ddb"].list_tables()["TableNames"]
+
+
+async def test_keep_last_null_keeps_every_restored_copy(
+        daemon: Any, orders: dict[str, Any]) -> None:
+    instance = await daemon(settings_with(restores=[rule(validate=None, keep_last=None)]))
+    names = []
+    for at, backup in daily_backups(orders, 3):
+        names.append(f"orders-staging-{at:%Y%m%d-%H-%M-%S}")
+        instance.kernel.bus.publish(completed(backup, orders["table"].arn, at))
+        await instance.settle()
+    assert set(names) <= set(orders["ddb"].list_tables()["TableNames"])
+    assert instance.calls("DeleteTable") == 0
+    value = orders["ssm"].get_parameter(Name=SSM)["Parameter"]["Value"]
+    assert value.endswith(f"table/{names[2]}")

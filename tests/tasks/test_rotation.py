@@ -114,3 +114,13 @@ def test_rotation_safety_properties(specs: list, keep_last: int) -> None:
             assert c.name not in gone
     done = [c for c in copies if c.managed and c.state == "done"]
     assert len([c for c in done if c.name not in gone]) >= min(keep_last, len(done))
+
+
+def test_keep_last_none_keeps_every_copy_failed_ones_included() -> None:
+    copies = [copy(0), copy(1, "failed"), copy(2), copy(3), copy(4, "restoring")]
+    decisions = select_rotation(copies, rule=RULE, source_table="orders-prod", keep_last=None,
+                                protected=set())
+    assert deleted(decisions) == []
+    assert {d.copy.name for d in decisions} == {c.name for c in copies}
+    kept = next(d for d in decisions if d.copy.name == copy(0).name)
+    assert kept.reasons == ("rotation is off (keep_last: null keeps every copy)",)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import pytest
 from pydantic import ValidationError
 
@@ -80,3 +84,51 @@ def test_two_rules_may_not_share_a_name() -> None:
     found = errors(Settings, {"restores": [rule, rule]})
     assert set(found) == {"restores"}
     assert "staging" in found["restores"]
+
+
+def test_deleting_the_source_needs_vaults() -> None:
+    """Without vaults a completed backup in any vault could be exported and then deleted."""
+    rule = {"name": "x", "source_pattern": ".*", "bucket": "bkt",
+            "delete_source_on_success": True}
+    found = errors(ExportRule, rule)
+    assert "delete_source_on_success needs vaults" in found["delete_source_on_success"]
+    assert ExportRule.model_validate({**rule, "vaults": ["ops"]}).vaults == ["ops"]
+
+
+@pytest.mark.parametrize("model", [ExportRule, RestoreRule])
+def test_vaults_and_accounts_are_checked_on_their_fields(model: type) -> None:
+    rule = {"name": "x", "source_pattern": ".*",
+            "vaults": ["ops", "arn:aws:backup:eu-west-1:111122223333:backup-vault:prod",
+                       "no spaces"], "accounts": ["1234"],
+            **({"replacement": "$0-copy"} if model is RestoreRule else {"bucket": "bkt"})}
+    found = errors(model, rule)
+    assert set(found) == {"vaults.2", "accounts.0"}
+
+
+def test_rotation_can_be_switched_off() -> None:
+    rule = {"name": "r", "source_pattern": "-prod$", "replacement": "-qa"}
+    assert RestoreRule.model_validate({**rule, "keep_last": None}).keep_last is None
+    assert RestoreRule.model_validate(rule).keep_last == 2
+    assert "keep_last" in errors(RestoreRule, {**rule, "keep_last": 0})
+
+
+def test_check_config_refuses_a_deleting_export_without_vaults_and_exits_2() -> None:
+    env = {"PATH": "/usr/bin", "BACKUPD_EXPORTS": json.dumps([{
+        "name": "x", "source_pattern": ".*", "bucket": "bkt",
+        "delete_source_on_success": True}])}
+    done = subprocess.run([sys.executable, "-m", "daemon", "check-config"], env=env,
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 2
+    assert "delete_source_on_success" in done.stderr
+    assert "needs vaults" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_an_export_key_template_is_checked_and_the_hive_preset_named() -> None:
+    rule = {"name": "x", "source_pattern": ".*", "bucket": "bkt"}
+    assert "unknown part {table}" in errors(
+        ExportRule, {**rule, "s3_key_template": "{prefix}/{table}/"})["s3_key_template"]
+    assert "s3_key_preset" in errors(ExportRule, {**rule, "s3_key_preset": "athena"})
+    hive = ExportRule.model_validate({**rule, "s3_key_preset": "hive"})
+    assert hive.key_template == "{prefix}/table={name}/year={yyyy}/month={mm}/day={dd}/job={job_id}/"
+    assert ExportRule.model_validate(rule).key_template == "{prefix}/{name}/{yyyy}/{mm}/{dd}/"

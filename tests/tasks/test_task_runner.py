@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -12,31 +13,38 @@ from prometheus_client import CollectorRegistry
 from daemon.config.settings import Settings
 from daemon.core.clock import FakeClock
 from daemon.core.errors import PermanentError
-from daemon.core.events.tracker import JobTable
-from daemon.kernel.bus import CompletionBus
-from daemon.kernel.context import AppContext
 from daemon.kernel.outbox import AlertOutbox
-from daemon.kernel.status import StatusBoard
 from daemon.obs.metrics import Metrics
 from daemon.tasks.runner import State, Task, TaskRunner
 
 
-def context(**tasks: Any) -> AppContext:
+@dataclass
+class Env:
+    """What the runner is built from (its settings, metrics and the alert outbox)."""
+
+    settings: Settings
+    metrics: Metrics
+    alerts: AlertOutbox
+
+    def runner(self) -> TaskRunner:
+        return TaskRunner(self.settings.tasks, clock=FakeClock(), metrics=self.metrics.tasks,
+                          alerts=self.alerts)
+
+
+def context(**tasks: Any) -> Env:
     settings = Settings(tasks={"poll_initial_seconds": 0.01, "poll_max_seconds": 0.02, **tasks})
     metrics = Metrics(CollectorRegistry())
-    return AppContext(settings=settings, clock=FakeClock(), metrics=metrics, clients=None,  # type: ignore[arg-type]
-                      tracker=JobTable(), bus=CompletionBus(), board=StatusBoard(),
-                      alerts=AlertOutbox(None, metrics, None))
+    return Env(settings, metrics, AlertOutbox(None, metrics, None))  # type: ignore[arg-type]
 
 
 @pytest.fixture
-async def started() -> AsyncIterator[tuple[TaskRunner, AppContext, asyncio.Event]]:
-    ctx = context(restore_concurrency=2, queue_limit=2)
-    runner = TaskRunner(ctx)
+async def started() -> AsyncIterator[tuple[TaskRunner, Env, asyncio.Event]]:
+    env = context(restore_concurrency=2, queue_limit=2)
+    runner = env.runner()
     stop = asyncio.Event()
     life = asyncio.create_task(runner.run(stop))
     assert await runner.wait_accepting(stop)
-    yield runner, ctx, stop
+    yield runner, env, stop
     stop.set()
     await life
 
@@ -48,26 +56,26 @@ def blocked(gate: asyncio.Event, outcome: State = "succeeded"):  # type: ignore[
     return body
 
 
-def gauge(ctx: AppContext, name: str, **labels: str) -> float:
-    return ctx.metrics.registry.get_sample_value(name, labels) or 0.0
+def gauge(env: Env, name: str, **labels: str) -> float:
+    return env.metrics.registry.get_sample_value(name, labels) or 0.0
 
 
 async def test_restores_beyond_the_bound_wait_in_the_queue(started: Any) -> None:
-    runner, ctx, _ = started
+    runner, env, _ = started
     gate = asyncio.Event()
     for key in "abcd":
         assert runner.submit(key, "restore", "r", key, blocked(gate))
     await asyncio.sleep(0.01)
     status = runner.status()
     assert (len(status["running"]), len(status["queued"])) == (2, 2)
-    assert gauge(ctx, "backupd_tasks_running", kind="restore") == 2
-    assert gauge(ctx, "backupd_tasks_queued", kind="restore") == 2
+    assert gauge(env, "backupd_tasks_running", kind="restore") == 2
+    assert gauge(env, "backupd_tasks_queued", kind="restore") == 2
     assert not runner.submit("e", "restore", "r", "e", blocked(gate)), "queue_limit is 2"
     assert runner.submit("x", "export", "r", "x", blocked(gate)), "exports have their own slots"
     gate.set()
     await runner.drain()
-    assert gauge(ctx, "backupd_tasks_total", kind="restore", outcome="succeeded") == 4
-    assert gauge(ctx, "backupd_task_duration_seconds_count", kind="restore",
+    assert gauge(env, "backupd_tasks_total", kind="restore", outcome="succeeded") == 4
+    assert gauge(env, "backupd_task_duration_seconds_count", kind="restore",
                  outcome="succeeded") == 4
 
 
@@ -83,7 +91,7 @@ async def test_a_key_already_queued_or_running_is_not_queued_twice(started: Any)
 
 
 async def test_a_failed_task_raises_an_alert_and_is_listed_with_its_phase(started: Any) -> None:
-    runner, ctx, _ = started
+    runner, env, _ = started
 
     async def body(task: Task) -> State:
         runner.set_phase(task, "validating", target="orders-staging-1")
@@ -94,13 +102,13 @@ async def test_a_failed_task_raises_an_alert_and_is_listed_with_its_phase(starte
     [recent] = runner.status()["recent"]
     assert (recent["state"], recent["phase"], recent["detail"], recent["target"]) == (
         "failed", "validating", "validation: 0 items", "orders-staging-1")
-    assert ctx.alerts.pending() == 1
-    assert gauge(ctx, "backupd_tasks_total", kind="restore", outcome="failed") == 1
+    assert env.alerts.pending() == 1
+    assert gauge(env, "backupd_tasks_total", kind="restore", outcome="failed") == 1
 
 
 async def test_shutdown_cancels_running_and_queued_tasks_and_stops_intake() -> None:
-    ctx = context(restore_concurrency=1)
-    runner = TaskRunner(ctx)
+    env = context(restore_concurrency=1)
+    runner = env.runner()
     stop = asyncio.Event()
     life = asyncio.create_task(runner.run(stop))
     await runner.wait_accepting(stop)
@@ -113,7 +121,7 @@ async def test_shutdown_cancels_running_and_queued_tasks_and_stops_intake() -> N
     assert {t["state"] for t in runner.status()["recent"]} == {"cancelled"}
     assert runner.status()["running"] == runner.status()["queued"] == []
     assert not runner.submit("c", "restore", "r", "c", blocked(gate))
-    assert gauge(ctx, "backupd_tasks_total", kind="restore", outcome="cancelled") == 2
+    assert gauge(env, "backupd_tasks_total", kind="restore", outcome="cancelled") == 2
 
 
 async def test_polling_gives_up_with_a_reason_after_its_budget(started: Any) -> None:
@@ -127,5 +135,5 @@ async def test_polling_gives_up_with_a_reason_after_its_budget(started: Any) -> 
 
 
 def test_nothing_is_accepted_before_the_runner_runs() -> None:
-    runner = TaskRunner(context())
+    runner = context().runner()
     assert not runner.submit("k", "restore", "r", "s", blocked(asyncio.Event()))

@@ -45,6 +45,13 @@ NEEDS: dict[str, set[str]] = {
     # restored copies it is compared with (the restores' table scan), the exports' markers
     "catch_up": TABLE_READS | {"backup:ListBackupJobs", "dynamodb:ListBackups",
                                "s3:ListBucket", "s3:GetObject"},
+    # backup plans as code: the vault made and locked, the plan and its selection made, then
+    # read back on every pass
+    "plans": {"backup:ListBackupPlans", "backup:ListTags", "backup:DescribeBackupVault",
+              "backup:GetBackupPlan", "backup:ListBackupSelections", "backup:GetBackupSelection",
+              "backup:CreateBackupVault", "backup:PutBackupVaultLockConfiguration",
+              "backup:CreateBackupPlan", "backup:UpdateBackupPlan", "backup:TagResource",
+              "backup:CreateBackupSelection", "backup:DeleteBackupSelection"},
 }
 NEEDS["rotation"] = NEEDS["restore_native"] | NEEDS["restore_job"] | {"dynamodb:DeleteTable"}
 LEASE = {"dynamodb:CreateTable", "dynamodb:DescribeTable", "dynamodb:GetItem",
@@ -63,8 +70,14 @@ NOT_EXERCISED = {
     "ExportsRdsKmsKey": "no RDS in the scenario",
     "CrossAccountAssumeRoleOptional": "no role to assume in the scenario",
     "RestoresAwsBackupJobStatus": "the restore job of the wave finishes before it is polled",
+    "RestoresOnDemandFindRecoveryPoints": "only `ddb-backupd restore` looks backups up by "
+                                          "table (tests/cli/test_restore_e2e.py)",
+    "RestoresOnDemandDescribeRecoveryPoint": "only `ddb-backupd restore` describes a recovery "
+                                             "point (tests/cli/test_restore_e2e.py)",
     "ExportsDynamoDbStatus": "moto's exports are COMPLETED in the start call's answer: "
                              "DescribeExport is never needed",
+    "PlansVaultStorage": "moto's CreateBackupVault does not ask for backup-storage:MountCapsule",
+    "PlansVaultKmsKey": "the stand-in makes no KMS calls for a vault's key",
 }
 # S3 says "Access Denied" without naming the action (moto does, and S3 did until 2023):
 # there the evidence is the refused operation.

@@ -29,6 +29,8 @@ SLOT0 = datetime(2026, 11, 24, 5, tzinfo=UTC)
 ROLE = "arn:aws:iam::123456789012:role/backupd-restore"
 GIB = 2**30
 HELD_SECONDS = 86400.0  # a held job: running until the test finishes it
+PLAN = "trust-plan"
+PLAN_VAULT = "trust-plan-vault"
 # The wave: (table, final state) of the AWS Backup jobs the test starts.
 WAVE = (("orders-production", "COMPLETED"), ("customers-production", "COMPLETED"),
         ("audit-log", "FAILED"), ("carts", "ABORTED"), ("customers-production", "COMPLETED"),
@@ -81,7 +83,35 @@ class World:
                 base[key] = value
         return base
 
+    def backup_plan(self) -> dict[str, Any]:
+        """A backup plan kept as code: a vault made and locked, a rule, a selection of the
+        tables (the least-privilege run adds it; the others leave plans out)."""
+        return {"name": PLAN,
+                "vault": {"name": PLAN_VAULT, "create": True,
+                          "lock": {"min_retention_days": 1, "max_retention_days": 35}},
+                "rules": [{"name": "nightly", "expression": "cron(0 3 ? * * *)",
+                           "lifecycle": {"delete_after_days": 35}}],
+                "selections": [{"name": "tables", "iam_role_arn": ROLE,
+                                "resources": sorted(self.tables.values())}]}
+
     # -- the truth, read from AWS ---------------------------------------------------------
+    def plan_made(self) -> bool:
+        """The plan, its selection and its locked vault exist, all marked as the daemon's."""
+        backup = self.client("backup")
+        plans = [p for p in backup.list_backup_plans()["BackupPlansList"]
+                 if p["BackupPlanName"] == PLAN]
+        if len(plans) != 1:
+            return False
+        tags = backup.list_tags(ResourceArn=plans[0]["BackupPlanArn"])["Tags"]
+        selections = backup.list_backup_selections(
+            BackupPlanId=plans[0]["BackupPlanId"])["BackupSelectionsList"]
+        try:
+            vault = backup.describe_backup_vault(BackupVaultName=PLAN_VAULT)
+        except backup.exceptions.ResourceNotFoundException:
+            return False
+        return (tags.get("backupd:managed-by") == "ddb-backupd" and vault.get("Locked") is True
+                and [s["SelectionName"] for s in selections] == ["backupd-tables"])
+
     def backups(self) -> list[dict[str, Any]]:
         ddb, out, kwargs = self.client("dynamodb"), [], {"BackupType": "USER"}
         while True:

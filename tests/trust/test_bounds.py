@@ -12,15 +12,14 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
-from daemon.app import build_context, run_daemon
+from daemon.app import Daemon, run_daemon
 from daemon.config.settings import Settings
 from daemon.core.alerts import Alert
 from daemon.core.clock import FakeClock, SystemClock
-from daemon.events.consumer import Consumer
-from daemon.kernel.context import AppContext
 from daemon.kernel.outbox import AlertOutbox
 from daemon.obs.metrics import Metrics
 from daemon.tasks.runner import TaskRunner
+from tests.pipeline.helpers import env_of
 
 from .scenario import SLOT0, VAULT, build_world
 from .test_message_fuzz import QUEUE, FakeClients, FakeSqs
@@ -53,8 +52,8 @@ async def test_the_consumer_holds_a_bounded_number_of_messages() -> None:
         sqs.send(f"m{n}")
     settings = Settings(queue_url=QUEUE, queue={"concurrency": 4, "max_messages": 10})
     metrics = Metrics(CollectorRegistry())
-    ctx = build_context(settings, FakeClients(sqs), metrics, SystemClock())  # type: ignore[arg-type]
-    consumer, stop = Consumer(ctx, SlowPipeline()), asyncio.Event()  # type: ignore[arg-type]
+    env = env_of(settings, FakeClients(sqs), metrics)
+    consumer, stop = env.consumer(SlowPipeline()), asyncio.Event()  # type: ignore[arg-type]
     running = asyncio.create_task(consumer.run(stop))
     most = 0.0
     async with asyncio.timeout(30):
@@ -68,8 +67,10 @@ async def test_the_consumer_holds_a_bounded_number_of_messages() -> None:
 
 async def test_the_task_runner_queues_at_most_its_limit() -> None:
     settings = Settings(tasks={"restore_concurrency": 1, "queue_limit": 5})
-    ctx = build_context(settings, None, Metrics(CollectorRegistry()), SystemClock())  # type: ignore[arg-type]
-    runner, stop, release = TaskRunner(ctx), asyncio.Event(), asyncio.Event()
+    metrics = Metrics(CollectorRegistry())
+    runner = TaskRunner(settings.tasks, clock=SystemClock(), metrics=metrics.tasks,
+                        alerts=AlertOutbox(None, metrics, FakeClients(FakeSqs()).sns))
+    stop, release = asyncio.Event(), asyncio.Event()
 
     async def body(task: Any) -> str:
         del task
@@ -97,23 +98,23 @@ async def test_a_daemon_under_a_steady_stream_keeps_a_flat_task_count(
     world = build_world(fresh_standin, make_table, make_queue, make_topic, make_vault)
     settings = Settings(**world.settings(restores=[], exports=[]))
     stop = asyncio.Event()
-    ready: asyncio.Future[AppContext] = asyncio.get_running_loop().create_future()
+    ready: asyncio.Future[Daemon] = asyncio.get_running_loop().create_future()
 
-    async def on_ready(ctx: AppContext) -> None:
-        ready.set_result(ctx)
+    async def on_ready(wired: Daemon) -> None:
+        ready.set_result(wired)
 
     daemon = asyncio.create_task(run_daemon(
         settings, metrics=Metrics(CollectorRegistry()),
         clock=FakeClock(SLOT0 + timedelta(seconds=1)), stop=stop, on_ready=on_ready))
     counts = []
     try:
-        ctx = await ready
+        wired = await ready
         for _ in range(6):
             jobs = [fresh_standin.backup.inject_job(arn, VAULT, duration=0.2).job_id
                     for arn in world.tables.values() for _ in range(5)]
             async with asyncio.timeout(30):
                 while not (world.queue_depth() == 0
-                           and all(ctx.tracker.finished_state(j) for j in jobs)):
+                           and all(wired.kernel.tracker.finished_state(j) for j in jobs)):
                     await asyncio.sleep(0.1)
             await asyncio.sleep(0.5)  # let the batch's own tasks end
             counts.append(len(asyncio.all_tasks()))

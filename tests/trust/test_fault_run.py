@@ -12,10 +12,9 @@ import aiohttp
 import pytest
 from prometheus_client import CollectorRegistry
 
-from daemon.app import run_daemon
+from daemon.app import Daemon, run_daemon
 from daemon.config.settings import Settings
 from daemon.core.clock import FakeClock
-from daemon.kernel.context import AppContext
 from daemon.kernel.http import HttpServer
 from daemon.obs.metrics import Metrics
 
@@ -63,15 +62,15 @@ async def run_under_faults(world: World, fake: Any, plan: FaultPlan
         settings = fast_timeouts(Settings(**world.settings(proxy.url)), read_timeout=1.5)
         clock, stop = FakeClock(SLOT0 + timedelta(seconds=1)), asyncio.Event()
         metrics = Metrics(CollectorRegistry())
-        ready: asyncio.Future[AppContext] = asyncio.get_running_loop().create_future()
+        ready: asyncio.Future[Daemon] = asyncio.get_running_loop().create_future()
 
-        async def on_ready(ctx: AppContext) -> None:
-            ready.set_result(ctx)
+        async def on_ready(wired: Daemon) -> None:
+            ready.set_result(wired)
 
         daemon = asyncio.create_task(run_daemon(settings, metrics=metrics, clock=clock,
                                                 stop=stop, on_ready=on_ready))
         try:
-            ctx = await ready
+            wired = await ready
             jobs = start_wave(fake, world)
             names = slot_names(SLOTS)
             for minute in range(SLOTS):
@@ -81,16 +80,16 @@ async def run_under_faults(world: World, fake: Any, plan: FaultPlan
             await eventually("retention and one backup per slot", lambda: [
                 *check_retention(world, SLOTS), *check_one_backup_per_slot(world)])
             await eventually("jobs final in AWS and the tracker", lambda: [
-                *check_jobs_final(fake, {j: ctx.tracker.finished_state(j) for j in jobs}),
+                *check_jobs_final(fake, {j: wired.kernel.tracker.finished_state(j) for j in jobs}),
                 *(f"{j} not final in the tracker" for j in jobs
-                  if not ctx.tracker.finished_state(j))])
+                  if not wired.kernel.tracker.finished_state(j))])
             await eventually("queue drained", lambda: [f"{world.queue_depth()} messages left"]
                              if world.queue_depth() else [])
             await eventually("restore published and export written", lambda: [
                 *([] if world.ssm_target() else ["no SSM parameter"]),
                 *([] if world.exported() else ["nothing exported"])])
-            seen = {"jobs": {j: ctx.tracker.finished_state(j) for j in jobs},
-                    "ready": await readyz(ctx), "metrics": metrics}
+            seen = {"jobs": {j: wired.kernel.tracker.finished_state(j) for j in jobs},
+                    "ready": await readyz(wired), "metrics": metrics}
         finally:
             stop.set()
             seen_code = await daemon
@@ -98,8 +97,8 @@ async def run_under_faults(world: World, fake: Any, plan: FaultPlan
         return seen, proxy
 
 
-async def readyz(ctx: AppContext) -> int:
-    http = next(c for c in ctx.components if isinstance(c, HttpServer))
+async def readyz(wired: Daemon) -> int:
+    http = next(c for c in wired.components if isinstance(c, HttpServer))
     async with aiohttp.ClientSession() as session, session.get(
             f"http://127.0.0.1:{http.port}/readyz") as resp:
         return resp.status

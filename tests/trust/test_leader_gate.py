@@ -107,7 +107,7 @@ def replica(clients: AwsClients, settings: LeaderSettings, who: str, journal: Jo
             stubborn: bool = False,
             on_acquire: Callable[[], Awaitable[object]] | None = None) -> Replica:
     metrics, board = Metrics(), StatusBoard()
-    table = FlakyTable(clients, settings.table, settings.lease_name)
+    table = FlakyTable(clients.dynamodb, settings.table, settings.lease_name)
     gate = LeaderGate(settings, table, metrics.leader, board,
                       [Work(who, journal, stubborn)], identity=who, on_acquire=on_acquire)
     return Replica(gate, table, metrics, board, asyncio.Event())
@@ -255,7 +255,7 @@ async def test_with_election_off_the_work_just_runs(clients: AwsClients) -> None
     await until(lambda: ("a", "start") in journal.lines)
     leading = (a.gate.is_leader(), leader_value(a))
     await a.halt()
-    ddb = await clients.client("dynamodb")
+    ddb = await clients.dynamodb()
     tables = (await ddb.list_tables())["TableNames"]
     assert leading == (True, 1.0)
     assert journal.lines == [("a", "start"), ("a", "stop")]

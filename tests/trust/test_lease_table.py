@@ -22,38 +22,37 @@ def rec(holder: str, version: str, transitions: int = 0) -> LeaseRecord:
 
 
 async def table(clients: AwsClients, name: str = "lease-t") -> LeaseTable:
-    t = LeaseTable(clients, name, "ddb-backupd")
+    t = LeaseTable(clients.dynamodb, name, "ddb-backupd")
     await t.ensure(create=True)
     return t
 
 
 async def test_a_missing_table_is_an_error_naming_it(clients: AwsClients) -> None:
     with pytest.raises(PermanentError, match=r"'no-such-lease-table'.*CREATE_TABLE"):
-        await LeaseTable(clients, "no-such-lease-table", "x").ensure(create=False)
+        await LeaseTable(clients.dynamodb, "no-such-lease-table", "x").ensure(create=False)
 
 
 async def test_the_table_is_created_only_when_configured(clients: AwsClients) -> None:
-    await LeaseTable(clients, "made-here", "x").ensure(create=True)
-    await LeaseTable(clients, "made-here", "x").ensure(create=False)  # exists now: no error
+    await LeaseTable(clients.dynamodb, "made-here", "x").ensure(create=True)
+    await LeaseTable(clients.dynamodb, "made-here", "x").ensure(create=False)  # exists now: no error
 
 
 async def test_a_table_with_another_key_is_refused(clients: AwsClients) -> None:
-    ddb = await clients.client("dynamodb")
+    ddb = await clients.dynamodb()
     await ddb.create_table(TableName="wrong-key", BillingMode="PAY_PER_REQUEST",
                            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
                            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
     with pytest.raises(PermanentError, match="partition key 'lease'"):
-        await LeaseTable(clients, "wrong-key", "x").ensure(create=False)
+        await LeaseTable(clients.dynamodb, "wrong-key", "x").ensure(create=False)
 
 
-class RefusingClients:
+class RefusingClient:
     """A DynamoDB client whose DescribeTable always gets the same error."""
 
     def __init__(self, code: str) -> None:
         self.code = code
 
-    async def client(self, service: str) -> RefusingClients:
-        assert service == "dynamodb"
+    async def __call__(self) -> RefusingClient:  # the connect callable components are given
         return self
 
     async def describe_table(self, **_: Any) -> dict[str, Any]:
@@ -64,13 +63,13 @@ class RefusingClients:
 async def test_a_table_aws_refuses_for_good_is_an_error_saying_why() -> None:
     """Access denied: checking again soon will not help, and the gate should say why."""
     with pytest.raises(PermanentError, match=r"'lease-t' is unusable: .*AccessDenied.*authorized"):
-        await LeaseTable(RefusingClients("AccessDeniedException"), "lease-t", "x").ensure(
+        await LeaseTable(RefusingClient("AccessDeniedException"), "lease-t", "x").ensure(
             create=True)
 
 
 async def test_a_throttled_check_stays_an_aws_error_to_retry_soon() -> None:
     with pytest.raises(ClientError, match="ThrottlingException"):
-        await LeaseTable(RefusingClients("ThrottlingException"), "lease-t", "x").ensure(
+        await LeaseTable(RefusingClient("ThrottlingException"), "lease-t", "x").ensure(
             create=True)
 
 

@@ -21,14 +21,11 @@ from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 from structlog.testing import capture_logs
 
-from daemon.app import build_context
 from daemon.config.settings import Settings
-from daemon.core.clock import SystemClock
 from daemon.core.errors import DecodeError
 from daemon.core.events.decode import decode
-from daemon.events.consumer import Consumer
-from daemon.events.pipeline import Pipeline
 from daemon.obs.metrics import Metrics
+from tests.pipeline.helpers import env_of
 
 from .messages import MESSAGES
 
@@ -67,12 +64,16 @@ class FakeSqs:
 
 
 class FakeClients:
-    def __init__(self, sqs: FakeSqs) -> None:
-        self.sqs = sqs
+    """AwsClients with SQS only: the fuzzed path must not call another service."""
 
-    async def client(self, service: str) -> Any:
-        assert service == "sqs", f"the fuzzed path must not call {service}"
-        return self.sqs
+    def __init__(self, sqs: FakeSqs) -> None:
+        self._sqs = sqs
+
+    async def sqs(self) -> FakeSqs:
+        return self._sqs
+
+    async def sns(self) -> Any:
+        raise AssertionError("the fuzzed path must not publish alerts")
 
 
 class FixedSizes:
@@ -95,8 +96,8 @@ def test_ten_thousand_fuzzed_messages_through_the_consumer() -> None:
     sqs = FakeSqs()
     s = Settings(queue_url=QUEUE, alert_topic_arn=None)
     metrics = Metrics(CollectorRegistry())
-    ctx = build_context(s, FakeClients(sqs), metrics, SystemClock())  # type: ignore[arg-type]
-    consumer = Consumer(ctx, Pipeline(ctx, FixedSizes()))  # type: ignore[arg-type]
+    env = env_of(s, FakeClients(sqs), metrics)
+    consumer = env.consumer(env.pipeline(FixedSizes()))
     poison = metrics.registry.get_sample_value
     loop = asyncio.new_event_loop()
     seen = {"messages": 0, "poison": 0}
@@ -127,7 +128,7 @@ def test_ten_thousand_fuzzed_messages_through_the_consumer() -> None:
     print(f"fuzzed {seen['messages']} messages, {seen['poison']} refused as poison")
     assert seen["messages"] >= 10_000
     assert 0 < seen["poison"] < seen["messages"]  # the mix exercises both paths
-    assert ctx.tracker.running_bytes_total() >= 0
+    assert env.tracker.running_bytes_total() >= 0
 
 
 @pytest.mark.e2e
@@ -146,8 +147,8 @@ async def test_consumer_over_sqs_deletes_only_what_it_handled(
 
     # a long visibility: a refused message must not come back while the test counts
     async with context(test_settings(queue_url=url, queue={"visibility_timeout_seconds": 600})
-                       ) as (ctx, pipeline):
-        consumer = Consumer(ctx, pipeline)
+                       ) as (env, pipeline):
+        consumer = env.consumer(pipeline)
         while consumer.processed < len(bodies):
             await consumer.run_once()
     attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[

@@ -163,15 +163,13 @@ class JobTable:
         (any region when None) that the listing lacks are `vanished`: describe them and apply
         what AWS says (a COMPLETED event we never received).
         """
-        upserts, seen = [], set()
-        for event in listed_open:
-            if event.job_id is None or event.kind != "backup_job":
-                continue
-            seen.add(event.job_id)
-            if self._would_change(event):
-                upserts.append(event)
+        # one entry per job: a listing paged while jobs move may name a job twice; the
+        # entry listed last is the one that stands (applying both would depend on order)
+        latest = {event.job_id: event for event in listed_open
+                  if event.job_id is not None and event.kind == "backup_job"}
+        upserts = [event for event in latest.values() if self._would_change(event)]
         vanished = [job.job_id for job in self._open.values()
-                    if job.kind == "backup_job" and job.job_id not in seen
+                    if job.kind == "backup_job" and job.job_id not in latest
                     and (region is None or job.region in (None, region))]
         return ReconcilePlan(upserts, vanished)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import string
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,6 +27,12 @@ MIN_INCREMENTAL = timedelta(minutes=15)
 MAX_INCREMENTAL = timedelta(hours=24)
 TERMINAL = frozenset({"COMPLETED", "COMPLETE", "FAILED", "CANCELED", "CANCELLED"})
 SUCCEEDED = frozenset({"COMPLETED", "COMPLETE"})
+KEY_PARTS = ("prefix", "name", "account", "region", "job_id", "yyyy", "mm", "dd")
+KEY_PRESETS = {
+    "default": "{prefix}/{name}/{yyyy}/{mm}/{dd}/",
+    # the sample's Hive partitions: Athena tables partitioned by table, date and job
+    "hive": "{prefix}/table={name}/year={yyyy}/month={mm}/day={dd}/job={job_id}/",
+}
 
 
 class ExportRuleLike(Protocol):
@@ -41,6 +48,8 @@ class ExportRuleLike(Protocol):
     def on_backup(self) -> bool: ...
     @property
     def prefix(self) -> str: ...
+    @property
+    def key_template(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,10 +74,34 @@ def export_token(rule: str, resource_arn: str, source: str | None, at: datetime)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def key_prefix(prefix: str, name: str, at: datetime) -> str:
-    """`<prefix>/<name>/<YYYY>/<MM>/<DD>/` of the export's time (UTC)."""
-    day = at.astimezone(UTC).strftime("%Y/%m/%d")
-    return "/".join(p for p in (prefix.strip("/"), name, day) if p) + "/"
+def key_template_problem(template: str) -> str | None:
+    """Why `template` is not a key template (unknown or unnamed parts), or None."""
+    try:
+        fields = [(f, spec, conv) for _, f, spec, conv in string.Formatter().parse(template)
+                  if f is not None]
+    except ValueError as exc:
+        return f"not a key template: {exc}"
+    for field, spec, conv in fields:
+        if field not in KEY_PARTS or spec or conv:
+            return (f"unknown part {{{field}{'!' + conv if conv else ''}"
+                    f"{':' + spec if spec else ''}}}: use {', '.join(f'{{{p}}}' for p in KEY_PARTS)}")
+    return None
+
+
+def key_prefix(prefix: str, name: str, at: datetime, *,
+               template: str = KEY_PRESETS["default"], resource_arn: str | None = None,
+               job_id: str | None = None, token: str = "") -> str:
+    """The S3 key prefix of an export: `template` with its parts filled in (the date of the
+    export's time in UTC; `{job_id}` the backup job, else the export's token), empty
+    segments dropped, ending in `/`."""
+    at = at.astimezone(UTC)
+    parsed = arns.parse(resource_arn)
+    parts = {"prefix": prefix.strip("/"), "name": name,
+             "account": parsed.account if parsed else "", "region": parsed.region if parsed else "",
+             "job_id": job_id or token, "yyyy": f"{at.year:04d}", "mm": f"{at.month:02d}",
+             "dd": f"{at.day:02d}"}
+    key = template.format_map(parts)
+    return "/".join(p for p in key.split("/") if p) + "/"
 
 
 def rds_task_identifier(rule: str, token: str) -> str:
@@ -78,7 +111,7 @@ def rds_task_identifier(rule: str, token: str) -> str:
 
 
 def plan(rule: ExportRuleLike, resource_arn: str, source: str | None, at: datetime, *,
-         vault: str | None = None,
+         vault: str | None = None, job_id: str | None = None,
          trigger: Literal["backup", "schedule"] = "backup") -> ExportPlan | None:
     """The plan of `rule` for this resource, or None when the rule does not cover it."""
     name = arns.table_name(resource_arn) if rule.kind == "dynamodb" else arns.rds_identifier(
@@ -86,13 +119,16 @@ def plan(rule: ExportRuleLike, resource_arn: str, source: str | None, at: dateti
     if name is None or compile_pattern(rule.source_pattern).search(name) is None:
         return None
     at = at.astimezone(UTC)
-    return ExportPlan(rule.name, rule.kind, name, resource_arn, source, at,
-                      export_token(rule.name, resource_arn, source, at),
-                      key_prefix(rule.prefix, name, at), vault, trigger)
+    token = export_token(rule.name, resource_arn, source, at)
+    return ExportPlan(rule.name, rule.kind, name, resource_arn, source, at, token,
+                      key_prefix(rule.prefix, name, at, template=rule.key_template,
+                                 resource_arn=resource_arn, job_id=job_id, token=token),
+                      vault, trigger)
 
 
 def plans_for_backup(resource_arn: str, recovery_point_arn: str, created: datetime,
-                     vault: str | None, rules: Iterable[ExportRuleLike]) -> list[ExportPlan]:
+                     vault: str | None, rules: Iterable[ExportRuleLike], *,
+                     job_id: str | None = None) -> list[ExportPlan]:
     """Exports a completed backup triggers: DynamoDB backups and RDS snapshots only."""
     kind = recovery_point_kind(recovery_point_arn)
     out: list[ExportPlan] = []
@@ -102,7 +138,7 @@ def plans_for_backup(resource_arn: str, recovery_point_arn: str, created: dateti
         fits = kind in ("dynamodb-backup", "aws-backup") if rule.kind == "dynamodb" else \
             kind in ("rds-snapshot", "rds-cluster-snapshot")
         found = plan(rule, resource_arn, recovery_point_arn, backup_ms(created),
-                     vault=vault) if fits else None
+                     vault=vault, job_id=job_id) if fits else None
         if found is not None:
             out.append(found)
     return out

@@ -3,8 +3,9 @@
 A restored copy is a table this daemon made: it carries the tags below, written right after
 the restore started, so a restarted daemon finds restores in flight and rotation never
 touches a table it did not make. Rotation keeps, per rule and source table, the newest
-`keep_last` finished copies; it never deletes the table an SSM parameter points to, a copy
-still being restored, or a table without this daemon's tags.
+`keep_last` finished copies (None: every copy, nothing is deleted); it never deletes the
+table an SSM parameter points to, a copy still being restored, or a table without this
+daemon's tags.
 """
 
 from __future__ import annotations
@@ -94,7 +95,8 @@ def copies_of(copies: Iterable[RestoredCopy], rule: str, source_table: str) -> l
 
 
 def select_rotation(copies: Iterable[RestoredCopy], *, rule: str, source_table: str,
-                    keep_last: int, protected: Collection[str]) -> list[RotationDecision]:
+                    keep_last: int | None, protected: Collection[str],
+                    ) -> list[RotationDecision]:
     """Decide every copy of (rule, source table): deletions come oldest first.
 
     `protected` holds names or ARNs never to delete (the SSM parameter's current value).
@@ -115,12 +117,14 @@ def select_rotation(copies: Iterable[RestoredCopy], *, rule: str, source_table: 
 
 
 def _keep_reason(copy: RestoredCopy, protected: Collection[str], finished: int,
-                 keep_last: int) -> str | None:
+                 keep_last: int | None) -> str | None:
     """Why a copy stays; `finished` counts the done copies newer than it."""
     if copy.name in protected or copy.arn in protected:
         return "the SSM parameter points to it"
     if copy.state == "restoring":
         return "restore still in flight"
+    if keep_last is None:
+        return "rotation is off (keep_last: null keeps every copy)"
     if copy.state == "done" and finished < keep_last:
         return f"among the newest {keep_last} restored copies"
     if copy.state == "failed" and finished == 0:
@@ -128,7 +132,7 @@ def _keep_reason(copy: RestoredCopy, protected: Collection[str], finished: int,
     return None
 
 
-def _delete_reasons(copy: RestoredCopy, keep_last: int) -> tuple[str, ...]:
+def _delete_reasons(copy: RestoredCopy, keep_last: int | None) -> tuple[str, ...]:
     if copy.state == "failed":
         return ("failed restore, superseded by a newer copy",)
     return (f"older than the newest {keep_last} restored copies",)

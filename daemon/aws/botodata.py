@@ -1,0 +1,74 @@
+"""botocore's data files, loaded lean: the daemon's services only, models without documentation.
+
+On the first client botocore parses `endpoints.json` (700 KiB: every partition x every AWS
+service, about 7 MB once it is Python objects), and on each service's first client its
+`service-2.json`, 70-80 % of which is documentation botocore reads only to write docstrings.
+The daemon calls nine services and never reads a docstring. This file loader (botocore's
+own, `Loader.file_loader`) keeps the entries of the daemon's services in `endpoints.json`
+exactly as they are, skipping the others without building them (msgspec reads them as raw
+bytes), and empties the `documentation` strings of service models as they are parsed (the
+keys stay: botocore reads some). Every other data file and value is what botocore loads.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import IO, Any
+
+import msgspec
+from botocore.loaders import JSONFileLoader
+
+Pairs = list[tuple[str, Any]]
+
+
+class LeanFileLoader(JSONFileLoader):
+    """botocore's JSON file loader, keeping only the endpoints of `endpoint_prefixes`."""
+
+    def __init__(self, endpoint_prefixes: Iterable[str]) -> None:
+        self._prefixes = frozenset(endpoint_prefixes)
+
+    def _load_file(self, full_path: str, open_method: Callable[..., IO[bytes]]) -> Any:
+        path = Path(full_path)
+        if not path.is_file():
+            return None
+        with open_method(full_path, "rb") as fp:
+            payload = fp.read()
+        name = path.name
+        if name == "endpoints.json":
+            return endpoints(payload, self._prefixes)
+        hook = without_documentation if name.startswith("service-2.json") else OrderedDict
+        return json.loads(payload.decode("utf-8"), object_pairs_hook=hook)
+
+
+def without_documentation(pairs: Pairs) -> OrderedDict[str, Any]:
+    """A service model's object with its `documentation` string emptied."""
+    return OrderedDict((key, "" if key == "documentation" else value) for key, value in pairs)
+
+
+def endpoints(payload: bytes, prefixes: frozenset[str]) -> OrderedDict[str, Any]:
+    """`endpoints.json` with each partition's services cut down to `prefixes`."""
+    top = msgspec.json.decode(payload, type=dict[str, msgspec.Raw])
+    data = OrderedDict((key, _json(raw)) for key, raw in top.items() if key != "partitions")
+    partitions = msgspec.json.decode(top["partitions"], type=list[dict[str, msgspec.Raw]])
+    data["partitions"] = [_partition(partition, prefixes) for partition in partitions]
+    return data
+
+
+def _partition(partition: dict[str, msgspec.Raw], prefixes: frozenset[str],
+               ) -> OrderedDict[str, Any]:
+    out: OrderedDict[str, Any] = OrderedDict()
+    for key, raw in partition.items():
+        if key == "services":
+            services = msgspec.json.decode(raw, type=dict[str, msgspec.Raw])
+            out[key] = OrderedDict((name, _json(value)) for name, value in services.items()
+                                   if name in prefixes)
+        else:
+            out[key] = _json(raw)
+    return out
+
+
+def _json(raw: msgspec.Raw) -> Any:
+    return json.loads(bytes(raw), object_pairs_hook=OrderedDict)

@@ -1,0 +1,1 @@
+"""Pure decisions of AWS Backup plans as code: desired documents, differences, ownership."""

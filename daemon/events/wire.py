@@ -1,0 +1,84 @@
+"""Wiring of the events capability: what `app.py` runs to track backup jobs and alert on them.
+
+Always wired (the tracker, the reconciler and the threshold alerts work without a queue);
+the SQS consumer only with a `queue_url`, CloudWatch publishing only when enabled: a part
+that is not configured is not imported either.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from daemon.aws.session import AwsClients
+from daemon.config.settings import Settings
+from daemon.core.events.tracker import JobTable
+from daemon.events.pipeline import Limits, Pipeline, ThresholdWatch
+from daemon.events.reconciler import Reconciler
+from daemon.events.sizes import SizeResolver
+from daemon.kernel.kernel import Kernel, Wired
+from daemon.kernel.supervisor import Component
+from daemon.obs.collector import TrackerCollector
+
+if TYPE_CHECKING:
+    from daemon.events.cloudwatch import CloudWatchPublisher
+    from daemon.events.consumer import Consumer
+
+
+@dataclass(frozen=True, kw_only=True)
+class Events(Wired):
+    """The capability's components, by name (tests and benchmarks drive them)."""
+
+    pipeline: Pipeline
+    reconciler: Reconciler
+    consumer: Consumer | None
+    cloudwatch: CloudWatchPublisher | None
+
+
+def wire(settings: Settings, aws: AwsClients, kernel: Kernel) -> Events:
+    """The pipeline and its leader components: consumer, reconciler, threshold watch,
+    CloudWatch publisher. A new leader reconciles first; a stop waits for size lookups."""
+    metrics = kernel.metrics.events
+    pipeline = Pipeline(kernel.tracker, SizeResolver(aws.dynamodb, settings.size_cache_seconds),
+                        Limits.of(settings), metrics=metrics, alerts=kernel.alerts,
+                        bus=kernel.bus, clock=kernel.clock)
+    kernel.metrics.registry.register(TrackerCollector(
+        kernel.tracker, pipeline.thresholds_view, settings.limit_bytes, enabled=kernel.is_leader,
+        ratios={"warning": settings.warning_ratio, "critical": settings.critical_ratio}))
+    kernel.board.add("thresholds", lambda: {"level": pipeline.thresholds_view()})
+    kernel.board.add("jobs", lambda: jobs_section(kernel.tracker, settings.limit_bytes))
+    reconciler = Reconciler(aws.backup, pipeline, kernel.tracker, region=settings.region,
+                            interval_seconds=settings.reconcile_seconds, metrics=metrics,
+                            board=kernel.board, clock=kernel.clock)
+    consumer = cloudwatch = None
+    if settings.queue_url:
+        from daemon.events.consumer import Consumer  # noqa: PLC0415 - only with a queue
+
+        consumer = Consumer(settings.queue_url, settings.queue, aws.sqs, pipeline,
+                            metrics=metrics, board=kernel.board,
+                            grace_seconds=settings.shutdown_grace_seconds)
+    else:
+        kernel.board.set_health("consumer", True, "no queue_url configured: consumer disabled")
+        metrics.consumer_up(True)  # disabled on purpose is not an outage
+    if settings.cloudwatch.enabled:
+        from daemon.events.cloudwatch import CloudWatchPublisher  # noqa: PLC0415 - only when on
+
+        cloudwatch = CloudWatchPublisher(aws.cloudwatch, settings.cloudwatch, kernel.tracker,
+                                         metrics=metrics, clock=kernel.clock,
+                                         sources=kernel.datums)
+    leader: list[Component | None] = [consumer, reconciler, ThresholdWatch(pipeline), cloudwatch]
+    return Events(leader=tuple(c for c in leader if c is not None),
+                  on_acquire=reconciler.run_once, settle=pipeline.settle, pipeline=pipeline,
+                  reconciler=reconciler, consumer=consumer, cloudwatch=cloudwatch)
+
+
+def jobs_section(tracker: JobTable, limit_bytes: int) -> dict[str, Any]:
+    """The `/status` section of the jobs running now, by group."""
+    return {
+        "running": tracker.running_jobs_total(),
+        "running_bytes": tracker.running_bytes_total(),
+        "limit_bytes": limit_bytes,
+        "by_group": [
+            {"vault": v, "resource_type": t, "region": r, "jobs": g.jobs, "bytes": g.bytes}
+            for (v, t, r), g in sorted(tracker.totals().items())],
+    }

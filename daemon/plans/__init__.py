@@ -1,0 +1,1 @@
+"""Plans capability: AWS Backup plans, selections and vaults kept as the configuration says."""
