@@ -1,7 +1,7 @@
 """Coverage: the discovered tables nothing protects, found every `coverage.interval_seconds`.
 
 Three gaps, decided by the pure core (`coverage`): a table no selector selects (the enabled
-schedules' today; `add_selector` is the hook through which backup plans add theirs), a table
+schedules' and the configured backup plans' selections, each added with `add_selector`), a table
 with point-in-time recovery off that an export rule needs it on, and a table whose newest
 good backup is older than the RPO. PITR is read with DescribeContinuousBackups, only for the
 tables a rule needs it on, at most once an hour per table. Gaps go to /metrics, /status, the

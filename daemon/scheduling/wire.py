@@ -17,6 +17,7 @@ from daemon.aws.session import AwsClients
 from daemon.aws.throttle import Throttle
 from daemon.config.settings import Settings
 from daemon.core.scheduling.admission import AdmissionQueue
+from daemon.core.scheduling.plan_selection import PlanSelection
 from daemon.core.tasks.exports import needs_pitr
 from daemon.kernel.kernel import Kernel, Wired
 from daemon.kernel.supervisor import Component
@@ -78,7 +79,8 @@ def wire(settings: Settings, aws: AwsClients, kernel: Kernel) -> Scheduling:
 
 def wire_freshness(settings: Settings, aws: AwsClients, kernel: Kernel, catalog: TableCatalog,
                    ) -> tuple[FreshnessTracker, CoverageWatch | None]:
-    """Freshness and coverage over the enabled schedules, with their own read budget."""
+    """Freshness and coverage over the enabled schedules, with their own read budget. Coverage
+    also counts the tables the configured backup plans' selections take as protected."""
     enabled = [s for s in settings.schedules if s.enabled]
     reads = Throttle(settings.freshness.api_calls_per_second, FRESHNESS_CONCURRENCY)
     rpo = settings.coverage.rpo_seconds if settings.coverage.enabled else None
@@ -99,5 +101,11 @@ def wire_freshness(settings: Settings, aws: AwsClients, kernel: Kernel, catalog:
         alerts=kernel.alerts, clock=kernel.clock)
     for spec in enabled:
         coverage.add_selector(f"schedule:{spec.name}", spec.selector())
+    for plan in settings.backup_plans:  # what the plans capability keeps selected in AWS
+        for selection in plan.selections:
+            coverage.add_selector(f"plan:{plan.name}/{selection.name}", PlanSelection.build(
+                settings.region, resources=selection.resources,
+                not_resources=selection.not_resources, tags=selection.tags,
+                conditions=[(c.operator, c.key, c.value) for c in selection.conditions]))
     kernel.datums.add(coverage.datums)
     return freshness, coverage

@@ -168,7 +168,8 @@ def assess(schedule: str, interval_seconds: float, tables: Iterable[str],
 
 
 class Selects(Protocol):
-    """Anything that selects tables: a schedule's `Selector`, later a backup plan's."""
+    """Anything that selects tables: a schedule's `Selector`, a backup plan selection's
+    `PlanSelection`."""
 
     @property
     def needs_tags(self) -> bool: ...
