@@ -30,6 +30,7 @@ from benchmarks.inprocess import quiet_logging
 from daemon.app import build_kernel
 from daemon.config.settings import Settings
 from daemon.core.clock import FakeClock
+from daemon.core.scheduling.freshness import FreshnessReport
 from daemon.kernel.supervisor import Component, supervise
 from daemon.obs.metrics import Metrics
 from daemon.scheduling.discovery import TableCatalog
@@ -150,8 +151,10 @@ def restarted(fake: FakeAws) -> tuple[TableCatalog, FreshnessTracker]:
     return scheduling.catalog, scheduling.freshness
 
 
-async def seed_time(fake: FakeAws) -> tuple[float, float, dict[str, int], FreshnessTracker]:
-    """(wall seconds, CPU seconds, calls by operation) from start to seeded."""
+async def seed_time(fake: FakeAws,
+                    ) -> tuple[float, float, dict[str, int], FreshnessTracker, FreshnessReport]:
+    """(wall seconds, CPU seconds, calls by operation) from start to seeded, the tracker and
+    its report then (taken before the stop: a leader that stops reports nothing)."""
     catalog, freshness = restarted(fake)
     stop = asyncio.Event()
     components: list[Component] = [catalog, freshness]
@@ -160,18 +163,18 @@ async def seed_time(fake: FakeAws) -> tuple[float, float, dict[str, int], Freshn
     await freshness.seeded.wait()
     wall, cpu = time.monotonic() - wall, time.process_time() - cpu
     calls = dict(fake.calls)
+    report = freshness.report()
+    assert report is not None
     stop.set()
     runner.cancel()  # discovery's 10 000 DescribeTable calls would go on for 17 minutes
     await asyncio.gather(runner, return_exceptions=True)
-    return wall, cpu, calls, freshness
+    return wall, cpu, calls, freshness, report
 
 
 def run() -> list[Figure]:
     quiet_logging()
     fake = FakeAws(TABLES, AWS_BACKUP_TABLES)
-    wall, cpu, calls, freshness = asyncio.run(seed_time(fake))
-    report = freshness.report()
-    assert report is not None
+    wall, cpu, calls, freshness, report = asyncio.run(seed_time(fake))
     (daily,) = report.schedules
     if (daily.tables, daily.late, len(freshness.book)) != (TABLES, 0, TABLES):
         raise RuntimeError(f"seeded wrongly: {daily}, {len(freshness.book)} tables with backups")
