@@ -22,6 +22,7 @@ from benchmarks.common import ROOT, Figure, machine, missing, table
 BENCHMARKS = {
     "decode_apply": ("decode_apply_events_per_s", "decode_apply_vs_json_loads"),
     "bench_scheduler": ("schedule_tick_10k_tables_ms", "retention_100k_backups_ms"),
+    "freshness_seed": ("freshness_seed_10k_tables_s",),
     "scaling": ("bytes_per_tracked_job",),
     "sqs_e2e": ("sqs_e2e_vs_bare_loop",),
     "cloudwatch_calls": ("cloudwatch_calls_per_min_1000_jobs",
@@ -34,7 +35,7 @@ ORDER = (
     "decode_apply_events_per_s", "decode_apply_vs_json_loads", "sqs_e2e_vs_bare_loop",
     "cloudwatch_calls_per_min_1000_jobs", "seed_monitor_calls_per_min_1000_jobs",
     "alert_latency_p99_s", "rss_idle_mb", "bytes_per_tracked_job", "schedule_tick_10k_tables_ms",
-    "retention_100k_backups_ms", "ready_s", "api_calls_per_job",
+    "retention_100k_backups_ms", "freshness_seed_10k_tables_s", "ready_s", "api_calls_per_job",
 )
 RESULTS = ROOT / "benchmarks" / "results.json"
 

@@ -1,7 +1,8 @@
 """CloudWatch cost: PutMetricData calls per minute with 1 000 running jobs, and the seed's model.
 
 `cloudwatch_calls_per_min_1000_jobs`: the daemon's `CloudWatchPublisher` against moto with a
-tracker of 1 000 running backup jobs in 30 groups (10 vaults x 3 resource types), over 10
+tracker of 1 000 running backup jobs in 30 groups (10 vaults x 3 resource types), plus the
+freshness and coverage datums of 10 schedules (seeded from the stand-in as at start), over 10
 minutes of simulated time (a fake clock; one `run_once` per interval, as `run` does between
 its sleeps); jobs finish and new ones start between intervals. Calls are read from the
 daemon's own `backupd_aws_api_calls_total`. Target: at most one call per interval.
@@ -24,8 +25,10 @@ from daemon.core.clock import FakeClock
 from daemon.core.events.decode import JobEvent
 from daemon.core.events.tracker import JobTable
 from daemon.obs.metrics import Metrics
+from daemon.scheduling.wire import wire as wire_scheduling
 
 JOBS = 1_000
+SCHEDULES = 10
 MINUTES = 10
 INTERVAL = 60.0
 TYPES = ("DynamoDB", "RDS", "EFS")
@@ -45,8 +48,17 @@ async def publish_for(url: str) -> tuple[float, int]:
     """(PutMetricData calls, datums per interval) over MINUTES of simulated time."""
     clock = FakeClock()
     metrics = Metrics()
-    s = settings(url, cloudwatch={"interval_seconds": INTERVAL})
+    s = settings(url, cloudwatch={"interval_seconds": INTERVAL}, schedules=[
+        {"name": f"s{i}", "expression": "rate(1 hour)", "tables": [f"t{i}-*"]}
+        for i in range(SCHEDULES)])
     async with daemon_context(s, metrics=metrics, clock=clock) as bench:
+        scheduling = wire_scheduling(s, bench.aws, bench.kernel)
+        catalog, freshness, coverage = (scheduling.catalog, scheduling.freshness,
+                                        scheduling.coverage)
+        assert coverage is not None
+        await catalog.run_once()
+        await freshness.seed()
+        await coverage.run_once()
         tracker: JobTable = bench.kernel.tracker
         numbers = itertools.count()
         open_jobs = [next(numbers) for _ in range(JOBS)]
@@ -68,7 +80,7 @@ async def publish_for(url: str) -> tuple[float, int]:
                                                {"outcome": "ok"})
         if ok != MINUTES:
             raise RuntimeError(f"{ok} of {MINUTES} PutMetricData batches succeeded")
-        return calls, 2 * len(tracker.totals()) + 2
+        return calls, 2 * len(tracker.totals()) + 2 + len(bench.kernel.datums.collect(clock.now()))
 
 
 def run() -> list[Figure]:

@@ -9,9 +9,10 @@ one JSON object per backup is printed, newest first: `{"arn", "action", "reasons
 Against AWS (the configured account, or the stand-in through BACKUPD_AWS__ENDPOINT_URL):
     ddb-backupd plan [--now ISO8601]
 one line per schedule (`next_run`, the tables it selects), then one line per backup that
-retention decides on, then one line per configured backup plan (`backup_plan`, its `state`,
-the `changes` field by field and the `steps` that would make them). Nothing is created,
-changed or deleted. Bad input exits 2 naming the field.
+retention decides on, then one per table late for its schedule or in a coverage gap, then
+one line per configured backup plan (`backup_plan`, its `state`, the `changes` field by field
+and the `steps` that would make them). Nothing is created, changed or deleted. Bad input
+exits 2 naming the field.
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ creating or deleting anything.
 
 Against AWS (the configured account, or the stand-in with BACKUPD_AWS__ENDPOINT_URL), one
 JSON line per schedule (its next run and the tables it selects), then one per backup that
-retention decides on:
+retention decides on, then one per table that is late for its schedule or in a coverage gap
+({"gap": "late"|"unselected"|"pitr_off"|"rpo_breached", "table", ...}):
   ddb-backupd plan [--now ISO8601]
 
 Offline, to try a retention policy on a list of backups of one table:

@@ -2,8 +2,9 @@
 
 Split from plan.py so the offline form never imports aioboto3. Output is JSON lines on
 stdout: first one object per schedule, then one per backup retention decides on, then one
-per configured backup plan (the changes the plans reconciler would make, not made); logs go
-to stderr so the output stays machine-readable.
+per table late for its schedule or in a coverage gap (`gap`: late, unselected, pitr_off,
+rpo_breached), then one per configured backup plan (the changes the plans reconciler would
+make, not made); logs go to stderr so the output stays machine-readable.
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ from daemon.kernel.kernel import Kernel
 from daemon.obs.metrics import Metrics
 from daemon.plans.plan_aws import PlanCalls
 from daemon.plans.reconciler import PlanReconciler
+from daemon.scheduling.coverage import CoverageWatch
 from daemon.scheduling.discovery import TableCatalog
+from daemon.scheduling.freshness import FreshnessTracker, age_json
 from daemon.scheduling.scheduler import BackupScheduler
 from daemon.scheduling.wire import Scheduling, wire
 
@@ -75,6 +78,8 @@ async def _schedules(scheduling: Scheduling, now: datetime) -> None:
         for decision in plan.decisions:
             print(json.dumps({"schedule": plan.spec.name, "table": plan.table,
                               **decision_json(decision)}))
+    for line in await gap_lines(scheduling.freshness, scheduling.coverage):
+        print(json.dumps(line))
 
 
 async def backup_plan_lines(settings: Settings, aws: AwsClients,
@@ -104,6 +109,23 @@ def schedule_lines(scheduler: BackupScheduler, catalog: TableCatalog,
                       "timezone": state.spec.timezone, "engine": state.spec.engine,
                       "next_run": iso_z(upcoming) if upcoming else None,
                       "tables": list(state.selected)})
+    return lines
+
+
+async def gap_lines(freshness: FreshnessTracker,
+                    coverage: CoverageWatch | None) -> list[dict[str, Any]]:
+    """Tables late for their schedule, then the coverage gaps: one line per table and gap."""
+    await freshness.seed()
+    lines: list[dict[str, Any]] = []
+    report = freshness.report()
+    for schedule, ages in (report.ages if report else {}).items():
+        late = sorted((a for a in ages if a.late), key=lambda a: (a.since, a.table))
+        lines += [{"gap": "late", "schedule": schedule, **age_json(age)} for age in late]
+    if coverage is not None:
+        found = await coverage.check()
+        lines += [{"gap": "unselected", "table": name} for name in found.unselected]
+        lines += [{"gap": "pitr_off", "table": name} for name in found.pitr_off]
+        lines += [{"gap": "rpo_breached", **age_json(age)} for age in found.rpo_breached]
     return lines
 
 

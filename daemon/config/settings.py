@@ -2,7 +2,7 @@
 
 Sources, strongest first: environment, then the optional YAML file named by
 BACKUPD_CONFIG_FILE, then defaults. Sections of later features live in their own modules
-(`schedules.py`, `tasks.py`, `leader.py`) and are composed here.
+(`schedules.py`, `freshness.py`, `tasks.py`, `leader.py`) and are composed here.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from daemon.config.freshness import CoverageSettings, FreshnessSettings
 from daemon.config.leader import LeaderSettings
 from daemon.config.plans import BackupPlans
 from daemon.config.schedules import SchedulerSettings, ScheduleSpec
@@ -130,6 +131,13 @@ class MonitorSettings(Section):
         default_factory=lambda: list(OPEN_JOB_STATES), min_length=1,
         description="Job states counted in the CloudWatch totals; default: every open state "
         "(RUNNING alone counts only the jobs backing up now).")
+class MetricsSettings(Section):
+    """What /metrics exports."""
+
+    per_table: bool = Field(
+        True, description="Export backupd_table_last_backup_timestamp_seconds per (schedule, "
+        "table). Very large estates may turn it off: then only the per-schedule oldest age and "
+        "late count are exported, and the per-schedule freshness alert takes over.")
 
 
 class Settings(BaseSettings):
@@ -169,8 +177,11 @@ class Settings(BaseSettings):
     http: HttpSettings = Field(default_factory=HttpSettings)
     cloudwatch: CloudWatchSettings = Field(default_factory=CloudWatchSettings)
     monitor: MonitorSettings = Field(default_factory=MonitorSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     schedules: list[ScheduleSpec] = Field(default_factory=list, description="Backup schedules.")
+    freshness: FreshnessSettings = Field(default_factory=FreshnessSettings)
+    coverage: CoverageSettings = Field(default_factory=CoverageSettings)
     restores: list[RestoreRule] = Field(default_factory=list, description="Restore rotation rules.")
     exports: list[ExportRule] = Field(default_factory=list, description="Export rules.")
     tasks: TaskSettings = Field(default_factory=TaskSettings)

@@ -5,9 +5,11 @@ VaultName per group, plus an account-wide total without dimensions so an alarm n
 metric math; with `cloudwatch.sample_compatible`, also `BackupJobSize` per group, as AWS's
 concurrent backup monitor sample published it. `monitor.resource_types` and `monitor.states`
 narrow which open jobs these totals count (`daemon.core.events.monitor`; the Prometheus
-gauges always count every open job). At most 1000 datums per call (PutMetricData's limit).
-A failure is logged and the next interval tries again with fresh numbers; the event loop
-never waits on CloudWatch longer than one call.
+gauges always count every open job). Then the datums other capabilities contribute through
+the kernel's `DatumSources` (scheduling: `OldestBackupAgeSeconds`, `LateTables`,
+`UnprotectedTables`), in the same batch. At most 1000 datums per call (PutMetricData's
+limit). A failure is logged and the next interval tries again with fresh numbers; the event
+loop never waits on CloudWatch longer than one call.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from daemon.config.settings import CloudWatchSettings
 from daemon.core.clock import Clock
 from daemon.core.events.monitor import Scope, Series, scoped_totals, series
 from daemon.core.events.tracker import JobTable
+from daemon.kernel.datums import DatumSources
 from daemon.kernel.supervisor import sleep_or_stop
 from daemon.obs.metrics import EventMetrics
 
@@ -64,13 +67,14 @@ class CloudWatchPublisher:
 
     def __init__(self, cloudwatch: Connect[CloudWatchClient], cfg: CloudWatchSettings,
                  tracker: JobTable, *, metrics: EventMetrics, clock: Clock,
-                 scope: Scope | None = None) -> None:
+                 scope: Scope | None = None, sources: DatumSources | None = None) -> None:
         self._cloudwatch = cloudwatch
         self._cfg = cfg
         self._scope = scope or Scope()
         self._tracker = tracker
         self._metrics = metrics
         self._clock = clock
+        self._sources = sources or DatumSources()
         self.calls = 0
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -80,8 +84,9 @@ class CloudWatchPublisher:
 
     async def run_once(self) -> bool:
         cloudwatch = await self._cloudwatch()
-        batch = datums(self._tracker, self._clock.now(), self._scope,
-                       sample_compatible=self._cfg.sample_compatible)
+        now = self._clock.now()
+        batch = datums(self._tracker, now, self._scope,
+                       sample_compatible=self._cfg.sample_compatible) + self._sources.collect(now)
         ok = True
         for part in chunks(batch):
             try:

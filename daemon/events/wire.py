@@ -66,7 +66,8 @@ def wire(settings: Settings, aws: AwsClients, kernel: Kernel) -> Events:
 
         scope = Scope.of(settings.monitor.resource_types, settings.monitor.states)
         cloudwatch = CloudWatchPublisher(aws.cloudwatch, settings.cloudwatch, kernel.tracker,
-                                         metrics=metrics, clock=kernel.clock, scope=scope)
+                                         metrics=metrics, clock=kernel.clock, scope=scope,
+                                         sources=kernel.datums)
     leader: list[Component | None] = [consumer, reconciler, ThresholdWatch(pipeline), cloudwatch]
     return Events(leader=tuple(c for c in leader if c is not None),
                   on_acquire=reconciler.run_once, settle=pipeline.settle, pipeline=pipeline,

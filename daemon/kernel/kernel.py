@@ -9,11 +9,12 @@ a component after it is built.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from daemon.core.clock import Clock
 from daemon.core.events.tracker import JobTable
 from daemon.kernel.bus import CompletionBus
+from daemon.kernel.datums import DatumSources
 from daemon.kernel.outbox import AlertOutbox
 from daemon.kernel.status import StatusBoard
 from daemon.kernel.supervisor import Component
@@ -39,7 +40,10 @@ class Leadership:
 @dataclass(frozen=True, slots=True)
 class Kernel:
     """The process's shared services. `tracker` holds the backup jobs AWS runs now: the
-    events capability writes it, the scheduler's admission control and /status read it."""
+    events capability writes it, the scheduler's admission control and /status read it.
+    `datums` carries CloudWatch datums from any capability (scheduling's freshness and
+    coverage) to the events capability's one batched PutMetricData, neither importing the
+    other."""
 
     clock: Clock
     metrics: Metrics
@@ -48,6 +52,7 @@ class Kernel:
     alerts: AlertOutbox
     tracker: JobTable
     leadership: Leadership
+    datums: DatumSources = field(default_factory=DatumSources)
 
     def is_leader(self) -> bool:
         return self.leadership.is_leader()

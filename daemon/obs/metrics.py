@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from daemon.obs.metrics_freshness import FreshnessMetrics
 from daemon.obs.metrics_leader import LeaderMetrics
 from daemon.obs.metrics_plans import PlanMetrics
 from daemon.obs.metrics_runtime import register_runtime
@@ -146,6 +147,7 @@ class Metrics:
         self.events = EventMetrics(self.registry)
         self.alerts = AlertMetrics(self.registry)
         self.scheduler = SchedulerMetrics(self.registry)
+        self.freshness = FreshnessMetrics(self.registry)
         self.tasks = TaskMetrics(self.registry)
         self.leader = LeaderMetrics(self.registry)
         self.plans = PlanMetrics(self.registry)

@@ -19,7 +19,7 @@ import structlog
 
 from daemon.aws.errors import error_code
 from daemon.aws.throttle import Throttle
-from daemon.core.clock import Clock
+from daemon.core.clock import Clock, aware_time
 from daemon.kernel.supervisor import sleep_or_stop
 from daemon.obs.metrics_scheduler import SchedulerMetrics
 
@@ -46,6 +46,7 @@ class TableInfo:
     size_bytes: int = 0
     tags: Mapping[str, str] | None = None
     fetched: datetime | None = None
+    created: datetime | None = None
 
 
 @dataclass
@@ -61,6 +62,7 @@ class TableCatalog:
     name: str = "table-discovery"
     tables: dict[str, TableInfo] = field(default_factory=dict)
     version: int = 0
+    listed: asyncio.Event = field(default_factory=asyncio.Event)  # names known (details may not be)
     refreshed: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -81,6 +83,7 @@ class TableCatalog:
             del self.tables[gone]
         for name in names - before:
             self.tables[name] = TableInfo(name)
+        self.listed.set()
         now = self.clock.now()
         stale = [t.name for t in self.tables.values()
                  if t.fetched is None or now - t.fetched > DETAILS_MAX_AGE]
@@ -118,8 +121,9 @@ class TableCatalog:
             log.warning("discovery.details_failed", table=name, error=str(exc))
             return
         if name in self.tables:
+            created = table.get("CreationDateTime")
             self.tables[name] = TableInfo(name, arn, int(table.get("TableSizeBytes") or 0),
-                                          tags, now)
+                                          tags, now, aware_time(created) if created else None)
 
     async def _tags(self, ddb: DynamoDBClient, arn: str) -> dict[str, str]:
         tags: dict[str, str] = {}

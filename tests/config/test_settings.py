@@ -58,6 +58,22 @@ def test_nested_sections_are_set_with_double_underscore(clean_env: pytest.Monkey
     assert s.aws.endpoint_url == "http://127.0.0.1:1"
 
 
+def test_freshness_coverage_and_metrics_sections_default_and_are_set_from_env(
+        clean_env: pytest.MonkeyPatch) -> None:
+    s = load_settings()
+    assert (s.metrics.per_table, s.freshness.late_factor, s.coverage.rpo_seconds) == (
+        True, 2.0, None)
+    assert (s.coverage.enabled, s.coverage.alert) == (True, False)
+    clean_env.setenv("BACKUPD_METRICS__PER_TABLE", "false")
+    clean_env.setenv("BACKUPD_FRESHNESS__LATE_FACTOR", "3")
+    clean_env.setenv("BACKUPD_COVERAGE__RPO_SECONDS", "86400")
+    clean_env.setenv("BACKUPD_COVERAGE__EXCLUDE", '["scratch-*"]')
+    s = load_settings()
+    assert not s.metrics.per_table
+    assert (s.freshness.late_factor, s.coverage.rpo_seconds) == (3.0, 86400.0)
+    assert s.coverage.exclude == ["scratch-*"]
+
+
 def test_yaml_file_is_read_and_env_wins(clean_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
     path = tmp_path / "backupd.yaml"
     path.write_text("limit_bytes: 1000\nregion: eu-west-1\nqueue:\n  concurrency: 3\n")

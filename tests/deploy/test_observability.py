@@ -17,6 +17,8 @@ import yaml
 from daemon.config.settings import FIFTY_TIB, CloudWatchSettings, Settings
 from daemon.core.events.tracker import JobTable
 from daemon.events.cloudwatch import datums
+from daemon.scheduling.coverage import UNPROTECTED_DATUM
+from daemon.scheduling.freshness import LATE_DATUM, OLDEST_AGE_DATUM
 from tests.deploy.shapes import resolve, shape_errors
 from tests.deploy.tools import ROOT, run, tool
 
@@ -41,6 +43,9 @@ EXPORTED = {
     "backupd_tasks_caught_up_total", "backupd_tasks_queued", "backupd_memory_limit_bytes",
     "backupd_threshold_ratio", "backupd_aws_api_retries_total",
     "backupd_aws_api_call_duration_seconds_bucket",
+    "backupd_table_last_backup_timestamp_seconds", "backupd_schedule_oldest_backup_age_seconds",
+    "backupd_schedule_late_tables", "backupd_schedule_tables_without_backup",
+    "backupd_coverage_gap_tables",
 }
 METRIC = re.compile(r"\bbackupd_[a-z_]+\b")
 # Every dashboard query is filtered by the cluster, namespace and job variables.
@@ -94,6 +99,10 @@ def test_alert_has_a_severity_and_says_what_to_do(rule: dict[str, Any]) -> None:
     r'up\{job="ddb-backupd"\} == 0',
     (r'process_resident_memory_bytes\{job="ddb-backupd"\} / backupd_memory_limit_bytes'
      r'\{job="ddb-backupd"\}\s*\) > 0.9'),
+    r"time\(\) - max by \(job, schedule, table\) \(backupd_table_last_backup_timestamp_seconds\)",
+    r"max by \(job, schedule\) \(backupd_schedule_oldest_backup_age_seconds\)",
+    r"unless on \(job, schedule\) \(\s*backupd_schedule_oldest_backup_age_seconds",
+    "backupd_coverage_gap_tables",
 ])
 def test_rules_cover_what_the_issue_asks_for(needed: str) -> None:
     assert any(re.search(needed, rule["expr"]) for rule in alerting_rules()), needed
@@ -205,14 +214,38 @@ def test_alarm_properties_are_a_valid_put_metric_alarm_request(name: str) -> Non
 def test_alarms_watch_the_series_the_daemon_publishes() -> None:
     published = {(d["MetricName"], tuple(x["Name"] for x in d["Dimensions"]))
                  for d in datums(JobTable(), datetime.now(UTC))}
+    # scheduling's datums (tests/scheduler/test_freshness_e2e.py checks their names and
+    # dimensions against what the components publish)
+    published |= {(LATE_DATUM, ()), (LATE_DATUM, ("Schedule",)),
+                  (OLDEST_AGE_DATUM, ("Schedule",)), (UNPROTECTED_DATUM, ())}
     namespace = CloudWatchSettings.model_fields["namespace"].default
     template = alarm_template()
     assert template["Parameters"]["Namespace"]["Default"] == namespace
-    ours = [a for a in resolved_alarms().values() if a["Namespace"] == namespace]
-    assert {a["MetricName"] for a in ours} == {"ConcurrentBackupBytes", "RunningBackupJobs"}
+    ours = [a for a in resolved_alarms().values() if a.get("Namespace") == namespace]
+    assert {a["MetricName"] for a in ours} == {"ConcurrentBackupBytes", "RunningBackupJobs",
+                                               LATE_DATUM, UNPROTECTED_DATUM}
     for alarm in ours:  # the account-wide series: no dimensions, no metric math
         assert (alarm["MetricName"], ()) in published
         assert "Dimensions" not in alarm
+
+
+def test_the_oldest_backup_alarm_takes_the_maximum_over_the_schedules() -> None:
+    """A Metrics Insights query over every Schedule's OldestBackupAgeSeconds: one alarm for
+    all schedules, whatever they are called."""
+    alarm = resolved_alarms()["OldestBackupTooOld"]
+    (query,) = alarm["Metrics"]
+    assert query["Expression"] == (
+        f'SELECT MAX({OLDEST_AGE_DATUM}) FROM SCHEMA("BackupMonitoring", Schedule)')
+    assert alarm["Threshold"] == 2 * 86400
+
+
+def test_the_freshness_alarms_treat_missing_data_as_a_problem_by_default() -> None:
+    """Like the absent() guards of the Prometheus rules: no freshness published alarms."""
+    alarms = resolved_alarms()
+    assert alarms["BackupsLate"]["TreatMissingData"] == "breaching"
+    assert alarms["OldestBackupTooOld"]["TreatMissingData"] == "breaching"
+    assert alarm_template()["Parameters"]["FreshnessMissingData"]["AllowedValues"] == [
+        "breaching", "notBreaching"]
 
 
 def test_alarm_thresholds_default_to_the_daemons_levels() -> None:

@@ -186,7 +186,8 @@ def test_a_healthy_daemon_sets_off_no_health_alert(stack: Stack) -> None:
     assert [float(r["value"][1]) for r in stack.query("max(backupd_consumer_up)")] == [1.0]
     alerts = get_json(f"{stack.prometheus}/api/v1/alerts")["data"]["alerts"]
     unhealthy = {"BackupdDown", "BackupdAbsent", "BackupdNoLeader", "BackupdConsumerNotReady",
-                 "BackupdReconcileStale", "BackupdPoisonMessages", "BackupdAwsApiErrors"}
+                 "BackupdReconcileStale", "BackupdPoisonMessages", "BackupdAwsApiErrors",
+                 "BackupdFreshnessMissing", "BackupdTableBackupStale"}
     assert not [a["labels"] for a in alerts if a["labels"]["alertname"] in unhealthy]
 
 

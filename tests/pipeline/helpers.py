@@ -97,7 +97,8 @@ class Env:
         s = self.settings
         return CloudWatchPublisher(self.aws.cloudwatch, s.cloudwatch, self.tracker,
                                    metrics=self.metrics.events, clock=self.clock,
-                                   scope=Scope.of(s.monitor.resource_types, s.monitor.states))
+                                   scope=Scope.of(s.monitor.resource_types, s.monitor.states),
+                                   sources=self.kernel.datums)
 
 
 def env_of(s: Settings, aws: Any, metrics: Metrics | None = None,

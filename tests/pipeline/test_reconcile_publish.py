@@ -17,6 +17,7 @@ from daemon.core.alerts import Alert
 from daemon.core.clock import FakeClock
 from daemon.events.cloudwatch import chunks, datums
 from daemon.events.pipeline import ThresholdWatch
+from daemon.kernel.datums import Datum, datum
 from tests.pipeline.helpers import backup_event, context, settings
 
 pytestmark = pytest.mark.e2e
@@ -143,6 +144,27 @@ async def test_without_sample_compatible_there_is_no_backup_job_size(
         await pipeline.handle(backup_event("a", "RUNNING", size=7))
         assert {d["MetricName"] for d in datums(env.tracker, env.clock.now())} == {
             "ConcurrentBackupBytes", "RunningBackupJobs"}
+async def test_other_capabilities_datums_ride_in_the_same_single_call(
+        aws_env: dict[str, str]) -> None:
+    """Scheduling's freshness datums come through the kernel's DatumSources; a provider that
+    fails loses only its own datums, never the batch."""
+    async with context(settings()) as (env, _):
+        sources = env.kernel.datums
+        sources.add(lambda now: [datum("LateTables", 3, "Count", now,
+                                       [{"Name": "Schedule", "Value": "nightly"}])])
+
+        def broken(now: datetime) -> list[Datum]:
+            raise RuntimeError("no report")
+
+        sources.add(broken)
+        publisher = env.cloudwatch()
+        with capture_logs() as logs:
+            assert await publisher.run_once() is True
+        assert publisher.calls == 1
+    assert [e["event"] for e in logs] == ["cloudwatch.provider_failed"]
+    listed = client(aws_env, "cloudwatch").list_metrics(Namespace="BackupMonitoring")["Metrics"]
+    names = {(m["MetricName"], tuple(d["Value"] for d in m["Dimensions"])) for m in listed}
+    assert {("LateTables", ("nightly",)), ("RunningBackupJobs", ())} <= names
 
 
 def test_datums_are_split_into_calls_of_at_most_1000() -> None:

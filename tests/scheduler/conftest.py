@@ -1,8 +1,9 @@
 """Fixtures of the scheduler's end-to-end tests: scheduler instances on the local stand-in.
 
 `instance(schedules, clock)` wires the scheduling capability as `app.py` does (discovery,
-scheduler, retention) on fresh clients and its own metrics, as a leader would; building a second one
-with the same settings is a restart or a second replica: nothing carries over but AWS.
+scheduler, retention, freshness, coverage) on fresh clients and its own metrics, as a leader
+would; building a second one with the same settings is a restart or a second replica: nothing
+carries over but AWS.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ from daemon.config.settings import Settings
 from daemon.core.clock import FakeClock
 from daemon.kernel.kernel import Kernel
 from daemon.obs.metrics import Metrics
+from daemon.scheduling.coverage import CoverageWatch
 from daemon.scheduling.discovery import TableCatalog
+from daemon.scheduling.freshness import FreshnessTracker
 from daemon.scheduling.retention import RetentionRunner
 from daemon.scheduling.scheduler import BackupScheduler
 from daemon.scheduling.wire import wire
@@ -40,6 +43,8 @@ class Instance:
     scheduler: BackupScheduler
     retention: RetentionRunner
     clock: FakeClock
+    freshness: FreshnessTracker
+    coverage: CoverageWatch | None
 
     async def tick(self, now: datetime | None = None, *, prune: bool = False) -> None:
         """Discovery, one scheduler pass, then (optionally) one retention pass, at `now`."""
@@ -74,8 +79,10 @@ async def instance(aws_env: dict[str, str]) -> AsyncIterator[Callable[..., Await
             clients = await stack.enter_async_context(
                 AwsClients(settings.aws, settings.region, metrics))
             kernel = build_kernel(settings, clients, metrics, clock)
+            kernel.leadership.set(True)  # as the leader gate does once elected
             wired = wire(settings, clients, kernel)
-            return Instance(kernel, wired.catalog, wired.scheduler, wired.retention, clock)
+            return Instance(kernel, wired.catalog, wired.scheduler, wired.retention, clock,
+                            wired.freshness, wired.coverage)
 
         yield make
 

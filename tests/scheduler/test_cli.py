@@ -163,7 +163,8 @@ def test_plan_against_aws_shows_next_runs_tables_and_deletions(capsys, aws_env, 
     assert rows[0] == {"schedule": "hourly", "expression": "rate(1 hour)", "timezone": "UTC",
                        "engine": "dynamodb", "next_run": "2026-11-24T06:00:00Z",
                        "tables": ["orders-1"]}
-    assert [(r["created"], r["action"]) for r in rows[1:]] == [
+    assert [(r["created"], r["action"]) for r in rows[1:4]] == [
         ("2026-11-24T05:00:00Z", "keep"), ("2026-11-24T04:00:00Z", "keep"),
         ("2026-11-24T03:00:00Z", "delete")]
+    assert rows[4:] == [{"gap": "unselected", "table": "users"}]
     assert len(ddb.list_backups()["BackupSummaries"]) == 3

@@ -144,6 +144,12 @@ def plans_for_backup(resource_arn: str, recovery_point_arn: str, created: dateti
     return out
 
 
+def needs_pitr(rules: Iterable[ExportRuleLike], table: str) -> bool:
+    """Whether an export rule covers `table`: DynamoDB exports read from PITR, so it must be on."""
+    return any(rule.kind == "dynamodb" and compile_pattern(rule.source_pattern).search(table)
+               for rule in rules)
+
+
 @dataclass(frozen=True, slots=True)
 class Pitr:
     """A table's point-in-time recovery as DescribeContinuousBackups reports it."""
