@@ -120,7 +120,10 @@ def scenario_settings(world: World, creds: tuple[str, str] | None = None) -> Set
     keys = {"access_key_id": creds[0], "secret_access_key": creds[1]} if creds else {}
     return Settings(**world.settings(
         aws={**keys, "max_attempts": 2},
-        leader={"enabled": True, "create_table": True},
+        # one replica: a renewal slowed by a loaded machine must not hand the lease round
+        # (a leadership gap would hide jobs that start and end inside it from the reconcile)
+        leader={"enabled": True, "create_table": True, "renew_deadline_seconds": 40,
+                "lease_seconds": 60},
         schedules=[{**world.settings()["schedules"][0], "retention": {"keep_last": 1}}],
         restores=[{**world.settings()["restores"][0], "keep_last": 2}],
         backup_plans=[world.backup_plan()]))
