@@ -108,6 +108,14 @@ class Estate:
             "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])
         return sum(int(v) for v in attrs["Attributes"].values())
 
+    def dead_letters(self, url: str) -> int:
+        """Messages in `url`'s dead-letter queue: ones the daemon failed to handle."""
+        sqs = self.client("sqs")
+        policy = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])
+        target = json.loads(policy["Attributes"]["RedrivePolicy"])["deadLetterTargetArn"]
+        dlq = sqs.get_queue_url(QueueName=target.rsplit(":", 1)[1])["QueueUrl"]
+        return self.queue_depth(dlq)
+
 
 def adapted(settings: Settings, **where: Any) -> dict[str, Any]:
     """`settings` with the stand-in's addresses and fast timing; every feature as it was."""
@@ -181,7 +189,7 @@ def example_checks(estate: Estate, fake: Any, ctx: Kernel) -> dict[str, bool]:
 
 
 def common_checks(estate: Estate, ctx: Kernel, queue_url: str) -> dict[str, bool]:
-    return {"events": estate.queue_depth(queue_url) == 0,
+    return {"events": estate.queue_depth(queue_url) == 0 and estate.dead_letters(queue_url) == 0,
             "reconcile": counter(ctx, "backupd_reconciles_total", outcome="ok") > 0,
             "alerts": counter(ctx, "backupd_alerts_published_total") > 0,
             "gauges": counter(ctx, "backupd_cloudwatch_batches_total", outcome="ok") > 0}
@@ -244,7 +252,7 @@ Checks = Callable[[Estate, Any, Kernel], dict[str, bool]]
 
 
 async def enforced(estate: Estate, fake: Any, start: Callable[[], None], checks: Checks,
-                   seconds: float = 40.0) -> None:
+                   seconds: float = 120.0) -> None:
     """Run the daemon under the generated policy until every check holds (or time is up);
     assert they all hold and no call was refused."""
     policy = policy_for(estate.configured)
@@ -256,7 +264,14 @@ async def enforced(estate: Estate, fake: Any, start: Callable[[], None], checks:
     denied = sorted(set(re.findall(r"not authorized to perform: ([\w:]+)", logs)))
     assert denied == []
     assert "(AccessDenied" not in logs
-    assert results == dict.fromkeys(results, True)
+    assert results == dict.fromkeys(results, True), _troubles(logs)
+
+
+def _troubles(logs: str, last: int = 40) -> str:
+    """The run's warnings and errors (the last `last` of them): why a check did not hold."""
+    lines = [line for line in logs.splitlines()
+             if json.loads(line).get("log_level") in {"warning", "error", "critical"}]
+    return "\n".join(lines[-last:])
 
 
 def _actions(policy: dict[str, Any]) -> dict[str, list[str]]:
