@@ -26,6 +26,7 @@ STATEMENTS = by_sid(POLICY)
 TABLE_READS = {"dynamodb:ListTables", "dynamodb:DescribeTable", "dynamodb:ListTagsOfResource"}
 BACKUPS = TABLE_READS | {"dynamodb:CreateBackup", "dynamodb:ListBackups",
                          "dynamodb:DescribeBackup"}
+RDS_LISTINGS = {"rds:DescribeDBSnapshots", "rds:DescribeDBClusterSnapshots"}
 COPIES = TABLE_READS | {"dynamodb:TagResource", "ssm:GetParameter", "ssm:PutParameter"}
 # check -> the actions without which it may fail (with fewer, it must pass)
 NEEDS: dict[str, set[str]] = {
@@ -45,13 +46,26 @@ NEEDS: dict[str, set[str]] = {
     "export": TABLE_READS | {"dynamodb:DescribeContinuousBackups",
                              "dynamodb:ExportTableToPointInTime", "dynamodb:DescribeExport",
                              "s3:ListBucket", "s3:PutObject", "s3:GetObject"},
-    # the exports' background pass: markers in S3, exports rediscovered
+    # the exports' background pass: markers in S3, exports rediscovered, the snapshots a
+    # scheduled RDS export chooses from
     "export_scan": TABLE_READS | {"s3:ListBucket", "s3:GetObject", "dynamodb:ListExports",
-                                  "dynamodb:DescribeExport"},
+                                  "dynamodb:DescribeExport", *RDS_LISTINGS},
+    # the scheduled RDS export: the newest snapshot found, exported, polled; its markers
+    "rds_export": RDS_LISTINGS | {"rds:DescribeExportTasks", "rds:StartExportTask",
+                                  "s3:GetObject", "s3:PutObject", "s3:DeleteObject"},
+    # `ddb-backupd restore` by hand (tests/trust/on_demand.py): the newest backup of a table
+    # (native backups and recovery points looked up), then a recovery point found by ARN in
+    # whichever vault holds it and restored by a job; each waits for its table
+    "restore_by_table": {"dynamodb:ListBackups", "dynamodb:DescribeTable",
+                         "backup:ListRecoveryPointsByResource", "dynamodb:RestoreTableFromBackup"},
+    "restore_by_point": {"backup:ListBackupVaults", "backup:DescribeRecoveryPoint",
+                         "dynamodb:DescribeTable", "backup:StartRestoreJob", "iam:PassRole",
+                         "backup:DescribeRestoreJob"},
     # the rescans' catch-up of lost triggers: what completed lately (both listings), the
-    # restored copies it is compared with (the restores' table scan), the exports' markers
+    # restored copies it is compared with (the restores' table scan, then the restore jobs
+    # still running: the restores' catch-up comes after both), the exports' markers
     "catch_up": TABLE_READS | {"backup:ListBackupJobs", "dynamodb:ListBackups",
-                               "s3:ListBucket", "s3:GetObject"},
+                               "backup:ListRestoreJobs", "s3:ListBucket", "s3:GetObject"},
     # backup plans as code: the vault made and locked, the plan and its selection made, then
     # read back on every pass
     "plans": {"backup:ListBackupPlans", "backup:ListTags", "backup:DescribeBackupVault",
@@ -71,16 +85,18 @@ NOT_EXERCISED = {
     "RetentionRecoveryPoints": "aws-backup engine retention",
     "RetentionAndExportsDeleteRecoveryPoints": "aws-backup engine retention",
     "ExportsDynamoDbList": "ListExports runs only when an export is rediscovered",
-    "ExportsRdsSnapshots": "no RDS in the scenario",
-    "ExportsRdsDeleteSourceSnapshots": "no RDS in the scenario",
-    "ExportsRdsPassExportRole": "no RDS in the scenario",
-    "ExportsRdsKmsKey": "no RDS in the scenario",
+    "ExportsRdsDeleteSourceSnapshots": "never called: a source is deleted only when it is in one "
+                                       "of the rule's vaults (config requires them), and a "
+                                       "recovery point in a vault, an RDS one too, is deleted "
+                                       "with backup:DeleteRecoveryPoint (core/tasks/exports.py "
+                                       "delete_call)",
+    "ExportsRdsPassExportRole": "moto's StartExportTask does not check iam:PassRole of the "
+                                "export's role (nor could moto tell it from "
+                                "SchedulerPassBackupRole's, the same action)",
+    "ExportsRdsKmsKey": "moto's StartExportTask makes no KMS call for the export's key (AWS "
+                        "asks the caller for kms:CreateGrant and kms:DescribeKey, which "
+                        "PlansVaultKms* grant too)",
     "CrossAccountAssumeRoleOptional": "no role to assume in the scenario",
-    "RestoresAwsBackupJobStatus": "the restore job of the wave finishes before it is polled",
-    "RestoresOnDemandFindRecoveryPoints": "only `ddb-backupd restore` looks backups up by "
-                                          "table (tests/cli/test_restore_e2e.py)",
-    "RestoresOnDemandDescribeRecoveryPoint": "only `ddb-backupd restore` describes a recovery "
-                                             "point (tests/cli/test_restore_e2e.py)",
     "ExportsDynamoDbStatus": "moto's exports are COMPLETED in the start call's answer: "
                              "DescribeExport is never needed",
     "PlansVaultStorage": "moto's CreateBackupVault does not ask for backup-storage:MountCapsule",

@@ -3,7 +3,9 @@
 Four tables backed up every minute (`rate(1 minute)`, keep the last 2), a wave of AWS Backup
 jobs whose events reach SQS (some fail, some abort), a restore rotation and an export of
 `orders-production`, alerts to SNS. `World` creates it and reads back the truth from AWS;
-`check_*` functions say what a trustworthy daemon must have left behind.
+`check_*` functions say what a trustworthy daemon must have left behind. The least-privilege
+run adds a backup plan, an RDS instance with a snapshot exported on a schedule
+(`add_rds`), and restores by hand (tests/trust/on_demand.py).
 """
 
 from __future__ import annotations
@@ -31,6 +33,11 @@ GIB = 2**30
 HELD_SECONDS = 86400.0  # a held job: running until the test finishes it
 PLAN = "trust-plan"
 PLAN_VAULT = "trust-plan-vault"
+RDS_DB = "billing"
+RDS_RULE = "billing-parquet"
+RDS_PREFIX = "rds"
+RDS_ROLE = "arn:aws:iam::123456789012:role/backupd-rds-export"
+RDS_KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 # The wave: (table, final state) of the AWS Backup jobs the test starts.
 WAVE = (("orders-production", "COMPLETED"), ("customers-production", "COMPLETED"),
         ("audit-log", "FAILED"), ("carts", "ABORTED"), ("customers-production", "COMPLETED"),
@@ -46,6 +53,7 @@ class World:
     queue_url: str = ""
     topic_arn: str = ""
     tables: dict[str, str] = field(default_factory=dict)  # name -> ARN
+    rds_snapshot: str = ""  # ARN of the DB snapshot a scheduled export takes (`add_rds`)
     creds: tuple[str, str] = ("testing", "testing")  # an admin's, once IAM is enforced
 
     def client(self, service: str) -> Any:
@@ -94,7 +102,28 @@ class World:
                 "selections": [{"name": "tables", "iam_role_arn": ROLE,
                                 "resources": sorted(self.tables.values())}]}
 
+    def rds_export(self) -> dict[str, Any]:
+        """An RDS export on a schedule (every minute): the newest snapshot of the instance,
+        as Parquet, with the role RDS assumes and the export's key (`add_rds` made them)."""
+        return {"name": RDS_RULE, "kind": "rds", "source_pattern": f"^{RDS_DB}$",
+                "on_backup": False, "schedule": "rate(1 minute)", "bucket": BUCKET,
+                "prefix": RDS_PREFIX, "iam_role_arn": RDS_ROLE, "kms_key_id": RDS_KEY}
+
     # -- the truth, read from AWS ---------------------------------------------------------
+    def rds_exported(self) -> bool:
+        """RDS has an export task of the snapshot into the bucket, and the daemon's marker of
+        it says it succeeded (the task was polled to its end)."""
+        tasks = self.client("rds").describe_export_tasks()["ExportTasks"]
+        if not any(t["SourceArn"] == self.rds_snapshot and t["S3Bucket"] == BUCKET
+                   for t in tasks):
+            return False
+        s3 = self.client("s3")
+        done = s3.list_objects_v2(Bucket=BUCKET, Prefix=f"{RDS_PREFIX}/_backupd/{RDS_RULE}/done/")
+        markers = [json.loads(s3.get_object(Bucket=BUCKET, Key=o["Key"])["Body"].read())
+                   for o in done.get("Contents", [])]
+        return any(m["state"] == "succeeded" and m["plan"]["source"] == self.rds_snapshot
+                   for m in markers)
+
     def plan_made(self) -> bool:
         """The plan, its selection and its locked vault exist, all marked as the daemon's."""
         backup = self.client("backup")
@@ -163,6 +192,17 @@ def build_world(standin: Any, make_table: Any, make_queue: Any, make_topic: Any,
     world.client("s3").create_bucket(Bucket=BUCKET)
     standin.backup.set_event_target(world.queue_url)
     return world
+
+
+def add_rds(world: World) -> None:
+    """A PostgreSQL instance (`RDS_DB`) with one available snapshot, for `World.rds_export`."""
+    rds = world.client("rds")
+    rds.create_db_instance(DBInstanceIdentifier=RDS_DB, DBInstanceClass="db.t3.micro",
+                           Engine="postgres", MasterUsername="billing",
+                           MasterUserPassword="not-a-secret-1", AllocatedStorage=20)
+    world.rds_snapshot = rds.create_db_snapshot(
+        DBInstanceIdentifier=RDS_DB, DBSnapshotIdentifier=f"{RDS_DB}-nightly")[
+        "DBSnapshot"]["DBSnapshotArn"]
 
 
 def start_wave(fake: Any, world: World, *, duration: float = 1.0,

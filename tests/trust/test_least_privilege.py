@@ -2,7 +2,8 @@
 config/iam/policy.json, and with only the policy `ddb-backupd iam-policy` generates from the
 run's configuration (moto's IAM enforcement on); without any one exercised statement of the
 shipped policy, a call is refused with an error naming the denied action, the features that
-need it fail, and nothing else breaks."""
+need it fail, and nothing else breaks. The features include a scheduled RDS export and
+`ddb-backupd restore` run by hand, in the same role and configuration, during the run."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ import json
 import re
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 import structlog
+import yaml
 from moto.core.authorization import enable_iam_authentication
 from prometheus_client import CollectorRegistry
 from structlog.testing import capture_logs
@@ -25,6 +28,7 @@ from daemon.config.settings import Settings
 from daemon.core.clock import FakeClock
 from daemon.obs.metrics import Metrics
 
+from .on_demand import LEDGER_COPY, POINT_COPY, Outcome, add_ledger, restore_by_hand, restored
 from .privilege import (
     NEEDS,
     NOT_EXERCISED,
@@ -41,6 +45,7 @@ from .scenario import (
     TABLES,
     WAVE,
     World,
+    add_rds,
     build_world,
     check_jobs_final,
     check_one_backup_per_slot,
@@ -80,7 +85,7 @@ def copies(world: World) -> list[dict[str, str]]:
 
 
 def checks(world: World, fake: Any, wired: Daemon, jobs: list[str],
-           logs: list[dict[str, Any]]) -> dict[str, bool]:
+           logs: list[dict[str, Any]], by_hand: dict[str, Outcome]) -> dict[str, bool]:
     """Every check of the run, by name (True: holds)."""
     value = wired.kernel.metrics.registry.get_sample_value
     last = slot_names(2)[-1]
@@ -104,6 +109,11 @@ def checks(world: World, fake: Any, wired: Daemon, jobs: list[str],
         "export": bool(world.exported()),
         "export_scan": not any(e["event"] in {"export.pass_failed", "export.rescan_failed"}
                                for e in logs),
+        "rds_export": world.rds_exported(),
+        "restore_by_table": by_hand["restore_by_table"].code == 0 and restored(world,
+                                                                              LEDGER_COPY),
+        "restore_by_point": by_hand["restore_by_point"].code == 0 and restored(world,
+                                                                              POINT_COPY),
         # created on the first pass, then only read (selections, tags, vault) on later ones
         "plans": world.plan_made() and (value("backupd_backup_plan_reconciles_total", {
             "outcome": "ok"}) or 0) >= 2 and not (value("backupd_backup_plan_reconciles_total", {
@@ -117,8 +127,13 @@ def checks(world: World, fake: Any, wired: Daemon, jobs: list[str],
 
 def scenario_settings(world: World, creds: tuple[str, str] | None = None) -> Settings:
     """The run's configuration; the daemon's credentials (`creds`) change no policy."""
+    return Settings(**scenario_config(world, creds))
+
+
+def scenario_config(world: World, creds: tuple[str, str] | None = None) -> dict[str, Any]:
+    """The run's configuration as its file would hold it."""
     keys = {"access_key_id": creds[0], "secret_access_key": creds[1]} if creds else {}
-    return Settings(**world.settings(
+    return world.settings(
         aws={**keys, "max_attempts": 2},
         # one replica: a renewal slowed by a loaded machine must not hand the lease round
         # (a leadership gap would hide jobs that start and end inside it from the reconcile)
@@ -126,14 +141,18 @@ def scenario_settings(world: World, creds: tuple[str, str] | None = None) -> Set
                 "lease_seconds": 60},
         schedules=[{**world.settings()["schedules"][0], "retention": {"keep_last": 1}}],
         restores=[{**world.settings()["restores"][0], "keep_last": 2}],
-        backup_plans=[world.backup_plan()]))
+        exports=[*world.settings()["exports"], world.rds_export()],
+        backup_plans=[world.backup_plan()])
 
 
 async def run(world: World, fake: Any, creds: tuple[str, str], must_pass: set[str],
-              seconds: float = 40.0) -> tuple[dict[str, bool], str]:
-    """The scenario under the daemon's credentials; checks once `must_pass` hold (or time is
-    up), with every log line the daemon wrote."""
+              config_file: Path, seconds: float = 40.0) -> tuple[dict[str, bool], str]:
+    """The scenario under the daemon's credentials, with `ddb-backupd restore` run by hand
+    (`config_file`: the configuration it reads); checks once `must_pass` hold (or time is
+    up), with every log line the daemon wrote and everything the commands printed."""
     settings = scenario_settings(world, creds)
+    await asyncio.to_thread(config_file.write_text, yaml.safe_dump(scenario_config(
+        world, creds)), encoding="utf-8")
     clock, stop = FakeClock(SLOT0 + timedelta(seconds=1)), asyncio.Event()
     ready: asyncio.Future[Daemon] = asyncio.get_running_loop().create_future()
 
@@ -141,6 +160,7 @@ async def run(world: World, fake: Any, creds: tuple[str, str], must_pass: set[st
         ready.set_result(wired)
 
     # tracebacks rendered, as in production's JSON lines: their last line names the action
+    by_hand_run: asyncio.Task[dict[str, Outcome]] | None = None
     with capture_logs(processors=[structlog.processors.format_exc_info]) as logs:
         daemon = asyncio.create_task(run_daemon(
             settings, metrics=Metrics(CollectorRegistry()), clock=clock, stop=stop,
@@ -152,6 +172,8 @@ async def run(world: World, fake: Any, creds: tuple[str, str], must_pass: set[st
             # starts after a newer copy is done is skipped, and the rotation check needs
             # all three copies (slot 0, slot 1, the wave's recovery point).
             jobs = start_wave(fake, world, held=[ORDERS_JOB])
+            # by hand, while the daemon runs: needs only the wave's recovery points
+            by_hand_run = asyncio.create_task(restore_by_hand(world, fake))
             # slot 0 first (a leader that cannot reconcile acts only after its bounded tries)
             await until(lambda: all((t, slot_names(1)[0]) in world.slots() for t in TABLES),
                         30 if "backups" in must_pass else 8)
@@ -159,15 +181,19 @@ async def run(world: World, fake: Any, creds: tuple[str, str], must_pass: set[st
             await until(lambda: any(n.startswith(SLOT1_COPY) for n in world.client(
                 "dynamodb").list_tables()["TableNames"]), 15 if "rotation" in must_pass else 3)
             fake.finish(jobs[ORDERS_JOB], "COMPLETED", size_bytes=GIB)
+            by_hand = await by_hand_run
             settled = asyncio.get_running_loop().time() + SETTLE_SECONDS
             await until(lambda: asyncio.get_running_loop().time() > settled and all(
-                v for k, v in checks(world, fake, wired, jobs, logs).items() if k in must_pass),
-                seconds)
-            results = checks(world, fake, wired, jobs, logs)
+                v for k, v in checks(world, fake, wired, jobs, logs, by_hand).items()
+                if k in must_pass), seconds)
+            results = checks(world, fake, wired, jobs, logs, by_hand)
         finally:
+            if by_hand_run is not None:
+                by_hand_run.cancel()  # done already, unless the run failed before it ended
             stop.set()
             await daemon
-    return results, "\n".join(json.dumps(e, default=str) for e in logs)
+    printed = [o.output for o in by_hand.values()]
+    return results, "\n".join([*(json.dumps(e, default=str) for e in logs), *printed])
 
 
 async def until(condition: Callable[[], bool], seconds: float) -> None:
@@ -181,9 +207,16 @@ async def until(condition: Callable[[], bool], seconds: float) -> None:
 
 @pytest.fixture
 def privileged(fresh_standin: Any, aws_env: dict[str, str], make_table: Any, make_queue: Any,
-               make_topic: Any, make_vault: Any) -> tuple[World, Any]:
+               make_topic: Any, make_vault: Any, tmp_path: Path,
+               monkeypatch: pytest.MonkeyPatch) -> tuple[World, Any, Path]:
+    """The scenario's world with an RDS instance and a table to restore by hand; the file
+    `ddb-backupd restore` reads its configuration from."""
     world = build_world(fresh_standin, make_table, make_queue, make_topic, make_vault)
-    return world, fresh_standin.backup
+    add_rds(world)
+    add_ledger(world, make_table)
+    config_file = tmp_path / "ddb-backupd.yaml"
+    monkeypatch.setenv("BACKUPD_CONFIG_FILE", str(config_file))
+    return world, fresh_standin.backup, config_file
 
 
 def test_every_statement_left_out_says_why_and_still_exists() -> None:
@@ -193,16 +226,16 @@ def test_every_statement_left_out_says_why_and_still_exists() -> None:
 
 
 @pytest.mark.parametrize("source", ["shipped", "generated"])
-async def test_the_run_passes_on_exactly_the_policy(privileged: tuple[World, Any],
+async def test_the_run_passes_on_exactly_the_policy(privileged: tuple[World, Any, Path],
                                                     source: str) -> None:
     """The shipped superset, and the policy generated from the run's own configuration:
     a statement the generator leaves out that the run needs fails this."""
-    world, fake = privileged
+    world, fake, config_file = privileged
     policy = POLICY if source == "shipped" else policy_for(scenario_settings(world))
     creds, admin = make_users(world.client("iam"), policy=policy)
     world.creds = admin
     with enable_iam_authentication():
-        results, logs = await run(world, fake, creds, set(NEEDS))
+        results, logs = await run(world, fake, creds, set(NEEDS), config_file)
     denied = sorted(set(re.findall(r"not authorized to perform: ([\w:]+)", logs)))
     assert denied == []
     assert results == dict.fromkeys(NEEDS, True)
@@ -210,14 +243,14 @@ async def test_the_run_passes_on_exactly_the_policy(privileged: tuple[World, Any
 
 @pytest.mark.parametrize("sid", EXERCISED)
 async def test_without_one_statement_only_its_features_fail(
-        privileged: tuple[World, Any], sid: str) -> None:
-    world, fake = privileged
+        privileged: tuple[World, Any, Path], sid: str) -> None:
+    world, fake, config_file = privileged
     removed = only_in(sid)
     creds, admin = make_users(world.client("iam"), without=sid)
     world.creds = admin
     unaffected = {c for c in NEEDS if not may_fail(c, removed)}
     with enable_iam_authentication():
-        results, logs = await run(world, fake, creds, unaffected, seconds=45)
+        results, logs = await run(world, fake, creds, unaffected, config_file, seconds=45)
     denied = {a for a in removed if names_denial(logs, a)}
     broken = {c for c, ok in results.items() if not ok}
     if not removed:  # moto grants by action; another statement grants all of these
