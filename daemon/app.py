@@ -26,9 +26,11 @@ from daemon.events.consumer import Consumer
 from daemon.events.pipeline import Pipeline, ThresholdWatch
 from daemon.events.reconciler import Reconciler
 from daemon.events.sizes import SizeResolver
+from daemon.events.status import register as register_events_status
 from daemon.ha.gate import LeaderGate
 from daemon.kernel.bus import CompletionBus
 from daemon.kernel.context import AppContext
+from daemon.kernel.history import RunningHistory
 from daemon.kernel.http import HttpServer
 from daemon.kernel.outbox import AlertOutbox
 from daemon.kernel.status import StatusBoard
@@ -46,10 +48,11 @@ def build_context(settings: Settings, clients: AwsClients, metrics: Metrics,
     """Shared services every component is built from."""
     ctx = AppContext(
         settings=settings, clock=clock, metrics=metrics, clients=clients,
-        tracker=JobTable(), bus=CompletionBus(), board=StatusBoard(),
-        alerts=AlertOutbox(settings.alert_topic_arn, metrics, clients),
+        tracker=JobTable(), bus=CompletionBus(), board=StatusBoard(clock),
+        alerts=AlertOutbox(settings.alert_topic_arn, metrics, clients, clock=clock),
     )
     ctx.board.set_health("config", True)
+    ctx.board.add("alerts", ctx.alerts.status)
     return ctx
 
 
@@ -60,8 +63,11 @@ def wire(ctx: AppContext) -> Pipeline:
     collector = TrackerCollector(ctx.tracker, pipeline.thresholds_view, ctx.settings.limit_bytes,
                                  enabled=lambda: ctx.is_leader())  # noqa: PLW0108 - late-bound: the leader gate replaces ctx.is_leader
     ctx.metrics.registry.register(collector)
-    ctx.board.add("thresholds", lambda: {"level": pipeline.thresholds_view()})
-    ctx.components.append(HttpServer(ctx))
+    register_events_status(ctx.board, ctx.tracker, pipeline.thresholds_view, ctx.settings)
+    history = RunningHistory(ctx.tracker, ctx.clock, ctx.settings.http.history_interval_seconds)
+    ctx.board.add("history", history.status)
+    ctx.components.append(HttpServer(ctx.settings.http, ctx.metrics, ctx.board))
+    ctx.components.append(history)
     # --- event pipeline (leader only: consumes SQS, reconciles, publishes, alerts) ---
     if ctx.settings.queue_url:
         ctx.leader_components.append(Consumer(ctx, pipeline))

@@ -50,8 +50,7 @@ class Reconciler:
         self._pipeline = pipeline
         self.last_success: datetime | None = None
         ctx.board.set_health("reconciler", False, "first reconcile not done yet")
-        ctx.board.add("reconcile", lambda: {
-            "last_success": self.last_success.isoformat() if self.last_success else None})
+        ctx.board.add("reconcile", lambda: {"last_success": self.last_success})
 
     async def run(self, stop: asyncio.Event) -> None:
         attempt = 0

@@ -139,6 +139,7 @@ class BackupScheduler:
             missed.append(latest)
         state.last_slot = latest
         if missed:
+            state.missed_slots += len(missed)
             self.ctx.metrics.scheduler.missed_slots(state.spec.name, len(missed))
             log.warning("schedule.slots_missed", schedule=state.spec.name, count=len(missed),
                         first=missed[0].isoformat(), last=missed[-1].isoformat())
@@ -152,6 +153,7 @@ class BackupScheduler:
         if missed:
             run.count("missed", len(missed))
             self.ctx.metrics.scheduler.backup(spec.name, spec.engine, "missed", len(missed))
+            state.missed_slots += 1
             self.ctx.metrics.scheduler.missed_slots(spec.name, 1)
             log.warning("backup.missed", schedule=spec.name, slot=run.slot.isoformat(),
                         tables=len(missed), deferred=run.counts.get("deferred", 0))
@@ -161,8 +163,8 @@ class BackupScheduler:
                 f"{len(missed)} table(s)",
                 {"schedule": spec.name, "slot": run.slot.isoformat(), "tables": missed[:100],
                  "deferred_by_admission": run.counts.get("deferred", 0)}))
-        state.last_result = {"slot": run.slot.isoformat(), "tables_done": len(run.done_tables()),
-                             "missed": len(missed), **run.counts}
+        state.last_result = {"slot": run.slot, "tables_done": len(run.done_tables()),
+                             "missed": len(missed), "counts": dict(run.counts)}
         state.run = None
 
 

@@ -84,6 +84,8 @@ class ScheduleState:
     selected: tuple[str, ...] = ()
     last_result: dict[str, Any] | None = None
     next_run: datetime | None = None
+    last_success: datetime | None = None  # slot of the newest completed backup seen
+    missed_slots: int = 0  # since start
 
     @classmethod
     def of(cls, spec: ScheduleSpec, engine: Engine, now: datetime) -> ScheduleState:
@@ -108,20 +110,22 @@ class ScheduleState:
         self.order = SpreadOrder.of(self.spec.name, chosen)
         self.order_version = catalog.version
 
+    def succeeded(self, slot: datetime) -> None:
+        """A backup of `slot` completed (a late completion never moves it back)."""
+        if self.last_success is None or slot > self.last_success:
+            self.last_success = slot
+
     def status(self) -> dict[str, Any]:
         """This schedule's section of `/status`."""
         run = self.run
         return {
             "expression": self.spec.expression, "timezone": self.spec.timezone,
             "engine": self.spec.engine, "tables_selected": len(self.selected),
-            "next_run": _iso(self.next_run),
+            "next_run": self.next_run, "last_success": self.last_success,
+            "missed_slots": self.missed_slots,
             "current_slot": None if run is None else {
-                "slot": _iso(run.slot), "deadline": _iso(run.deadline),
+                "slot": run.slot, "deadline": run.deadline,
                 "done": len(run.done_tables()), "pending": len(run.pending),
-                "in_flight": len(run.in_flight), **run.counts},
+                "in_flight": len(run.in_flight), "counts": dict(run.counts)},
             "last_result": self.last_result,
         }
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat().replace("+00:00", "Z")

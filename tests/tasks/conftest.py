@@ -101,7 +101,7 @@ async def daemon(aws_env: dict[str, str]) -> AsyncIterator[Callable[..., Awaitab
                              board=StatusBoard(), alerts=AlertOutbox(None, metrics, clients))
             components = build_tasks(ctx)
             runner = next(c for c in components if isinstance(c, TaskRunner))
-            server = HttpServer(ctx) if http else None
+            server = HttpServer(settings.http, metrics, ctx.board) if http else None
             stop = asyncio.Event()
             supervisor = asyncio.create_task(supervise(
                 [*components, ctx.alerts, *([server] if server else [])], stop))
