@@ -246,7 +246,7 @@ def demo_settings(scenario: Scenario, *, port: int) -> Settings:
         alert_cooldown_seconds=4, reconcile_seconds=15, shutdown_grace_seconds=5,
         aws={"endpoint_url": scenario.standin.endpoint_url},
         queue={"wait_seconds": 1},
-        http={"host": "127.0.0.1", "port": port},
+        http={"host": "127.0.0.1", "port": port, "history_interval_seconds": 2},
         cloudwatch={"interval_seconds": 10},
         scheduler={"tick_seconds": 2, "discovery_interval_seconds": 10, "spread_seconds": 0},
         schedules=[{"name": "demo", "expression": "rate(1 minute)",
