@@ -170,6 +170,12 @@ ELSEWHERE = {
     ("sandbox", 2): "tests/cli/test_standin_extra.py",
     ("plan", 1): "plan_online's AWS error path (an AWS call failed)",
     ("every command", 130): "test_ctrl_c_exits_130 below",
+    ("status", 0): "tests/status/test_cli.py (against the demo)",
+    ("status", 1): "tests/status/test_cli.py (a daemon not ready, a section in error)",
+    ("status", 2): "tests/status/test_cli.py (nothing listening, not a /status, HTTP 404)",
+    ("get", 0): "tests/status/test_cli.py (against the demo)",
+    ("get", 1): "tests/status/test_cli.py (a daemon not ready)",
+    ("get", 2): "tests/status/test_cli.py (nothing listening, not a /status, HTTP 404)",
 }
 
 

@@ -1,0 +1,140 @@
+"""What `status` and `get` share: reading a daemon's /status, and writing its values for people.
+
+Only the standard library and PyYAML: these commands run inside the daemon's container
+(`kubectl exec`, ECS Exec) and must start fast, without aioboto3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import yaml
+
+UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
+URL_HELP = ("The daemon's HTTP address (default http://127.0.0.1:9102, or the port in "
+            "BACKUPD_HTTP__PORT), as inside its pod or task.")
+
+
+class Unreachable(Exception):  # noqa: N818 - what happened, not an error class name
+    """No /status document came from the daemon; the message says why."""
+
+
+def default_url() -> str:
+    return f"http://127.0.0.1:{os.environ.get('BACKUPD_HTTP__PORT') or 9102}"
+
+
+def add_common(parser: argparse.ArgumentParser) -> None:
+    """--url, --timeout and -o, the options of every command that reads /status."""
+    parser.add_argument("--url", default=None, metavar="URL", help=URL_HELP)
+    parser.add_argument("--timeout", type=float, default=5.0, metavar="S",
+                        help="Seconds to wait for the daemon's answer (default 5).")
+    parser.add_argument("-o", "--output", choices=("table", "json", "yaml"), default="table",
+                        help="Output format: aligned text (the default), or the data as JSON "
+                        "or YAML for scripts.")
+
+
+def fetch(url: str | None, timeout: float) -> dict[str, Any]:
+    """The daemon's /status document; Unreachable (with the reason) when there is none."""
+    address = f"{(url or default_url()).rstrip('/')}/status"
+    try:
+        with urllib.request.urlopen(address, timeout=timeout) as answer:  # noqa: S310 - an operator's URL
+            body = answer.read()
+    except urllib.error.HTTPError as exc:
+        raise Unreachable(f"{address} answered HTTP {exc.code} {exc.reason}") from None
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", None) or exc
+        raise Unreachable(f"cannot reach {address}: {reason}") from None
+    try:
+        document = json.loads(body)
+    except ValueError:
+        raise Unreachable(f"{address} did not answer with JSON") from None
+    if not isinstance(document, dict) or not {"version", "generated_at",
+                                               "components"} <= set(document):
+        raise Unreachable(f"{address} did not answer with a ddb-backupd /status document")
+    return document
+
+
+def not_ready(document: dict[str, Any]) -> list[str]:
+    """'component: why' for every component that is not ready."""
+    return [f"{name}: {h.get('detail') or 'not ready'}"
+            for name, h in document["components"].items() if not h.get("ready")]
+
+
+def dump(data: Any, output: str) -> str:
+    """`data` as JSON or YAML text."""
+    if output == "json":
+        return json.dumps(data, indent=2)
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True).rstrip("\n")
+
+
+def human_bytes(n: int | None) -> str:
+    """Bytes in binary units, one decimal (`66.0 GiB`), as the status page writes them."""
+    if n is None:
+        return "-"
+    value, unit = float(n), 0
+    while abs(value) >= 1024 and unit < len(UNITS) - 1:
+        value /= 1024
+        unit += 1
+    if unit == 0:
+        return f"{n} B"
+    return f"{_round_half_up(value):.1f} {UNITS[unit]}"
+
+
+def _round_half_up(value: float) -> float:
+    """To one decimal, halves away from zero below, as JavaScript's Math.round does."""
+    scaled = value * 10
+    return (int(scaled + 0.5) if scaled >= 0 else -int(-scaled + 0.5)) / 10
+
+
+def duration(seconds: float | None) -> str:
+    """`3d4h`, `2h5m`, `4m20s`, `7s`: the two largest units (as the status page writes them)."""
+    if seconds is None:
+        return "-"
+    s = max(0, int(seconds + 0.5))  # halves up, as the page's Math.round
+    days, hours, minutes, s = s // 86400, s % 86400 // 3600, s % 3600 // 60, s % 60
+    if days:
+        return f"{days}d{hours}h"
+    if hours:
+        return f"{hours}h{minutes}m"
+    if minutes:
+        return f"{minutes}m{s}s"
+    return f"{s}s"
+
+
+def seconds_between(earlier: str | None, later: str) -> float | None:
+    """Seconds from one /status time to another (None when the first is None)."""
+    if earlier is None:
+        return None
+    return (_time(later) - _time(earlier)).total_seconds()
+
+
+def ago(moment: str | None, now: str) -> str:
+    """`5m10s ago`, `in 30s`, or `-`."""
+    delta = seconds_between(moment, now)
+    if delta is None:
+        return "-"
+    return f"{duration(delta)} ago" if delta >= 0 else f"in {duration(-delta)}"
+
+
+def percent(part: int, whole: int) -> int:
+    return round(100 * part / whole) if whole > 0 else 0
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """An aligned table, `kubectl get` style: upper-case headers, three spaces between."""
+    lines = [[h.upper() for h in headers],
+             *[["-" if v is None else str(v) for v in row] for row in rows]]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(headers))]
+    return "\n".join("   ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)).rstrip()
+                     for line in lines)
+
+
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text)

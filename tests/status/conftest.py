@@ -1,0 +1,21 @@
+"""The fixtures of the status tests: the demo whose /status the commands read."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from tests.deploy.processes import free_port, http_get, started, wait_for
+
+
+@pytest.fixture(scope="package")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`ddb-backupd demo` running (its wave of jobs, schedule, restores and alerts); its URL."""
+    port, work = free_port(), tmp_path_factory.mktemp("demo")
+    command = [sys.executable, "-m", "daemon", "demo", "--seconds", "900", "--port", str(port)]
+    with started(command, work / "demo.log", cwd=work) as proc:
+        base = f"http://127.0.0.1:{port}"
+        wait_for("the demo's /readyz", lambda: http_get(f"{base}/readyz")[0] == 200, 60, proc)
+        yield base

@@ -1,0 +1,57 @@
+"""Reading something the demo shows while the demo stands still.
+
+The demo keeps moving (jobs start and end, alerts are raised), so a page or a command output
+is compared with /status only when /status read before it and after it shows the same: then
+what was read in between saw that state too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from tests.deploy.processes import get_json
+
+TRIES = 30
+
+
+def visible(doc: dict[str, Any]) -> dict[str, Any]:
+    """What the page and the commands show of /status, but what moves with the clock alone
+    (the time of the document, uptime, ages, the history's samples)."""
+    jobs, tasks, alerts = doc["jobs"], doc.get("tasks"), doc["alerts"]
+    return {
+        "ready": doc["ready"], "limit": doc["limit"], "components": doc["components"],
+        "leader": doc["leader"]["leader"], "errors": doc["errors"],
+        "jobs": (jobs["running"], jobs["running_bytes"],
+                 [(j["job_id"], j["state"], j["size_bytes"]) for j in jobs["largest"]]),
+        "schedules": doc.get("schedules"),
+        "tasks": tasks,
+        "alerts": (alerts["pending"], [(a["at"], a["subject"], a["delivery"])
+                                       for a in alerts["recent"]]),
+    }
+
+
+def steady[T](base: str, read: Callable[[], T]) -> tuple[dict[str, Any], T]:
+    """(/status, what `read` returned) from a moment when /status stood still around it."""
+    for _ in range(TRIES):
+        before = get_json(f"{base}/status")
+        value = read()
+        after = get_json(f"{base}/status")
+        if visible(before) == visible(after):
+            return after, value
+    pytest.fail(f"/status never stood still around a read ({TRIES} tries)")
+
+
+async def steady_async[T](base: str, read: Callable[[], Awaitable[T]],
+                          ) -> tuple[dict[str, Any], dict[str, Any], T]:
+    """(/status before, /status after, what `read` returned), /status standing still."""
+    for _ in range(TRIES):
+        before = await asyncio.to_thread(get_json, f"{base}/status")
+        value = await read()
+        after = await asyncio.to_thread(get_json, f"{base}/status")
+        if visible(before) == visible(after):
+            return before, after, value
+    pytest.fail(f"/status never stood still around a read ({TRIES} tries)")

@@ -1,0 +1,245 @@
+"""`ddb-backupd status` and `ddb-backupd get ...` against the running demo, and their exit codes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+import yaml
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+
+from daemon.cli import main
+from daemon.cli.status_read import default_url, duration, human_bytes, percent, table
+from daemon.config.settings import HttpSettings
+from daemon.kernel.http import HttpServer
+from daemon.kernel.status import StatusBoard
+from daemon.obs.metrics import Metrics
+from tests.deploy.processes import free_port
+from tests.status.steady import steady
+
+KINDS = ("jobs", "schedules", "tables", "tasks", "alerts")
+Z_TIME = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z"
+
+
+def cli(*argv: str) -> subprocess.CompletedProcess[str]:
+    """The command as an operator runs it (a new process, as through kubectl exec)."""
+    return subprocess.run([sys.executable, "-m", "daemon", *argv], capture_output=True,
+                          text=True, timeout=60, check=False)
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_status_summarises_the_demo_and_exits_0(demo: str) -> None:
+    doc, done = steady(demo, lambda: cli("status", "--url", demo))
+    assert done.returncode == 0, done.stderr
+    lines = dict(line.split(":", 1) for line in done.stdout.splitlines())
+    limit = doc["limit"]
+    assert f"ddb-backupd {doc['version']}" in lines["Daemon"]
+    assert lines["Daemon"].rstrip().endswith("ready")
+    assert lines["Running"].strip().startswith(
+        f"{limit['running_jobs']} jobs, {human_bytes(limit['running_bytes'])} of "
+        f"{human_bytes(limit['limit_bytes'])} "
+        f"({percent(limit['running_bytes'], limit['limit_bytes'])} %), level {limit['level']}")
+    planned = doc["schedules"]["demo"]["next_run"] is not None  # not before its first tick
+    assert lines["Schedules"].strip().startswith("demo next " + ("in " if planned else "-"))
+    assert f"{len(doc['components'])} ready" in lines["Components"]
+    assert re.fullmatch(Z_TIME, lines["As of"].strip())
+    assert lines["As of"].strip() <= doc["generated_at"]
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_status_json_is_the_status_document(demo: str) -> None:
+    doc, done = steady(demo, lambda: cli("status", "--url", demo, "-o", "json"))
+    assert done.returncode == 0
+    printed = json.loads(done.stdout)
+    assert printed["limit"] == doc["limit"]
+    assert printed["jobs"] == doc["jobs"]
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_get_jobs_lists_the_running_jobs_largest_first(demo: str) -> None:
+    doc, done = steady(demo, lambda: cli("get", "jobs", "--url", demo))
+    assert done.returncode == 0, done.stderr
+    largest = doc["jobs"]["largest"]
+    if not largest:
+        assert done.stdout == ""
+        assert "No backup job is running." in done.stderr
+        return
+    header, *rows = done.stdout.splitlines()
+    assert header.split()[:3] == ["RESOURCE", "STATE", "SIZE"]
+    assert [r.split()[0] for r in rows] == [j["resource"] for j in largest]
+    assert [" ".join(r.split()[2:4]) for r in rows] == [human_bytes(j["size_bytes"])
+                                                         for j in largest]
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+@pytest.mark.parametrize("output", ["json", "yaml"])
+@pytest.mark.parametrize("kind", KINDS)
+def test_get_prints_every_kind_as_data_for_scripts(demo: str, kind: str, output: str) -> None:
+    doc, done = steady(demo, lambda: cli("get", kind, "--url", demo, "-o", output))
+    assert done.returncode == 0, done.stderr
+    printed = json.loads(done.stdout) if output == "json" else yaml.safe_load(done.stdout)
+    assert (printed["kind"], printed["generated_at"] <= doc["generated_at"]) == (kind, True)
+    expected = {
+        "jobs": doc["jobs"]["largest"],
+        "schedules": [{"name": n, **s} for n, s in doc["schedules"].items()],
+        "tables": [],  # the demo's daemon reports no freshness yet: nothing to list
+        "tasks": [*doc["tasks"]["running"], *doc["tasks"]["queued"], *doc["tasks"]["recent"]],
+        "alerts": doc["alerts"]["recent"],
+    }[kind]
+    assert printed["items"] == expected
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", KINDS)
+def test_get_prints_an_aligned_table_of_every_kind(demo: str, kind: str) -> None:
+    doc, done = steady(demo, lambda: cli("get", kind, "--url", demo))
+    assert done.returncode == 0, done.stderr
+    rows = done.stdout.splitlines()
+    count = {"jobs": len(doc["jobs"]["largest"]), "schedules": len(doc["schedules"]),
+             "tables": 0, "alerts": len(doc["alerts"]["recent"]),
+             "tasks": sum(len(doc["tasks"][p]) for p in ("running", "queued", "recent"))}[kind]
+    assert len(rows) == (count + 1 if count else 0)
+    if not rows:
+        assert done.stderr.strip()  # says why the list is empty
+        return
+    header = rows[0]
+    assert header == header.upper()
+    starts = [m.start() for m in re.finditer(r"(?:^|(?<=   ))\S", header)]
+    assert len(starts) >= 4
+    for row in rows[1:]:
+        for i in starts[1:]:
+            assert row[i - 1] == " ", (header, row)
+            assert row[i] != " ", (header, row)
+
+
+def test_the_table_writer_aligns_columns_kubectl_style() -> None:
+    assert table(["name", "size"], [["a", "1.0 GiB"], ["long-name", None]]).splitlines() == [
+        "NAME        SIZE", "a           1.0 GiB", "long-name   -"]
+
+
+@pytest.mark.parametrize(("n", "text"), [
+    (0, "0 B"), (1023, "1023 B"), (1024, "1.0 KiB"), (int(66.25 * 2**30), "66.3 GiB"),
+    (50 * 2**40, "50.0 TiB"), (None, "-")])
+def test_bytes_are_written_as_the_page_writes_them(n: int | None, text: str) -> None:
+    assert human_bytes(n) == text
+
+
+@pytest.mark.parametrize(("seconds", "text"), [
+    (0, "0s"), (59.5, "1m0s"), (61, "1m1s"), (3600 * 26 + 60, "1d2h"), (None, "-")])
+def test_durations_keep_their_two_largest_units(seconds: float | None, text: str) -> None:
+    assert duration(seconds) == text
+
+
+@pytest.fixture
+async def serve() -> AsyncIterator[Callable[[web.Application | StatusBoard], Any]]:
+    """`await serve(board or app)`: an HTTP server on a free port; its URL."""
+    stop = asyncio.Event()
+    running: list[asyncio.Task[None]] = []
+    runners: list[web.AppRunner] = []
+
+    async def start(what: web.Application | StatusBoard) -> str:
+        if isinstance(what, web.Application):
+            runner = web.AppRunner(what)
+            await runner.setup()
+            port = free_port()
+            await web.TCPSite(runner, "127.0.0.1", port).start()
+            runners.append(runner)
+            return f"http://127.0.0.1:{port}"
+        server = HttpServer(HttpSettings(host="127.0.0.1", port=0),
+                            Metrics(CollectorRegistry()), what)
+        running.append(asyncio.create_task(server.run(stop)))
+        while server.port is None:
+            await asyncio.sleep(0.01)
+        return f"http://127.0.0.1:{server.port}"
+
+    yield start
+    stop.set()
+    await asyncio.gather(*running)
+    for runner in runners:
+        await runner.cleanup()
+
+
+async def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = await asyncio.to_thread(main, list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+async def test_a_daemon_that_is_not_ready_makes_both_commands_exit_1(
+        serve: Callable[..., Any], capsys: pytest.CaptureFixture[str]) -> None:
+    board = StatusBoard()
+    board.set_health("config", True)
+    board.set_health("consumer", False, "ReceiveMessage: AccessDenied")
+    url = await serve(board)
+    code, out, _ = await run_cli(capsys, "status", "--url", url)
+    assert code == 1
+    assert "NOT READY: consumer: ReceiveMessage: AccessDenied" in out
+    code, _, err = await run_cli(capsys, "get", "alerts", "--url", url)
+    assert code == 1
+    assert "not ready: consumer: ReceiveMessage: AccessDenied" in err
+
+
+async def test_a_section_the_daemon_could_not_fill_makes_status_exit_1(
+        serve: Callable[..., Any], capsys: pytest.CaptureFixture[str]) -> None:
+    board = StatusBoard()
+    board.set_health("config", True)
+    board.add("leader", lambda: {"leader": "maybe"})
+    code, out, _ = await run_cli(capsys, "status", "--url", await serve(board))
+    assert code == 1
+    assert "Errors:" in out
+    assert "leader" in out
+
+
+async def test_no_status_document_exits_2_with_the_reason(
+        serve: Callable[..., Any], capsys: pytest.CaptureFixture[str]) -> None:
+    closed = f"http://127.0.0.1:{free_port()}"
+    for kind in ("status", "get"):
+        code, out, err = await run_cli(capsys, *([kind] if kind == "status" else [kind, "jobs"]),
+                                       "--url", closed)
+        assert (code, out) == (2, "")
+        assert "cannot reach" in err
+        assert "Traceback" not in err
+    async def healthz(_: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    elsewhere = web.Application()
+    elsewhere.router.add_get("/status", healthz)
+    code, _, err = await run_cli(capsys, "status", "--url", await serve(elsewhere))
+    assert code == 2
+    assert "did not answer with a ddb-backupd /status document" in err
+    missing = await serve(web.Application())
+    code, _, err = await run_cli(capsys, "get", "tasks", "--url", missing)
+    assert code == 2
+    assert "HTTP 404" in err
+
+
+def test_the_default_url_is_the_local_daemon_on_its_configured_port(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BACKUPD_HTTP__PORT", raising=False)
+    assert default_url() == "http://127.0.0.1:9102"
+    monkeypatch.setenv("BACKUPD_HTTP__PORT", "9200")
+    assert default_url() == "http://127.0.0.1:9200"
+
+
+def test_the_commands_start_without_aioboto3() -> None:
+    """They run inside the daemon's container on every page: no AWS SDK, no aiohttp."""
+    probe = ("import sys; from daemon.cli import main; main(['get', 'jobs', '--url', "
+             "'http://127.0.0.1:1']); main(['status', '--url', 'http://127.0.0.1:1']); "
+             "print(sorted(m for m in ('aioboto3', 'botocore', 'aiohttp', 'pydantic') "
+             "if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=60, check=True)
+    assert done.stdout.strip() == "[]"
