@@ -1,13 +1,30 @@
-"""The fixtures of the status tests: the demo whose /status the commands read."""
+"""The fixtures of the status tests: Chromium, and the demo whose page and /status they read."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
 from tests.deploy.processes import free_port, http_get, started, wait_for
+from tests.status.chromium import Page, chromium, install_chromium
+
+
+@pytest.fixture(scope="session")
+def chromium_binary() -> str:
+    """Debian's Chromium, installed if missing; the tests that need it skip, saying why,
+    only where it cannot be installed."""
+    try:
+        return install_chromium()
+    except RuntimeError as exc:
+        pytest.skip(str(exc))
+
+
+@pytest.fixture
+async def page(chromium_binary: str) -> AsyncIterator[Page]:
+    async with chromium(chromium_binary) as opened:
+        yield opened
 
 
 @pytest.fixture(scope="package")
