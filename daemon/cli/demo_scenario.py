@@ -161,7 +161,8 @@ class Scenario:
         while port is None and not stop.is_set():
             await asyncio.sleep(0.1)
             port = next((getattr(c, "port", None) for c in ctx.components if c.name == "http"), None)
-        print(f"metrics: http://127.0.0.1:{port}/metrics   status: http://127.0.0.1:{port}/status",
+        print(f"daemon up: status page http://127.0.0.1:{port}/   status "
+              f"http://127.0.0.1:{port}/status   metrics http://127.0.0.1:{port}/metrics",
               flush=True)
         while not stop.is_set():
             await asyncio.to_thread(self._drain_inbox, started)

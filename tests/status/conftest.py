@@ -9,6 +9,7 @@ import pytest
 
 from tests.deploy.processes import free_port, http_get, started, wait_for
 from tests.status.chromium import Page, chromium, install_chromium
+from tests.status.steady import Demo
 
 
 @pytest.fixture(scope="session")
@@ -28,11 +29,17 @@ async def page(chromium_binary: str) -> AsyncIterator[Page]:
 
 
 @pytest.fixture(scope="package")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`ddb-backupd demo` running (its wave of jobs, schedule, restores and alerts); its URL."""
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    """`ddb-backupd demo` running (its wave of jobs, schedule, restores and alerts)."""
     port, work = free_port(), tmp_path_factory.mktemp("demo")
     command = [sys.executable, "-m", "daemon", "demo", "--seconds", "900", "--port", str(port)]
     with started(command, work / "demo.log", cwd=work) as proc:
         base = f"http://127.0.0.1:{port}"
         wait_for("the demo's /readyz", lambda: http_get(f"{base}/readyz")[0] == 200, 60, proc)
-        yield base
+        yield Demo(base, work / "demo.log")
+
+
+@pytest.fixture(scope="package")
+def demo(demo_run: Demo) -> str:
+    """The running demo's URL."""
+    return demo_run.url

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +18,14 @@ import pytest
 from tests.deploy.processes import get_json
 
 TRIES = 30
+
+
+@dataclass(frozen=True)
+class Demo:
+    """The running demo: its URL and the file its output goes to."""
+
+    url: str
+    output: Path
 
 
 def visible(doc: dict[str, Any]) -> dict[str, Any]:

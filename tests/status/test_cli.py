@@ -22,7 +22,7 @@ from daemon.kernel.http import HttpServer
 from daemon.kernel.status import StatusBoard
 from daemon.obs.metrics import Metrics
 from tests.deploy.processes import free_port
-from tests.status.steady import steady
+from tests.status.steady import Demo, steady
 
 KINDS = ("jobs", "schedules", "tables", "tasks", "alerts")
 Z_TIME = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z"
@@ -32,6 +32,13 @@ def cli(*argv: str) -> subprocess.CompletedProcess[str]:
     """The command as an operator runs it (a new process, as through kubectl exec)."""
     return subprocess.run([sys.executable, "-m", "daemon", *argv], capture_output=True,
                           text=True, timeout=60, check=False)
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_the_demo_prints_its_status_page_url_first(demo_run: Demo) -> None:
+    first = demo_run.output.read_text().splitlines()[0]
+    assert first.startswith(f"ddb-backupd demo: status page {demo_run.url}/ ")
 
 
 @pytest.mark.e2e
