@@ -15,6 +15,7 @@ from daemon.cli.status_read import (
     dump,
     duration,
     fetch,
+    freshness_split,
     human_bytes,
     not_ready,
     seconds_between,
@@ -26,8 +27,9 @@ List one kind of thing a running daemon knows, read from its /status, as an alig
 (or as JSON or YAML with -o, for scripts):
 
   jobs       the running backup jobs, largest first (the 20 largest, and how many in all)
-  schedules  each schedule: next run, last success, oldest table, good/late/never, missed slots
-  tables     each table's freshness (good, late, never) and the tables nothing protects
+  schedules  each schedule: next run, last success, stalest table, good/late/never, missed slots
+  tables     the tables that need attention: late or never backed up, and coverage gaps
+             (unselected, PITR off, RPO breached); the good ones are counted on stderr
   tasks      restores and exports: running, queued and recently finished
   alerts     the alerts raised lately, newest first, and whether SNS took them
 
@@ -109,40 +111,52 @@ def schedules(doc: dict[str, Any]) -> Listing:
     items = []
     for name, s in section.items():
         f = fresh.get(name)
+        counts = freshness_split(f) if f else {}
+        oldest = (f or {}).get("oldest") or {}
         rows.append([name, s["expression"], s["engine"], s["tables_selected"],
-                     ago(s["next_run"], now), ago((f or {}).get("last_success")
-                                                   or s["last_success"], now),
-                     duration(f["oldest_age_seconds"]) if f else "-",
-                     f["good"] if f else "-", f["late"] if f else "-", f["never"] if f else "-",
+                     ago(s["next_run"], now), ago(s["last_success"], now),
+                     oldest.get("table"), duration(oldest.get("age_seconds")),
+                     counts.get("good"), counts.get("late"), counts.get("never"),
                      s["missed_slots"]])
         items.append({"name": name, **s, **({"freshness": f} if f else {})})
     return Listing(("name", "expression", "engine", "tables", "next run", "last success",
-                    "oldest", "good", "late", "never", "missed"),
+                    "stalest", "age", "good", "late", "never", "missed"),
                    rows, items, len(items), [] if items else ["No schedule is enabled."])
 
 
 def tables(doc: dict[str, Any]) -> Listing:
+    """Tables needing attention: late or never backed up (per schedule), and coverage gaps."""
     freshness, coverage = doc.get("freshness"), doc.get("coverage")
     if freshness is None and coverage is None:
         return _absent("This daemon reports no per-table freshness or coverage.")
-    items: list[dict[str, Any]] = [
-        {**t, "age": duration(t["age_seconds"])} for t in (freshness or {}).get("tables", [])]
-    items += [{"table": name, "schedule": None, "state": "unprotected", "last_backup": None,
-               "age_seconds": None} for name in (coverage or {}).get("unprotected", [])]
+    items: list[dict[str, Any]] = []
+    notes: list[str] = []
+    for name, schedule in (freshness or {}).get("schedules", {}).items():
+        items += [{"table": t["table"], "schedule": name,
+                   "state": "late" if t["last_backup"] else "never", **_age(t)}
+                  for t in schedule["late_tables"]]
+        counts = freshness_split(schedule)
+        notes.append(f"{name}: {counts['good']} good, {counts['late']} late, "
+                     f"{counts['never']} never of {schedule['tables']} tables"
+                     + (f" ({len(schedule['late_tables'])} late listed)"
+                        if schedule["late"] > len(schedule["late_tables"]) else ""))
+    for gap, found in (coverage or {}).get("gaps", {}).items():
+        items += [{"table": t, "schedule": None, "state": gap} if isinstance(t, str)
+                  else {"table": t["table"], "schedule": None, "state": gap, **_age(t)}
+                  for t in found["tables"]]
+        if found["count"] > len(found["tables"]):
+            notes.append(f"{gap}: {len(found['tables'])} of {found['count']} tables listed")
     rows: list[list[object]] = [
-        [t["table"], t["schedule"], t["state"], t["last_backup"], duration(t["age_seconds"])]
-        for t in items]
-    notes = []
-    if freshness is not None and freshness["tables_total"] > len(freshness["tables"]):
-        notes.append(f"{len(freshness['tables'])} least fresh of {freshness['tables_total']} "
-                     "tables")
-    if coverage is not None and coverage["unprotected_total"] > len(coverage["unprotected"]):
-        notes.append(f"{len(coverage['unprotected'])} of {coverage['unprotected_total']} "
-                     "unprotected tables")
-    total = (freshness or {}).get("tables_total", 0) + (coverage or {}).get("unprotected_total", 0)
-    return Listing(("table", "schedule", "state", "last backup", "age"), rows,
-                   [{k: v for k, v in t.items() if k != "age"} for t in items], total,
-                   notes or ([] if items else ["No table is selected by a schedule."]))
+        [t["table"], t["schedule"], t["state"], t.get("last_backup"),
+         duration(t.get("age_seconds"))] for t in items]
+    if freshness is not None and not freshness["seeded"]:
+        notes.append("Freshness is still being read from AWS.")
+    return Listing(("table", "schedule", "state", "last backup", "age"), rows, items,
+                   len(items), notes or ["No table is late, never backed up or unprotected."])
+
+
+def _age(table_age: dict[str, Any]) -> dict[str, Any]:
+    return {k: table_age[k] for k in ("last_backup", "since", "age_seconds")}
 
 
 def tasks(doc: dict[str, Any]) -> Listing:

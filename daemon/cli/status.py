@@ -13,6 +13,7 @@ from daemon.cli.status_read import (
     dump,
     duration,
     fetch,
+    freshness_split,
     human_bytes,
     not_ready,
     percent,
@@ -59,7 +60,7 @@ def summary(doc: dict[str, Any]) -> str:
     lines = [("Daemon", _daemon(doc)), ("Running", _running(doc.get("limit"))),
              ("Largest", _largest(doc.get("jobs"))), ("Schedules", _schedules(doc)),
              ("Freshness", _freshness(doc.get("freshness"))),
-             ("Unprotected", _coverage(doc.get("coverage"))),
+             ("Coverage", _coverage(doc.get("coverage"))),
              ("Plans", _plans(doc.get("backup_plans"))), ("Tasks", _tasks(doc.get("tasks"))),
              ("Alerts", _alerts(doc.get("alerts"), doc["generated_at"])),
              ("Components", _components(doc)), ("Errors", _errors(doc)),
@@ -111,25 +112,34 @@ def _schedules(doc: dict[str, Any]) -> str | None:
 def _freshness(freshness: dict[str, Any] | None) -> str | None:
     if freshness is None:
         return None
-    counts = {state: sum(s[state] for s in freshness["schedules"].values())
-              for state in ("good", "late", "never")}
-    oldest = max(freshness["schedules"].items(), default=None,
-                 key=lambda kv: kv[1]["oldest_age_seconds"] or 0)
+    if not freshness["seeded"]:
+        return "reading every table's newest backup from AWS"
+    schedules = freshness["schedules"]
+    counts = {"good": 0, "late": 0, "never": 0}
+    for schedule in schedules.values():
+        for state, n in freshness_split(schedule).items():
+            counts[state] += n
     text = f"{counts['good']} good, {counts['late']} late, {counts['never']} never"
-    if oldest is not None and oldest[1]["oldest_age_seconds"] is not None:
-        text += f"; oldest backup {duration(oldest[1]['oldest_age_seconds'])} ({oldest[0]})"
+    stalest = max(((name, s["oldest"]) for name, s in schedules.items() if s["oldest"]),
+                  key=lambda item: item[1]["age_seconds"], default=None)
+    if stalest is not None:
+        name, oldest = stalest
+        text += f"; stalest {oldest['table']} {duration(oldest['age_seconds'])} ({name})"
     return text
 
 
 def _coverage(coverage: dict[str, Any] | None) -> str | None:
-    if coverage is None:
+    if coverage is None or coverage["tables"] is None:
         return None
-    if not coverage["unprotected_total"]:
+    gaps = {gap: g for gap, g in coverage["gaps"].items() if g["count"]}
+    if not gaps:
         return f"none of {coverage['tables']} tables"
-    names = ", ".join(coverage["unprotected"][:5])
-    more = coverage["unprotected_total"] - min(5, len(coverage["unprotected"]))
-    return f"{coverage['unprotected_total']} of {coverage['tables']} tables: {names}" + (
-        f" (+{more} more)" if more > 0 else "")
+    return "; ".join(f"{gap} {g['count']} ({', '.join(_names(g['tables'])[:3])}"
+                     + (", ...)" if g["count"] > 3 else ")") for gap, g in gaps.items())
+
+
+def _names(tables: list[Any]) -> list[str]:
+    return [t if isinstance(t, str) else t["table"] for t in tables]
 
 
 def _plans(plans: dict[str, Any] | None) -> str | None:

@@ -127,6 +127,16 @@ def percent(part: int, whole: int) -> int:
     return round(100 * part / whole) if whole > 0 else 0
 
 
+def freshness_split(schedule: dict[str, Any]) -> dict[str, int]:
+    """A schedule's tables as good, late and never, one state each (as the status page counts
+    them): never = no good backup known; late = one, but too old; good = the rest. Exact while
+    every late table is listed (20 per schedule)."""
+    late_never = sum(1 for t in schedule["late_tables"] if t["last_backup"] is None)
+    late = max(0, schedule["late"] - late_never)
+    never = schedule["without_backup"]
+    return {"good": max(0, schedule["tables"] - late - never), "late": late, "never": never}
+
+
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """An aligned table, `kubectl get` style: upper-case headers, three spaces between."""
     lines = [[h.upper() for h in headers],

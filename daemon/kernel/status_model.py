@@ -23,7 +23,8 @@ MAX_HISTORY = 120  # samples of the running bytes: one hour at one sample per 30
 MAX_ALERTS = 50  # recent alerts, newest first
 MAX_QUEUED_TASKS = 50  # waiting tasks listed, oldest first
 MAX_RECENT_TASKS = 1000  # finished tasks kept (tasks.recent_limit, at most 1000)
-MAX_TABLES = 100  # tables listed by freshness, and unprotected tables listed by coverage
+MAX_LATE_TABLES = 20  # late tables listed per schedule, stalest first
+MAX_GAP_TABLES = 50  # tables listed per coverage gap
 
 Timestamp = Annotated[
     AwareDatetime,
@@ -143,48 +144,72 @@ class Schedule(Part):
     tables_selected: int
     next_run: Timestamp | None
     last_success: Timestamp | None = Field(
-        description="Slot of the newest backup of this schedule seen completed since start.")
+        description="Slot of the schedule's newest backup seen completed (as "
+        "backupd_schedule_last_success_timestamp_seconds).")
     missed_slots: int = Field(description="Slots missed since start (nobody ran them).")
     current_slot: SlotProgress | None
     last_result: SlotResult | None
 
 
+class TableAge(Part):
+    """One table's freshness: its newest good backup and how old it is."""
+
+    table: str
+    last_backup: Timestamp | None = Field(description="Its newest good backup (None: none "
+                                          "known in the listed window or since).")
+    since: Timestamp = Field(description="What its age counts from: the newest good backup, "
+                             "or its baseline (the window's start, or its creation) without one.")
+    age_seconds: float
+
+
 class ScheduleFreshness(Part):
     """How fresh one schedule's tables are."""
 
+    interval_seconds: float = Field(description="The schedule's expected interval.")
     tables: int
-    good: int
-    late: int
-    never: int
-    oldest_age_seconds: float | None = Field(
-        description="Age of the oldest newest-backup among its tables.")
-    last_success: Timestamp | None
-
-
-class TableFreshness(Part):
-    table: str
-    schedule: str
-    state: Literal["good", "late", "never"]
-    last_backup: Timestamp | None
-    age_seconds: float | None
+    late: int = Field(description="Tables older than late_factor x the interval.")
+    without_backup: int = Field(description="Tables with no good backup known.")
+    oldest: TableAge | None = Field(description="The stalest table.")
+    late_tables: list[TableAge] = Field(max_length=MAX_LATE_TABLES,
+                                        description="The late tables, stalest first.")
 
 
 class Freshness(Part):
-    """Per-schedule and per-table freshness of the newest backups (issue 13, parts 1-3)."""
+    """Each schedule's tables and the age of their newest good backups (read from AWS at
+    start, moved forward by every completion)."""
 
-    schedules: dict[str, ScheduleFreshness]
-    tables: list[TableFreshness] = Field(max_length=MAX_TABLES,
-                                         description="Tables, least fresh first.")
-    tables_total: int
+    seeded: bool = Field(description="Whether the first reading from AWS is done.")
+    seeded_at: Timestamp | None
+    seed_seconds: float | None
+    window_start: Timestamp | None = Field(description="Start of the listed window.")
+    listed_until: Timestamp | None
+    lookback_seconds: float
+    late_factor: float
+    tables_with_backup: int
+    schedules: dict[str, ScheduleFreshness] = Field(description="Empty until seeded.")
+
+
+class CoverageGap(Part):
+    count: int = Field(description="Tables in the gap, all of them.")
+    tables: list[str | TableAge] = Field(max_length=MAX_GAP_TABLES, description="The first "
+                                         "ones: names, or their ages (rpo_breached).")
+
+
+class Undecided(Part):
+    tags_unknown: int
+    pitr_unknown: int
 
 
 class Coverage(Part):
-    """Tables no schedule or plan protects."""
+    """The discovered tables nothing protects, by gap: unselected (no schedule or plan selects
+    them), pitr_off (a rule needs PITR), rpo_breached (newest good backup older than the RPO)."""
 
-    tables: int = Field(description="Tables discovered.")
-    protected: int
-    unprotected: list[str] = Field(max_length=MAX_TABLES)
-    unprotected_total: int
+    evaluated_at: Timestamp | None
+    tables: int | None = Field(description="Tables discovered (None before the first pass).")
+    rpo_seconds: float | None
+    selectors: list[str]
+    gaps: dict[str, CoverageGap] = Field(description="Empty before the first pass.")
+    undecided: Undecided | None
 
 
 class BackupPlan(Part):

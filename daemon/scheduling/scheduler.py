@@ -51,7 +51,9 @@ class BackupScheduler:
                                                  for s in self.states.values())
         for state in self.states.values():
             ctx.metrics.scheduler.expected_interval(state.spec.name, state.interval_seconds)
-        ctx.board.add("schedules", lambda: {n: s.status() for n, s in self.states.items()})
+        last_success = ctx.metrics.scheduler.last_success_at
+        ctx.board.add("schedules", lambda: {n: s.status(last_success(n))
+                                            for n, s in self.states.items()})
 
     async def run(self, stop: asyncio.Event) -> None:
         self.starter.stop = stop

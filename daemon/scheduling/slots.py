@@ -84,7 +84,6 @@ class ScheduleState:
     selected: tuple[str, ...] = ()
     last_result: dict[str, Any] | None = None
     next_run: datetime | None = None
-    last_success: datetime | None = None  # slot of the newest completed backup seen
     missed_slots: int = 0  # since start
 
     @classmethod
@@ -110,18 +109,13 @@ class ScheduleState:
         self.order = SpreadOrder.of(self.spec.name, chosen)
         self.order_version = catalog.version
 
-    def succeeded(self, slot: datetime) -> None:
-        """A backup of `slot` completed (a late completion never moves it back)."""
-        if self.last_success is None or slot > self.last_success:
-            self.last_success = slot
-
-    def status(self) -> dict[str, Any]:
+    def status(self, last_success: datetime | None) -> dict[str, Any]:
         """This schedule's section of `/status`."""
         run = self.run
         return {
             "expression": self.spec.expression, "timezone": self.spec.timezone,
             "engine": self.spec.engine, "tables_selected": len(self.selected),
-            "next_run": self.next_run, "last_success": self.last_success,
+            "next_run": self.next_run, "last_success": last_success,
             "missed_slots": self.missed_slots,
             "current_slot": None if run is None else {
                 "slot": run.slot, "deadline": run.deadline,

@@ -156,7 +156,6 @@ class Starter:
         spec = state.spec
         self.ctx.metrics.scheduler.backup(spec.name, spec.engine, "completed")
         self.ctx.metrics.scheduler.last_success(spec.name, slot.timestamp())
-        state.succeeded(slot)
         if state.run is not None and state.run.slot == slot:
             state.run.count("completed")
         log.info("backup.completed", schedule=spec.name, table=table, arn=arn)

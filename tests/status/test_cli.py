@@ -22,6 +22,7 @@ from daemon.kernel.http import HttpServer
 from daemon.kernel.status import StatusBoard
 from daemon.obs.metrics import Metrics
 from tests.deploy.processes import free_port
+from tests.status.shapes import COVERAGE, FRESHNESS
 from tests.status.steady import Demo, steady
 
 KINDS = ("jobs", "schedules", "tables", "tasks", "alerts")
@@ -180,6 +181,7 @@ async def serve() -> AsyncIterator[Callable[[web.Application | StatusBoard], Any
 
 
 async def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    capsys.readouterr()  # what the servers logged so far is not the command's
     code = await asyncio.to_thread(main, list(argv))
     out = capsys.readouterr()
     return code, out.out, out.err
@@ -231,6 +233,27 @@ async def test_no_status_document_exits_2_with_the_reason(
     code, _, err = await run_cli(capsys, "get", "tasks", "--url", missing)
     assert code == 2
     assert "HTTP 404" in err
+
+
+async def test_get_tables_and_status_read_freshness_and_coverage(
+        serve: Callable[..., Any], capsys: pytest.CaptureFixture[str]) -> None:
+    board = StatusBoard()
+    board.set_health("config", True)
+    board.add("freshness", lambda: FRESHNESS)
+    board.add("coverage", lambda: COVERAGE)
+    url = await serve(board)
+    code, out, err = await run_cli(capsys, "get", "tables", "--url", url)
+    assert code == 0
+    _, *rows = out.splitlines()
+    assert [r.split()[:3] for r in rows] == [
+        ["orders-13", "nightly", "late"], ["scratch-2", "nightly", "never"],
+        ["scratch", "-", "unselected"], ["users", "-", "unselected"],
+        ["orders-13", "-", "rpo_breached"]]
+    assert "nightly: 46 good, 1 late, 3 never of 50 tables" in err
+    code, out, _ = await run_cli(capsys, "status", "--url", url)
+    assert code == 0
+    assert "Freshness:   46 good, 1 late, 3 never; stalest orders-13 3d7h (nightly)" in out
+    assert "Coverage:    unselected 2 (scratch, users); rpo_breached 1 (orders-13)" in out
 
 
 def test_the_default_url_is_the_local_daemon_on_its_configured_port(

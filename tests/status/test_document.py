@@ -23,6 +23,7 @@ from daemon.kernel.outbox import AlertOutbox
 from daemon.kernel.status import StatusBoard
 from daemon.kernel.status_model import MAX_ALERTS, MAX_GROUPS, MAX_HISTORY, MAX_JOBS, json_schema
 from daemon.obs.metrics import Metrics
+from tests.status.shapes import COVERAGE, FRESHNESS
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = ROOT / "docs" / "status.schema.json"
@@ -68,14 +69,8 @@ def full_board() -> StatusBoard:
                                             "done": 1, "pending": 1, "in_flight": 0,
                                             "counts": {"started": 1}},
         "last_result": None}})
-    board.add("freshness", lambda: {
-        "schedules": {"nightly": {"tables": 2, "good": 1, "late": 0, "never": 1,
-                                  "oldest_age_seconds": 3600.0, "last_success": T0}},
-        "tables": [{"table": "t-1", "schedule": "nightly", "state": "never",
-                    "last_backup": None, "age_seconds": None}],
-        "tables_total": 2})
-    board.add("coverage", lambda: {"tables": 3, "protected": 2, "unprotected": ["t-9"],
-                                   "unprotected_total": 1})
+    board.add("freshness", lambda: FRESHNESS)
+    board.add("coverage", lambda: COVERAGE)
     board.add("backup_plans", lambda: {"daily": {"state": "pending"}, "weekly": {
         "state": "in_sync", "cause": None, "plan_id": "p-1", "drifting": False,
         "differences": [], "steps": [], "applied": False, "notes": [],
@@ -111,6 +106,17 @@ def test_a_full_document_validates_against_the_shipped_schema() -> None:
     errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator().iter_errors(document)]
     assert not errors
     assert document["backup_plans"]["weekly"]["last_checked"] == "2026-12-04T13:08:15Z"
+
+
+def test_freshness_and_coverage_before_their_first_pass_fit_too() -> None:
+    board = StatusBoard(FakeClock(T0))
+    board.add("freshness", lambda: {**FRESHNESS, "seeded": False, "seeded_at": None,
+                                    "seed_seconds": None, "listed_until": None, "schedules": {}})
+    board.add("coverage", lambda: {**COVERAGE, "evaluated_at": None, "tables": None,
+                                   "gaps": {}, "undecided": None})
+    document = board.snapshot()
+    assert document["errors"] == {}
+    assert document["coverage"]["gaps"] == {}
 
 
 def test_the_shipped_schema_is_generated_from_the_models() -> None:

@@ -116,13 +116,17 @@ def hostile_board() -> StatusBoard:
         "expression": evil[2], "timezone": evil[3], "engine": evil[4], "tables_selected": 1,
         "next_run": t, "last_success": None, "missed_slots": 0, "current_slot": None,
         "last_result": None}})
+    age = {"table": evil[0], "last_backup": None, "since": t, "age_seconds": 60.0}
     board.add("freshness", lambda: {
-        "schedules": {evil[1]: {"tables": 2, "good": 1, "late": 0, "never": 1,
-                                "oldest_age_seconds": 60.0, "last_success": t}},
-        "tables": [{"table": evil[0], "schedule": evil[1], "state": "never",
-                    "last_backup": None, "age_seconds": None}], "tables_total": 2})
-    board.add("coverage", lambda: {"tables": 2, "protected": 1, "unprotected": [evil[2]],
-                                   "unprotected_total": 1})
+        "seeded": True, "seeded_at": t, "seed_seconds": 1.0, "window_start": t,
+        "listed_until": t, "lookback_seconds": 60.0, "late_factor": 2.0, "tables_with_backup": 1,
+        "schedules": {evil[1]: {"interval_seconds": 60.0, "tables": 2, "late": 1,
+                                "without_backup": 1, "oldest": age, "late_tables": [age]}}})
+    board.add("coverage", lambda: {
+        "evaluated_at": t, "tables": 2, "rpo_seconds": None, "selectors": [evil[3]],
+        "gaps": {"unselected": {"count": 1, "tables": [evil[2]]},
+                 "rpo_breached": {"count": 1, "tables": [{**age, "table": evil[4]}]}},
+        "undecided": {"tags_unknown": 0, "pitr_unknown": 0}})
     board.add("backup_plans", lambda: {evil[3]: {"state": evil[4], "error": evil[0]}})
     board.add("tasks", lambda: {"running": [], "queued": [], "queued_total": 0, "recent": [{
         "key": evil[0], "kind": "restore", "rule": evil[1], "subject": evil[2],
