@@ -13,14 +13,13 @@ from daemon.cli.status_read import (
     add_common,
     ago,
     dump,
-    duration,
     fetch,
     freshness_split,
-    human_bytes,
     not_ready,
     seconds_between,
     table,
 )
+from daemon.core.text import duration, human_bytes
 
 DESCRIPTION = """\
 List one kind of thing a running daemon knows, read from its /status, as an aligned table

@@ -11,13 +11,12 @@ from daemon.cli.status_read import (
     add_common,
     ago,
     dump,
-    duration,
     fetch,
     freshness_split,
-    human_bytes,
     not_ready,
     percent,
 )
+from daemon.core.text import duration, human_bytes
 
 DESCRIPTION = """\
 Summarise a running daemon from its /status: whether it is ready and leads, the bytes backing

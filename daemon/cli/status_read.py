@@ -17,7 +17,8 @@ from typing import Any
 
 import yaml
 
-UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
+from daemon.core.text import duration
+
 URL_HELP = ("The daemon's HTTP address (default http://127.0.0.1:9102, or the port in "
             "BACKUPD_HTTP__PORT), as inside its pod or task.")
 
@@ -72,40 +73,6 @@ def dump(data: Any, output: str) -> str:
     if output == "json":
         return json.dumps(data, indent=2)
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True).rstrip("\n")
-
-
-def human_bytes(n: int | None) -> str:
-    """Bytes in binary units, one decimal (`66.0 GiB`), as the status page writes them."""
-    if n is None:
-        return "-"
-    value, unit = float(n), 0
-    while abs(value) >= 1024 and unit < len(UNITS) - 1:
-        value /= 1024
-        unit += 1
-    if unit == 0:
-        return f"{n} B"
-    return f"{_round_half_up(value):.1f} {UNITS[unit]}"
-
-
-def _round_half_up(value: float) -> float:
-    """To one decimal, halves away from zero below, as JavaScript's Math.round does."""
-    scaled = value * 10
-    return (int(scaled + 0.5) if scaled >= 0 else -int(-scaled + 0.5)) / 10
-
-
-def duration(seconds: float | None) -> str:
-    """`3d4h`, `2h5m`, `4m20s`, `7s`: the two largest units (as the status page writes them)."""
-    if seconds is None:
-        return "-"
-    s = max(0, int(seconds + 0.5))  # halves up, as the page's Math.round
-    days, hours, minutes, s = s // 86400, s % 86400 // 3600, s % 3600 // 60, s % 60
-    if days:
-        return f"{days}d{hours}h"
-    if hours:
-        return f"{hours}h{minutes}m"
-    if minutes:
-        return f"{minutes}m{s}s"
-    return f"{s}s"
 
 
 def seconds_between(earlier: str | None, later: str) -> float | None:

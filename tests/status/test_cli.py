@@ -16,8 +16,9 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from daemon.cli import main
-from daemon.cli.status_read import default_url, duration, human_bytes, percent, table
+from daemon.cli.status_read import default_url, percent, table
 from daemon.config.settings import HttpSettings
+from daemon.core.text import human_bytes
 from daemon.kernel.http import HttpServer
 from daemon.kernel.status import StatusBoard
 from daemon.obs.metrics import Metrics
@@ -136,19 +137,6 @@ def test_get_prints_an_aligned_table_of_every_kind(demo: str, kind: str) -> None
 def test_the_table_writer_aligns_columns_kubectl_style() -> None:
     assert table(["name", "size"], [["a", "1.0 GiB"], ["long-name", None]]).splitlines() == [
         "NAME        SIZE", "a           1.0 GiB", "long-name   -"]
-
-
-@pytest.mark.parametrize(("n", "text"), [
-    (0, "0 B"), (1023, "1023 B"), (1024, "1.0 KiB"), (int(66.25 * 2**30), "66.3 GiB"),
-    (50 * 2**40, "50.0 TiB"), (None, "-")])
-def test_bytes_are_written_as_the_page_writes_them(n: int | None, text: str) -> None:
-    assert human_bytes(n) == text
-
-
-@pytest.mark.parametrize(("seconds", "text"), [
-    (0, "0s"), (59.5, "1m0s"), (61, "1m1s"), (3600 * 26 + 60, "1d2h"), (None, "-")])
-def test_durations_keep_their_two_largest_units(seconds: float | None, text: str) -> None:
-    assert duration(seconds) == text
 
 
 @pytest.fixture

@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
-from daemon.cli.status_read import human_bytes, percent
+from daemon.cli.status_read import percent
 from daemon.config.settings import HttpSettings
+from daemon.core.text import human_bytes
 from daemon.kernel.http import HttpServer
 from daemon.kernel.status import StatusBoard
 from daemon.obs.metrics import Metrics
