@@ -7,21 +7,17 @@ import json
 import re
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import yaml
 from aiohttp import web
-from prometheus_client import CollectorRegistry
 
 from daemon.cli import main
 from daemon.cli.status_read import default_url, percent, table
-from daemon.config.settings import HttpSettings
 from daemon.core.text import human_bytes
-from daemon.kernel.http import HttpServer
 from daemon.kernel.status import StatusBoard
-from daemon.obs.metrics import Metrics
 from tests.deploy.processes import free_port
 from tests.status.shapes import COVERAGE, FRESHNESS
 from tests.status.steady import Demo, steady
@@ -137,35 +133,6 @@ def test_get_prints_an_aligned_table_of_every_kind(demo: str, kind: str) -> None
 def test_the_table_writer_aligns_columns_kubectl_style() -> None:
     assert table(["name", "size"], [["a", "1.0 GiB"], ["long-name", None]]).splitlines() == [
         "NAME        SIZE", "a           1.0 GiB", "long-name   -"]
-
-
-@pytest.fixture
-async def serve() -> AsyncIterator[Callable[[web.Application | StatusBoard], Any]]:
-    """`await serve(board or app)`: an HTTP server on a free port; its URL."""
-    stop = asyncio.Event()
-    running: list[asyncio.Task[None]] = []
-    runners: list[web.AppRunner] = []
-
-    async def start(what: web.Application | StatusBoard) -> str:
-        if isinstance(what, web.Application):
-            runner = web.AppRunner(what)
-            await runner.setup()
-            port = free_port()
-            await web.TCPSite(runner, "127.0.0.1", port).start()
-            runners.append(runner)
-            return f"http://127.0.0.1:{port}"
-        server = HttpServer(HttpSettings(host="127.0.0.1", port=0),
-                            Metrics(CollectorRegistry()), what)
-        running.append(asyncio.create_task(server.run(stop)))
-        while server.port is None:
-            await asyncio.sleep(0.01)
-        return f"http://127.0.0.1:{server.port}"
-
-    yield start
-    stop.set()
-    await asyncio.gather(*running)
-    for runner in runners:
-        await runner.cleanup()
 
 
 async def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -6,23 +6,18 @@ installs it if missing, and these tests skip, saying why, only where it cannot b
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from prometheus_client import CollectorRegistry
 
 from daemon.cli.status_read import percent
-from daemon.config.settings import HttpSettings
 from daemon.core.text import human_bytes
-from daemon.kernel.http import HttpServer
 from daemon.kernel.status import StatusBoard
-from daemon.obs.metrics import Metrics
 from tests.status.chromium import Page
 from tests.status.steady import steady_async
 
@@ -140,25 +135,6 @@ def hostile_board() -> StatusBoard:
                                  "holder": evil[0]})
     board.set_health("consumer", False, evil[1])
     return board
-
-
-@pytest.fixture
-async def serve() -> AsyncIterator[Callable[[StatusBoard], Any]]:
-    """`await serve(board)`: the daemon's HTTP server for `board` on a free port; its URL."""
-    stop = asyncio.Event()
-    running: list[asyncio.Task[None]] = []
-
-    async def start(board: StatusBoard) -> str:
-        server = HttpServer(HttpSettings(host="127.0.0.1", port=0),
-                            Metrics(CollectorRegistry()), board)
-        running.append(asyncio.create_task(server.run(stop)))
-        while server.port is None:
-            await asyncio.sleep(0.01)
-        return f"http://127.0.0.1:{server.port}"
-
-    yield start
-    stop.set()
-    await asyncio.gather(*running)
 
 
 async def test_user_data_appears_as_text_and_never_runs(
