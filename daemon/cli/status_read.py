@@ -44,6 +44,8 @@ def add_common(parser: argparse.ArgumentParser) -> None:
 def fetch(url: str | None, timeout: float) -> dict[str, Any]:
     """The daemon's /status document; Unreachable (with the reason) when there is none."""
     address = f"{(url or default_url()).rstrip('/')}/status"
+    if not address.startswith(("http://", "https://")):
+        raise Unreachable(f"--url must be an http:// or https:// address, not {url!r}")
     try:
         with urllib.request.urlopen(address, timeout=timeout) as answer:  # noqa: S310 - an operator's URL
             body = answer.read()

@@ -184,6 +184,9 @@ async def test_no_status_document_exits_2_with_the_reason(
     code, _, err = await run_cli(capsys, "status", "--url", await serve(elsewhere))
     assert code == 2
     assert "did not answer with a ddb-backupd /status document" in err
+    code, _, err = await run_cli(capsys, "status", "--url", "file:///etc/passwd")
+    assert code == 2
+    assert "must be an http:// or https:// address" in err
     missing = await serve(web.Application())
     code, _, err = await run_cli(capsys, "get", "tasks", "--url", missing)
     assert code == 2
