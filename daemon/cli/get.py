@@ -9,13 +9,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from daemon.cli.status_read import (
-    Unreachable,
     add_common,
     ago,
     dump,
-    fetch,
     freshness_split,
     not_ready,
+    read,
     seconds_between,
     table,
 )
@@ -63,10 +62,8 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        document = fetch(args.url, args.timeout)
-    except Unreachable as exc:
-        print(f"ddb-backupd get: {exc}", file=sys.stderr)
+    document = read(args, "get")
+    if document is None:
         return 2
     listing = KINDS[args.kind](document)
     if args.output == "table":

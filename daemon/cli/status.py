@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 from daemon.cli.status_read import (
-    Unreachable,
     add_common,
     ago,
     dump,
-    fetch,
     freshness_split,
     not_ready,
     percent,
+    read,
 )
 from daemon.core.text import duration, human_bytes
 
@@ -45,10 +43,8 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        document = fetch(args.url, args.timeout)
-    except Unreachable as exc:
-        print(f"ddb-backupd status: {exc}", file=sys.stderr)
+    document = read(args, "status")
+    if document is None:
         return 2
     print(dump(document, args.output) if args.output != "table" else summary(document))
     return 0 if document["ready"] and not document.get("errors") else 1

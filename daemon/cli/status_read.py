@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
@@ -62,6 +63,15 @@ def fetch(url: str | None, timeout: float) -> dict[str, Any]:
                                                "components"} <= set(document):
         raise Unreachable(f"{address} did not answer with a ddb-backupd /status document")
     return document
+
+
+def read(args: argparse.Namespace, command: str) -> dict[str, Any] | None:
+    """The /status document --url names; None, with the reason on stderr, when there is none."""
+    try:
+        return fetch(args.url, args.timeout)
+    except Unreachable as exc:
+        print(f"ddb-backupd {command}: {exc}", file=sys.stderr)
+        return None
 
 
 def not_ready(document: dict[str, Any]) -> list[str]:
