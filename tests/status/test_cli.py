@@ -51,7 +51,8 @@ def test_status_summarises_the_demo_and_exits_0(demo: str) -> None:
     assert lines["Running"].strip().startswith(
         f"{limit['running_jobs']} jobs, {human_bytes(limit['running_bytes'])} of "
         f"{human_bytes(limit['limit_bytes'])} "
-        f"({percent(limit['running_bytes'], limit['limit_bytes'])} %), level {limit['level']}")
+        f"({percent(limit['running_bytes'], limit['limit_bytes'])} %), level "
+        + (limit["level"] if limit["level"] == "ok" else limit["level"].upper()))
     planned = doc["schedules"]["demo"]["next_run"] is not None  # not before its first tick
     assert lines["Schedules"].strip().startswith("demo next " + ("in " if planned else "-"))
     assert f"{len(doc['components'])} ready" in lines["Components"]
