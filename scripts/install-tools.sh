@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Install the tools the deployment checks run (tests/deploy/): helm, hadolint,
 # kubernetes-validate, prometheus and promtool; and Chromium, which the status page's tests
-# drive headless (tests/status/). CI calls this before pytest; developers may too. Everything lands in the repo-local .tools/ (gitignored) except Debian's
-# prometheus package, which apt-get installs system-wide and we link into .tools/bin.
+# drive headless (tests/status/). CI calls this before pytest; developers may too.
+# Everything lands in the repo-local .tools/ (gitignored) except Debian's prometheus and
+# chromium packages, which apt-get installs system-wide (prometheus is linked into .tools/bin).
 #
 # Idempotent and fast when already installed: each step is skipped when .tools/ has the
 # pinned version. Versions are pinned so CI and laptops check with the same tools.
