@@ -23,10 +23,10 @@ import structlog
 
 from daemon.aws.session import AwsClients
 from daemon.config.settings import Settings
-from daemon.core.alerts import Alert
 from daemon.core.clock import Clock, SystemClock
 from daemon.core.events.tracker import JobTable
 from daemon.kernel.bus import CompletionBus
+from daemon.kernel.history import RunningHistory
 from daemon.kernel.http import HttpServer
 from daemon.kernel.kernel import Kernel, Leadership, Wired
 from daemon.kernel.outbox import AlertOutbox
@@ -40,8 +40,9 @@ FREEZE_AFTER_SECONDS = 10.0
 
 @dataclass(frozen=True)
 class Daemon:
-    """The wired process: its kernel, the components every replica runs (the HTTP server and
-    the leader gate around everything else), and the work to wait for after a stop."""
+    """The wired process: its kernel, the components every replica runs (the HTTP server, the
+    running-bytes history the status page draws, and the leader gate around everything else),
+    and the work to wait for after a stop."""
 
     kernel: Kernel
     components: tuple[Component, ...]
@@ -50,9 +51,9 @@ class Daemon:
 
 def build_kernel(settings: Settings, aws: AwsClients, metrics: Metrics, clock: Clock) -> Kernel:
     """The services every capability is wired from."""
-    board, alerts = StatusBoard(), AlertOutbox(settings.alert_topic_arn, metrics, aws.sns)
-    board.add("alerts", lambda: {"pending": alerts.pending(),
-                                 "recent": [_alert_line(a) for a in alerts.sent]})
+    board = StatusBoard(clock)
+    alerts = AlertOutbox(settings.alert_topic_arn, metrics, aws.sns, clock=clock)
+    board.add("alerts", alerts.status)
     board.set_health("config", True)
     return Kernel(clock=clock, metrics=metrics, bus=CompletionBus(), board=board, alerts=alerts,
                   tracker=JobTable(), leadership=Leadership())
@@ -80,7 +81,10 @@ def wire(settings: Settings, aws: AwsClients, kernel: Kernel) -> Daemon:
     gate = wire_ha(settings, aws, kernel, [c for part in parts for c in part.leader],
                    on_acquire=events.on_acquire)
     http = HttpServer(settings.http, kernel.metrics, kernel.board)
-    return Daemon(kernel, (http, gate), tuple(p.settle for p in parts if p.settle is not None))
+    history = RunningHistory(kernel.tracker, kernel.clock, settings.http.history_interval_seconds)
+    kernel.board.add("history", history.status)
+    return Daemon(kernel, (http, history, gate),
+                  tuple(p.settle for p in parts if p.settle is not None))
 
 
 async def run_daemon(settings: Settings, *, metrics: Metrics | None = None,
@@ -126,10 +130,6 @@ async def _freeze_when_ready(board: StatusBoard, stop: asyncio.Event) -> None:
             return
     gc.collect()
     gc.freeze()
-
-
-def _alert_line(alert: Alert) -> dict[str, str]:
-    return {"severity": alert.severity, "event": alert.event, "subject": alert.subject}
 
 
 async def _bounded_shutdown(runner: asyncio.Task[None], stop: asyncio.Event,

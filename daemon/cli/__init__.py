@@ -21,6 +21,9 @@ from daemon import __version__
 # `decode` must not pay for aioboto3, nor `ddb-backupd --help` for any command.
 COMMANDS = {
     "run": ("run", "Run the daemon (the default command of the container image)."),
+    "status": ("status", ("Summarise a running daemon: readiness, bytes against the limit, "
+                          "jobs, schedules, alerts.")),
+    "get": ("get", "List a running daemon's jobs, schedules, tables, tasks or alerts."),
     "check-config": ("check_config", "Print the effective configuration, or every error in it."),
     "decode": ("decode", "Decode one SQS message body as the daemon would."),
     "next-runs": ("next_runs", "Print the next run times of a cron() or rate() expression."),
@@ -35,7 +38,9 @@ COMMANDS = {
 DESCRIPTION = """\
 ddb-backupd schedules, tracks, prunes, restores and exports DynamoDB (and RDS) backups with
 AWS Backup, in one process. Its configuration comes from BACKUPD_* environment variables and
-the YAML file named by BACKUPD_CONFIG_FILE; `ddb-backupd check-config` shows the result."""
+the YAML file named by BACKUPD_CONFIG_FILE; `ddb-backupd check-config` shows the result.
+A running daemon shows its status page at http://HOST:9102/; `ddb-backupd status` and
+`ddb-backupd get` read the same from the command line (through `kubectl exec` or ECS Exec)."""
 
 # Exit codes any command may end with, besides its own.
 COMMON_EXIT_CODES = {

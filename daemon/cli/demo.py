@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -22,8 +23,8 @@ DESCRIPTION = """\
 Watch the daemon at work without an AWS account: start the local AWS stand-in on 127.0.0.1,
 create tables, an event queue, an alert topic and a vault, play a wave of backup jobs that
 crosses the warning and critical levels (with some failures), and run the daemon against
-it. Prints a live line every few seconds and a summary at the end; the daemon's JSON logs go
-to a file it names. Nothing leaves this machine.
+it. Prints the status page's address first, then a live line every few seconds and a summary
+at the end; the daemon's JSON logs go to a file it names. Nothing leaves this machine.
 
 Needs the stand-in extra, which the container image does not have:
   pip install 'ddb-backupd[standin]'"""
@@ -40,8 +41,8 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seconds", type=float, default=None, metavar="S",
                         help="Stop after this many seconds (default: run until Ctrl-C).")
     parser.add_argument("--port", type=int, default=9102,
-                        help="Port of /metrics, /status, /healthz and /readyz (default 9102; "
-                        "0: any free port).")
+                        help="Port of the status page (/), /status, /metrics, /healthz and "
+                        "/readyz (default 9102; 0: any free port).")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -53,13 +54,16 @@ def run(args: argparse.Namespace) -> int:
             raise
         return report_missing_standin("demo", exc)
 
+    port = args.port or _free_port()
+    print(f"ddb-backupd demo: status page http://127.0.0.1:{port}/  (up in a few seconds; "
+          f"JSON at /status, Prometheus at /metrics)", flush=True)
     logdir = Path(tempfile.mkdtemp(prefix="ddb-backupd-demo-"))
     with StandIn() as standin:
         os.environ.update(standin.env())
         scenario = Scenario(standin)
         scenario.setup()
-        settings = demo_settings(scenario, port=args.port)
-        print(f"ddb-backupd demo: local AWS stand-in at {standin.endpoint_url}", flush=True)
+        settings = demo_settings(scenario, port=port)
+        print(f"  local AWS stand-in at {standin.endpoint_url}", flush=True)
         print(f"  tables: {', '.join(scenario.tables)}", flush=True)
         print(f"  limit {scenario.limit_gib} GiB: warning at 80 %, critical at 90 %", flush=True)
         print(f"  daemon logs (JSON lines): {logdir / 'daemon.log'}", flush=True)
@@ -70,3 +74,10 @@ def run(args: argparse.Namespace) -> int:
             code = asyncio.run(scenario.play(settings, seconds=args.seconds))
     sys.stdout.flush()
     return code
+
+
+def _free_port() -> int:
+    """A port free now, so the page's address can be printed before anything starts."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

@@ -200,7 +200,8 @@ class Scenario:
             await asyncio.sleep(0.1)
             port = next((getattr(c, "port", None) for c in daemon.components
                          if c.name == "http"), None)
-        print(f"metrics: http://127.0.0.1:{port}/metrics   status: http://127.0.0.1:{port}/status",
+        print(f"daemon up: status page http://127.0.0.1:{port}/   status "
+              f"http://127.0.0.1:{port}/status   metrics http://127.0.0.1:{port}/metrics",
               flush=True)
         while not stop.is_set():
             await asyncio.to_thread(self._drain_inbox, started)
@@ -345,7 +346,7 @@ def demo_settings(scenario: Scenario, *, port: int) -> Settings:
         alert_cooldown_seconds=4, reconcile_seconds=15, shutdown_grace_seconds=5,
         aws={"endpoint_url": scenario.standin.endpoint_url},
         queue={"wait_seconds": 1},
-        http={"host": "127.0.0.1", "port": port},
+        http={"host": "127.0.0.1", "port": port, "history_interval_seconds": 2},
         cloudwatch={"interval_seconds": 10},
         scheduler={"tick_seconds": 2, "discovery_interval_seconds": 10, "spread_seconds": 0},
         schedules=[{"name": "demo", "expression": "rate(1 minute)",

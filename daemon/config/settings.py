@@ -90,10 +90,13 @@ class QueueSettings(Section):
 
 
 class HttpSettings(Section):
-    """The HTTP server for /metrics, /healthz, /readyz and /status."""
+    """The HTTP server for the status page (/), /status, /metrics, /healthz and /readyz."""
 
     host: str = Field("0.0.0.0", description="Listen address.")  # noqa: S104 - a pod serves on all interfaces
     port: int = Field(9102, ge=0, le=65535, description="Listen port (0 picks a free one).")
+    history_interval_seconds: float = Field(
+        30.0, ge=1, le=3600, description="Seconds between samples of the running bytes that "
+        "the status page draws; the last 120 are kept in memory (an hour at 30 s).")
 
 
 class CloudWatchSettings(Section):

@@ -1,4 +1,8 @@
-"""Wall time is passed in, never read inside a decision: tests use a fake clock."""
+"""Wall time is passed in, never read inside a decision: tests use a fake clock.
+
+Times leave the daemon (`/status`, the operator commands) in one format, `rfc3339`: RFC 3339
+in UTC with a `Z` and whole seconds, e.g. `2026-12-04T13:08:15Z`.
+"""
 
 from __future__ import annotations
 
@@ -40,3 +44,10 @@ def aware_time(value: object) -> datetime:
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
     return datetime.fromisoformat(str(value))
+
+
+def rfc3339(moment: datetime) -> str:
+    """`moment` as RFC 3339 in UTC, whole seconds, with `Z`: `2026-12-04T13:08:15Z`
+    (a naive time is taken as UTC)."""
+    utc = aware_time(moment).astimezone(UTC).replace(microsecond=0, tzinfo=None)
+    return utc.isoformat() + "Z"

@@ -70,8 +70,7 @@ class Reconciler:
         self.last_success: datetime | None = None
         self._passed_at: float | None = None  # loop time of the last successful pass
         board.set_health("reconciler", False, "first reconcile not done yet")
-        board.add("reconcile", lambda: {
-            "last_success": self.last_success.isoformat() if self.last_success else None})
+        board.add("reconcile", lambda: {"last_success": self.last_success})
 
     async def run(self, stop: asyncio.Event) -> None:
         if self._passed_at is not None:  # a new leader reconciled just before running this

@@ -8,15 +8,15 @@ that is not configured is not imported either.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from daemon.aws.session import AwsClients
 from daemon.config.settings import Settings
 from daemon.core.events.monitor import Scope
-from daemon.core.events.tracker import JobTable
 from daemon.events.pipeline import Limits, Pipeline, ThresholdWatch
 from daemon.events.reconciler import Reconciler
 from daemon.events.sizes import SizeResolver
+from daemon.events.status import register as register_status
 from daemon.kernel.kernel import Kernel, Wired
 from daemon.kernel.supervisor import Component
 from daemon.obs.collector import TrackerCollector
@@ -46,8 +46,7 @@ def wire(settings: Settings, aws: AwsClients, kernel: Kernel) -> Events:
     kernel.metrics.registry.register(TrackerCollector(
         kernel.tracker, pipeline.thresholds_view, settings.limit_bytes, enabled=kernel.is_leader,
         ratios={"warning": settings.warning_ratio, "critical": settings.critical_ratio}))
-    kernel.board.add("thresholds", lambda: {"level": pipeline.thresholds_view()})
-    kernel.board.add("jobs", lambda: jobs_section(kernel.tracker, settings.limit_bytes))
+    register_status(kernel.board, kernel.tracker, pipeline.thresholds_view, settings)
     reconciler = Reconciler(aws.backup, pipeline, kernel.tracker, region=settings.region,
                             interval_seconds=settings.reconcile_seconds, metrics=metrics,
                             board=kernel.board, clock=kernel.clock)
@@ -73,14 +72,3 @@ def wire(settings: Settings, aws: AwsClients, kernel: Kernel) -> Events:
                   on_acquire=reconciler.run_once, settle=pipeline.settle, pipeline=pipeline,
                   reconciler=reconciler, consumer=consumer, cloudwatch=cloudwatch)
 
-
-def jobs_section(tracker: JobTable, limit_bytes: int) -> dict[str, Any]:
-    """The `/status` section of the jobs running now, by group."""
-    return {
-        "running": tracker.running_jobs_total(),
-        "running_bytes": tracker.running_bytes_total(),
-        "limit_bytes": limit_bytes,
-        "by_group": [
-            {"vault": v, "resource_type": t, "region": r, "jobs": g.jobs, "bytes": g.bytes}
-            for (v, t, r), g in sorted(tracker.totals().items())],
-    }

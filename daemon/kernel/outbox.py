@@ -6,6 +6,8 @@ retried with backoff while the outbox holds it. An alert SNS refuses for good (a
 parameter, access or the topic's KMS key denied, no such topic) is dropped, logged with AWS's
 error code and counted, and the next alert goes out: retrying it would only hold back every
 alert behind it. The oldest alert is also dropped (counted) when the outbox overflows.
+The last alerts raised, with when and how their delivery went, are the `alerts` section of
+`/status`.
 """
 
 from __future__ import annotations
@@ -13,12 +15,16 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import deque
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Literal
 
 import structlog
 
 from daemon.aws.errors import error_code, permanent
 from daemon.core.alerts import Alert
+from daemon.core.clock import Clock, SystemClock
+from daemon.kernel.status_model import MAX_ALERTS, AlertLine, Alerts
 from daemon.kernel.supervisor import backoff_delay, sleep_or_stop
 from daemon.obs.metrics import Metrics
 
@@ -30,20 +36,31 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 
+@dataclass(slots=True)
+class Raised:
+    """One alert raised: when, and how its delivery went."""
+
+    alert: Alert
+    at: datetime
+    delivery: Literal["pending", "published", "dropped"] = "pending"
+
+
 class AlertOutbox:
     """Alerts waiting to be published; `run` publishes them to SNS in order."""
 
     name = "alerts"
 
     def __init__(self, topic_arn: str | None, metrics: Metrics, sns: Connect[SNSClient],
-                 *, capacity: int = 1000) -> None:
+                 *, capacity: int = 1000, clock: Clock | None = None) -> None:
         self._topic_arn = topic_arn
         self._metrics = metrics
         self._sns = sns
-        self._queue: deque[Alert] = deque()
+        self._clock = clock or SystemClock()
+        self._queue: deque[Raised] = deque()
         self._capacity = capacity
         self._wake = asyncio.Event()
         self.sent: deque[Alert] = deque(maxlen=50)
+        self.recent: deque[Raised] = deque(maxlen=MAX_ALERTS)
 
     def submit(self, alert: Alert) -> None:
         """Queue an alert; never blocks. The oldest waiting alert is dropped on overflow."""
@@ -51,14 +68,24 @@ class AlertOutbox:
                     subject=alert.subject)
         if len(self._queue) >= self._capacity:
             dropped = self._queue.popleft()
+            dropped.delivery = "dropped"
             self._metrics.alerts.dropped("overflow")
-            log.warning("alert.dropped", reason="overflow", alert_event=dropped.event,
-                        subject=dropped.subject)
-        self._queue.append(alert)
+            log.warning("alert.dropped", reason="overflow", alert_event=dropped.alert.event,
+                        subject=dropped.alert.subject)
+        raised = Raised(alert, self._clock.now())
+        self._queue.append(raised)
+        self.recent.append(raised)
         self._wake.set()
 
     def pending(self) -> int:
         return len(self._queue)
+
+    def status(self) -> Alerts:
+        """The `/status` section: alerts waiting, and the last ones raised, newest first."""
+        return Alerts(pending=len(self._queue), recent=[
+            AlertLine(at=r.at, severity=r.alert.severity, event=r.alert.event,
+                      subject=r.alert.subject, delivery=r.delivery)
+            for r in reversed(self.recent)])
 
     async def run(self, stop: asyncio.Event) -> None:
         attempt = 0
@@ -81,12 +108,14 @@ class AlertOutbox:
     async def run_once(self) -> bool:
         """Publish the oldest waiting alert. True when it has left the outbox (published, or
         refused for good and dropped); False when it failed transiently and waits its retry."""
-        alert = self._queue[0]
+        raised = self._queue[0]
+        alert = raised.alert
         try:
             await self._publish(alert)
         except Exception as exc:
             if permanent(exc):
-                self._remove(alert)
+                self._remove(raised)
+                raised.delivery = "dropped"
                 self._metrics.alerts.dropped("refused")
                 log.error("alert.dropped", reason="refused", code=error_code(exc),  # noqa: TRY400 - AWS's answer is the whole story
                           alert_event=alert.event, subject=alert.subject, error=str(exc))
@@ -94,14 +123,15 @@ class AlertOutbox:
             self._metrics.alerts.failed(alert.severity)
             log.warning("alert.publish_failed", alert_event=alert.event, error=str(exc))
             return False
-        self._remove(alert)
+        self._remove(raised)
+        raised.delivery = "published"
         self.sent.append(alert)
         self._metrics.alerts.published(alert.severity)
         return True
 
-    def _remove(self, alert: Alert) -> None:
-        """Take `alert` off the head, unless an overflow dropped it while it was published."""
-        if self._queue and self._queue[0] is alert:
+    def _remove(self, raised: Raised) -> None:
+        """Take `raised` off the head, unless an overflow dropped it while it was published."""
+        if self._queue and self._queue[0] is raised:
             self._queue.popleft()
 
     async def flush(self, budget_seconds: float) -> None:

@@ -8,6 +8,7 @@ alert rule ("no success within 2 intervals") fits every schedule:
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
@@ -80,6 +81,11 @@ class SchedulerMetrics:
         latest = max(at_unix, self._latest.get(schedule, 0.0))
         self._latest[schedule] = latest
         self._last_success.labels(schedule).set(latest)
+
+    def last_success_at(self, schedule: str) -> datetime | None:
+        """The schedule's last success as recorded here (for /status), or None."""
+        latest = self._latest.get(schedule)
+        return None if latest is None else datetime.fromtimestamp(latest, UTC)
 
     def expected_interval(self, schedule: str, seconds: float) -> None:
         self._interval.labels(schedule).set(seconds)

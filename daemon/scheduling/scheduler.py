@@ -52,8 +52,10 @@ class BackupScheduler:
             metrics.expected_interval(state.spec.name, state.interval_seconds)
 
     def status(self) -> dict[str, Any]:
-        """The `/status` section: each schedule's next run, current slot and last result."""
-        return {name: state.status() for name, state in self.states.items()}
+        """The `/status` section: each schedule's next run, last success, current slot and
+        last result."""
+        return {name: state.status(self._metrics.last_success_at(name))
+                for name, state in self.states.items()}
 
     async def run(self, stop: asyncio.Event) -> None:
         self.starter.open()

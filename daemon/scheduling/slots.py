@@ -125,6 +125,7 @@ class ScheduleState:
     selected: tuple[str, ...] = ()
     last_result: dict[str, Any] | None = None
     next_run: datetime | None = None
+    missed_slots: int = 0  # since start
 
     @classmethod
     def of(cls, spec: ScheduleSpec, engine: Engine, now: datetime) -> ScheduleState:
@@ -154,6 +155,7 @@ class ScheduleState:
             missed.append(latest)
         self.initialized = True
         self.last_slot = latest
+        self.missed_slots += len(missed)
         return missed
 
     def open(self, slot: datetime) -> SlotRun:
@@ -170,8 +172,9 @@ class ScheduleState:
         missed = sorted(run.pending - run.done_tables() - run.in_flight)
         if missed:
             run.count("missed", len(missed))
-        self.last_result = {"slot": run.slot.isoformat(), "tables_done": len(run.done_tables()),
-                            "missed": len(missed), **run.counts}
+            self.missed_slots += 1
+        self.last_result = {"slot": run.slot, "tables_done": len(run.done_tables()),
+                            "missed": len(missed), "counts": dict(run.counts)}
         self.run = None
         return run, missed
 
@@ -190,20 +193,17 @@ class ScheduleState:
         self.order = SpreadOrder.of(self.spec.name, chosen)
         self.order_version = catalog.version
 
-    def status(self) -> dict[str, Any]:
+    def status(self, last_success: datetime | None) -> dict[str, Any]:
         """This schedule's section of `/status`."""
         run = self.run
         return {
             "expression": self.spec.expression, "timezone": self.spec.timezone,
             "engine": self.spec.engine, "tables_selected": len(self.selected),
-            "next_run": _iso(self.next_run),
+            "next_run": self.next_run, "last_success": last_success,
+            "missed_slots": self.missed_slots,
             "current_slot": None if run is None else {
-                "slot": _iso(run.slot), "deadline": _iso(run.deadline),
+                "slot": run.slot, "deadline": run.deadline,
                 "done": len(run.done_tables()), "pending": len(run.pending),
-                "in_flight": len(run.in_flight), **run.counts},
+                "in_flight": len(run.in_flight), "counts": dict(run.counts)},
             "last_result": self.last_result,
         }
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat().replace("+00:00", "Z")

@@ -27,6 +27,7 @@ from daemon.core.alerts import Alert
 from daemon.core.clock import Clock
 from daemon.core.errors import PermanentError
 from daemon.kernel.outbox import AlertOutbox
+from daemon.kernel.status_model import MAX_QUEUED_TASKS
 from daemon.kernel.supervisor import sleep_or_stop
 from daemon.obs.metrics_tasks import TaskMetrics
 
@@ -59,7 +60,7 @@ class Task:
         return {"key": self.key, "kind": self.kind, "rule": self.rule, "subject": self.subject,
                 "state": self.state, "phase": self.phase, "detail": self.detail,
                 "queued_at": self.queued_at, "started_at": self.started_at,
-                "finished_at": self.finished_at, **self.facts}
+                "finished_at": self.finished_at, "facts": dict(self.facts)}
 
 
 Body = Callable[[Task], Awaitable[State]]
@@ -183,9 +184,11 @@ class TaskRunner:
             await asyncio.wait(pending)
 
     def status(self) -> Mapping[str, Any]:
-        active = [t.view() for t, _ in self._active.values()]
-        return {"running": [t for t in active if t["state"] == "running"],
-                "queued": [t for t in active if t["state"] == "queued"],
+        """The `/status` section: running tasks, the first waiting ones, the recent ones."""
+        active = [t for t, _ in self._active.values()]
+        queued = [t.view() for t in active if t.state == "queued"]
+        return {"running": [t.view() for t in active if t.state == "running"],
+                "queued": queued[:MAX_QUEUED_TASKS], "queued_total": len(queued),
                 "recent": [t.view() for t in reversed(self.recent)]}
 
     async def _guarded(self, task: Task, body: Body) -> None:

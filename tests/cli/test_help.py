@@ -175,6 +175,12 @@ ELSEWHERE = {
     ("every command", 130): "test_ctrl_c_exits_130 below",
     **{("restore", code): "tests/cli/test_restore_e2e.py (against the stand-in)"
        for code in (0, 1, 3, 4, 5)},
+    ("status", 0): "tests/status/test_cli.py (against the demo)",
+    ("status", 1): "tests/status/test_cli.py (a daemon not ready, a section in error)",
+    ("status", 2): "tests/status/test_cli.py (nothing listening, not a /status, HTTP 404)",
+    ("get", 0): "tests/status/test_cli.py (against the demo)",
+    ("get", 1): "tests/status/test_cli.py (a daemon not ready)",
+    ("get", 2): "tests/status/test_cli.py (nothing listening, not a /status, HTTP 404)",
 }
 
 

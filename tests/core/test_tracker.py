@@ -299,3 +299,19 @@ def test_tracked_jobs_keep_their_first_start() -> None:
     job = table.get("job-1")
     assert isinstance(job, TrackedJob)
     assert job.started == T0
+
+
+@given(st.lists(st.tuples(st.integers(0, 30), st.sampled_from(["RUNNING", "COMPLETED"]),
+                          st.none() | st.integers(0, 10**6)), max_size=60),
+       st.integers(0, 12))
+def test_largest_lists_the_open_backup_jobs_with_the_most_bytes_first(
+        events: list[tuple[int, str, int | None]], n: int) -> None:
+    """Whatever arrived, `largest(n)` is the top n of the open backup jobs by size."""
+    table = JobTable()
+    for at, (job, state, size) in enumerate(events):
+        table.apply(ev(f"job-{job}", state, at=at, size=size))
+    table.apply(ev("restore-1", kind="restore_job", size=10**9))
+    largest = table.largest(n)
+    sizes = sorted(((j.size_bytes or 0) for j in table.open_jobs("backup_job")), reverse=True)
+    assert [j.size_bytes or 0 for j in largest] == sizes[:n]
+    assert all(j.kind == "backup_job" for j in largest)

@@ -207,6 +207,14 @@ def test_built_wheel_runs_unprivileged_with_home_unwritable_and_answers_readyz(
         wait_for("/readyz 200", lambda: http_get(f"{url}/readyz")[0] == 200, 60, daemon)
         assert http_get(f"{url}/healthz")[0] == 200
         assert b"backupd_build_info" in http_get(f"{url}/metrics")[1]
+        status, page = http_get(f"{url}/")
+        assert status == 200, "the status page is served from the installed wheel"
+        assert b"<title>ddb-backupd</title>" in page
+        inside = subprocess.run([str(image / "venv/bin/ddb-backupd"), "status"], env=env,
+                                cwd=image, capture_output=True, text=True, timeout=30,
+                                check=False, **unprivileged())  # type: ignore[call-overload]
+        assert inside.returncode == 0, "`status` beside the daemon (kubectl exec) finds it: " + (
+            inside.stdout + inside.stderr)
         assert health_check(env, image) == 0, "HEALTHCHECK fails on BACKUPD_HTTP__PORT"
         assert health_check({**env, "BACKUPD_HTTP__PORT": str(free_port())}, image) != 0
         assert stop(daemon, timeout=15) == 0, (tmp_path / "daemon.log").read_text()[-3000:]

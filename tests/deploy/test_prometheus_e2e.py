@@ -89,11 +89,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 def status_level(status: dict[str, Any]) -> int | None:
     """The threshold level /status reports, as the gauge's number (None: not reported)."""
-    for section in ("jobs", "thresholds"):
-        level = status.get(section, {}).get("level")
-        if level is not None:
-            return LEVELS[level] if isinstance(level, str) else int(level)
-    return None
+    level = (status.get("limit") or {}).get("level")
+    return None if level is None else LEVELS[level]
 
 
 def scraped_after(stack: Stack, moment: float) -> bool:
@@ -146,12 +143,12 @@ def test_running_bytes_and_jobs_series_equal_status(moment: Moment) -> None:
         assert moment.jobs[key] == groups.get(key, {}).get("jobs", 0), key
     assert sum(moment.size.values()) == jobs["running_bytes"]
     assert sum(moment.jobs.values()) == jobs["running"]
-    assert moment.limit == jobs["limit_bytes"]
+    assert moment.limit == moment.status["limit"]["limit_bytes"]
 
 
 def test_threshold_level_series_equals_status(moment: Moment) -> None:
     level = status_level(moment.status)
-    assert level is not None, "/status reports no threshold level (thresholds.level)"
+    assert level is not None, "/status reports no threshold level (limit.level)"
     assert moment.level == level
 
 

@@ -312,7 +312,7 @@ async def test_a_level_clears_after_its_cooldown_even_without_new_events(
         await wait_for(lambda: pipeline.thresholds.level == 0)
         stop.set()
         await task
-        assert [a.event for a in env.alerts._queue] == ["threshold.warning", "threshold.cleared"]
+        assert [r.alert.event for r in env.alerts.recent] == ["threshold.warning", "threshold.cleared"]
 
 
 async def test_concurrent_size_lookups_of_one_table_share_one_describe_table(

@@ -90,7 +90,7 @@ async def test_a_plan_edited_in_aws_is_restored_with_one_alert_per_episode(recon
     edit_plan(backup, plan_id, lambda doc: doc["Rules"].pop(1))
     await daemon.reconciler.run_once()
     assert daemon.alerts.pending() == 2
-    alert = daemon.alerts._queue[-1]
+    alert = daemon.alerts.recent[-1].alert
     assert (alert.event, alert.body["fields"]) == ("backup_plan_drift", ["Rules[monthly]"])
 
 
@@ -103,7 +103,7 @@ async def test_drift_left_in_place_raises_one_alert_while_it_lasts(reconciler, b
         await dry.reconciler.run_once()
     assert dry.metric("backupd_backup_plan_drift", plan="daily") == 1
     assert dry.alerts.pending() == 1
-    assert "dry run" in dry.alerts._queue[0].body["action"]
+    assert "dry run" in dry.alerts.recent[0].alert.body["action"]
     rule = plan_named(backup, "daily")["BackupPlan"]["Rules"][0]
     assert rule["ScheduleExpression"] == "cron(0 6 ? * * *)"
 

@@ -162,6 +162,7 @@ async def test_after_downtime_one_catch_up_run_and_older_slots_are_counted_misse
     assert backup_names(ddb) == ["backupd-hourly-202611240500@orders-1",
                                  "backupd-hourly-202611240800@orders-1"]
     assert after.metric("backupd_schedule_missed_slots_total", schedule="hourly") == 2
+    assert after.kernel.board.snapshot()["schedules"]["hourly"]["missed_slots"] == 2
 
 
 async def test_a_slot_past_its_window_at_start_is_missed_not_run(instance, make_table, ddb):
@@ -173,16 +174,21 @@ async def test_a_slot_past_its_window_at_start_is_missed_not_run(instance, make_
     await after.tick()
     assert backup_names(ddb) == ["backupd-hourly-202611240500@orders-1"]
     assert after.metric("backupd_schedule_missed_slots_total", schedule="hourly") == 2
+    assert after.kernel.board.snapshot()["schedules"]["hourly"]["missed_slots"] == 2
 
 
-async def test_status_lists_each_schedules_next_run_and_last_result(instance, make_table):
+async def test_status_lists_each_schedules_next_run_last_success_and_last_result(
+        instance, make_table):
+    """Every time in the section is RFC 3339 UTC with Z, as everywhere on /status."""
     make_table("orders-1")
     daemon = await instance([HOURLY], FakeClock(SLOT))
     await daemon.tick()
     await daemon.tick(SLOT + timedelta(hours=1, seconds=1))
     section = daemon.kernel.board.snapshot()["schedules"]["hourly"]
     assert section["next_run"] == "2026-11-24T07:00:00Z"
-    assert section["last_result"]["slot"] == SLOT.isoformat()
+    assert section["last_result"]["slot"] == "2026-11-24T05:00:00Z"
+    assert section["last_success"] == "2026-11-24T06:00:00Z"
+    assert section["missed_slots"] == 0
     assert section["last_result"]["tables_done"] == 1
     assert section["current_slot"]["done"] == 1
 

@@ -87,7 +87,7 @@ async def test_a_restore_job_running_across_a_restart_is_finished_not_repeated(
     second = await daemon(settings())
     [resumed] = await wait_until(lambda: [t for t in second.runner.status()["running"]
                                           if t["phase"] == "restore_job"])
-    assert resumed["restore_job_id"] == job.job_id
+    assert resumed["facts"]["restore_job_id"] == job.job_id
     backup_fake.finish(job.job_id)
     await second.runner.drain()
 

@@ -77,7 +77,7 @@ async def test_a_native_backup_becomes_a_validated_staging_table_and_moves_ssm(
             http.get(f"http://127.0.0.1:{instance.http.port}/status") as resp:
         status = await resp.json()
     [recent] = status["tasks"]["recent"]
-    assert (recent["kind"], recent["state"], recent["phase"], recent["target"]) == (
+    assert (recent["kind"], recent["state"], recent["phase"], recent["facts"]["target"]) == (
         "restore", "succeeded", "rotating", TARGET)
 
 

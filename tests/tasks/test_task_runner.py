@@ -100,7 +100,7 @@ async def test_a_failed_task_raises_an_alert_and_is_listed_with_its_phase(starte
     runner.submit("k", "restore", "staging", "orders", body)
     await runner.drain()
     [recent] = runner.status()["recent"]
-    assert (recent["state"], recent["phase"], recent["detail"], recent["target"]) == (
+    assert (recent["state"], recent["phase"], recent["detail"], recent["facts"]["target"]) == (
         "failed", "validating", "validation: 0 items", "orders-staging-1")
     assert env.alerts.pending() == 1
     assert gauge(env, "backupd_tasks_total", kind="restore", outcome="failed") == 1

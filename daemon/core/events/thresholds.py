@@ -17,6 +17,7 @@ from daemon.core import arns
 from daemon.core.alerts import Alert, Severity
 from daemon.core.events.models import JobEvent
 from daemon.core.events.tracker import TrackedJob
+from daemon.core.text import human_bytes
 
 PREFIX = "ddb-backupd"
 
@@ -81,7 +82,7 @@ def level_alert(change: LevelChange, *, total: int, limit: int) -> Alert:
     event = "threshold.cleared" if cleared else f"threshold.{change.level.name.lower()}"
     share = total / limit if limit else 0.0
     subject = (f"{PREFIX}: running backups {'back to OK' if cleared else change.level.name}: "
-               f"{_bytes(total)} of {_bytes(limit)} limit ({share:.0%})")
+               f"{human_bytes(total)} of {human_bytes(limit)} limit ({share:.0%})")
     return Alert(severity=SEVERITY[change.level], event=event, subject=subject, body={
         "event": event, "level": change.level.name.lower(),
         "previous_level": change.previous.name.lower(), "running_bytes": total,
@@ -114,16 +115,6 @@ def resource_name(arn: str | None) -> str | None:
     if not arn:
         return None
     return arns.short_name(arn) or arn
-
-
-def _bytes(value: int) -> str:
-    """Bytes for people: binary units, one decimal."""
-    size, unit = float(value), "B"
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if abs(size) < 1024 or unit == "PiB":
-            break
-        size /= 1024
-    return f"{size:.0f} B" if unit == "B" else f"{size:.1f} {unit}"
 
 
 def _iso(value: datetime) -> str:

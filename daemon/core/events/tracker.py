@@ -13,6 +13,7 @@ AWS (ListBackupJobs, see `diff`) at start.
 
 from __future__ import annotations
 
+import heapq
 from collections import deque
 from collections.abc import Iterable
 from copy import copy
@@ -140,6 +141,11 @@ class JobTable:
     def open_jobs(self, kind: str | None = None) -> list[TrackedJob]:
         """Every open job, or those of one kind."""
         return [j for j in self._open.values() if kind is None or j.kind == kind]
+
+    def largest(self, n: int) -> list[TrackedJob]:
+        """The `n` open backup jobs with the most bytes, largest first (then oldest first)."""
+        jobs = (j for j in self._open.values() if j.kind == "backup_job")
+        return heapq.nsmallest(n, jobs, key=lambda j: (-(j.size_bytes or 0), j.started, j.job_id))
 
     def totals(self) -> dict[GroupKey, Totals]:
         """Open backup jobs and bytes per group (groups that emptied stay, at zero)."""
