@@ -3,7 +3,12 @@
 Events give latency, listing gives truth. At start (the tracker is empty after a restart:
 in-memory state is lost by design) and every `reconcile_seconds`: jobs AWS lists as open are
 added or advanced; jobs the tracker holds open that AWS no longer lists are described one by
-one and their true final state applied (a COMPLETED event we never got).
+one and their true final state applied (a COMPLETED event we never got). From the second
+pass on, the jobs that ended since the previous pass are listed too (ByCompleteAfter, one
+period of overlap): a job that started and ended between two passes, never listed open, is
+still seen when its events are missing, and a FAILED one still raises its alert. Jobs listed
+twice are dropped by the tracker's memory of finished jobs; the first pass lists no history,
+so a restart does not raise old failures again.
 """
 
 from __future__ import annotations
@@ -69,6 +74,8 @@ class Reconciler:
         self._clock = clock
         self.last_success: datetime | None = None
         self._passed_at: float | None = None  # loop time of the last successful pass
+        self._first_pass: datetime | None = None
+        self._ended_since: datetime | None = None  # list jobs ended after this (None: don't)
         board.set_health("reconciler", False, "first reconcile not done yet")
         board.add("reconcile", lambda: {"last_success": self.last_success})
 
@@ -96,15 +103,24 @@ class Reconciler:
         """One reconcile pass; returns the number of repairs made."""
         backup = await self._backup()
         now = self._clock.now()
-        listed = [job_event(j, self._region, now) for j in await self._list_open(backup, now)]
-        plan = self._tracker.diff(listed, region=self._region)
+        open_jobs, ended_jobs = await asyncio.gather(self._list_open(backup, now),
+                                                     self._list_ended(backup))
         repairs = 0
+        for job in ended_jobs:  # first: a tracked job that ended needs no DescribeBackupJob
+            repairs += await self._pipeline.apply(job_event(job, self._region, now),
+                                                  origin="reconcile")
+        listed = [job_event(j, self._region, now) for j in open_jobs]
+        plan = self._tracker.diff(listed, region=self._region)
         for event in plan.upserts:
             repairs += await self._pipeline.apply(event, origin="reconcile")
         for job_id in plan.vanished:
             repairs += await self._close(backup, job_id)
         await self._pipeline.settle()  # sizes of the jobs just learned, before "ready"
         self.last_success, self._passed_at = now, asyncio.get_running_loop().time()
+        # the next pass lists jobs ended since this one, one period earlier in case AWS lists
+        # an end late or its clock is behind ours, but never before the first pass
+        self._first_pass = self._first_pass or now
+        self._ended_since = max(now - timedelta(seconds=self._interval), self._first_pass)
         self._metrics.reconciled(True, repairs, now.timestamp())
         self._board.set_health("reconciler", True)
         log.info("reconcile.done", listed_open=len(listed), repairs=repairs,
@@ -125,6 +141,14 @@ class Reconciler:
         paginator = backup.get_paginator("list_backup_jobs")
         return [job async for page in paginator.paginate(ByState=by_state,
                                                          ByCreatedAfter=now - LOOKBACK)
+                for job in page.get("BackupJobs", [])]
+
+    async def _list_ended(self, backup: BackupClient) -> list[BackupJobTypeDef]:
+        """The jobs that ended since the previous pass (none on the first pass)."""
+        if self._ended_since is None:
+            return []
+        paginator = backup.get_paginator("list_backup_jobs")
+        return [job async for page in paginator.paginate(ByCompleteAfter=self._ended_since)
                 for job in page.get("BackupJobs", [])]
 
     async def _close(self, backup: BackupClient, job_id: str) -> int:

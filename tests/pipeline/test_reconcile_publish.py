@@ -66,6 +66,30 @@ async def test_reconcile_rebuilds_the_tracker_from_aws_after_a_restart(
         assert value("backupd_last_reconcile_timestamp_seconds") > 0
 
 
+async def test_a_job_that_starts_and_fails_between_two_passes_is_seen_and_alerted_once(
+        aws_env: dict[str, str], backup_fake: Any, make_table: Callable[..., Any],
+        make_vault: Callable[..., Any]) -> None:
+    """With events missing (queue denied, rule deleted), a job that starts and ends between
+    two passes is never listed open: the jobs that ended since the previous pass are."""
+    vault, table = make_vault(), make_table(size_bytes=GIB)
+    before = backup_fake.inject_job(table.arn, vault.name, state="FAILED")
+    async with context(settings()) as (env, pipeline):
+        reconciler = env.reconciler(pipeline)
+        assert await reconciler.run_once() == 0, "history before the first pass is not news"
+        assert env.tracker.finished_state(before.job_id) is None
+        between = backup_fake.inject_job(table.arn, vault.name, state="FAILED")
+        done = backup_fake.inject_job(table.arn, vault.name, state="COMPLETED")
+        assert await reconciler.run_once() == 2
+        assert env.tracker.finished_state(between.job_id) == "FAILED"
+        assert env.tracker.finished_state(done.job_id) == "COMPLETED"
+        assert env.alerts.pending() == 1, "the failed job raises an alert"
+        assert await reconciler.run_once() == 0, "listed again by the overlap: no news"
+        assert env.alerts.pending() == 1
+        value = env.metrics.registry.get_sample_value
+        assert value("backupd_backup_jobs_finished_total",
+                     {"state": "FAILED", "resource_type": "DynamoDB"}) == 1
+
+
 async def test_cloudwatch_gets_one_batch_with_dimensions_and_an_account_total(
         aws_env: dict[str, str]) -> None:
     async with context(settings()) as (env, pipeline):
