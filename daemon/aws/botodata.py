@@ -7,13 +7,15 @@ The daemon calls nine services and never reads a docstring. This file loader (bo
 own, `Loader.file_loader`) keeps the entries of the daemon's services in `endpoints.json`
 exactly as they are, skipping the others without building them (msgspec reads them as raw
 bytes), and empties the `documentation` strings of service models as they are parsed (the
-keys stay: botocore reads some). Every other data file and value is what botocore loads.
+keys stay: botocore reads some). Every other data file and value is what botocore loads, as
+plain dicts rather than botocore's OrderedDicts (dicts keep their order; botocore relies on
+nothing else an OrderedDict has): about half the memory, 0.9 MB less for the queue-only
+daemon's service models.
 """
 
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO, Any
@@ -39,36 +41,37 @@ class LeanFileLoader(JSONFileLoader):
         name = path.name
         if name == "endpoints.json":
             return endpoints(payload, self._prefixes)
-        hook = without_documentation if name.startswith("service-2.json") else OrderedDict
-        return json.loads(payload.decode("utf-8"), object_pairs_hook=hook)
+        if name.startswith("service-2.json"):
+            return json.loads(payload.decode("utf-8"), object_pairs_hook=without_documentation)
+        return json.loads(payload)
 
 
-def without_documentation(pairs: Pairs) -> OrderedDict[str, Any]:
+def without_documentation(pairs: Pairs) -> dict[str, Any]:
     """A service model's object with its `documentation` string emptied."""
-    return OrderedDict((key, "" if key == "documentation" else value) for key, value in pairs)
+    return {key: "" if key == "documentation" else value for key, value in pairs}
 
 
-def endpoints(payload: bytes, prefixes: frozenset[str]) -> OrderedDict[str, Any]:
+def endpoints(payload: bytes, prefixes: frozenset[str]) -> dict[str, Any]:
     """`endpoints.json` with each partition's services cut down to `prefixes`."""
     top = msgspec.json.decode(payload, type=dict[str, msgspec.Raw])
-    data = OrderedDict((key, _json(raw)) for key, raw in top.items() if key != "partitions")
+    data = {key: _json(raw) for key, raw in top.items() if key != "partitions"}
     partitions = msgspec.json.decode(top["partitions"], type=list[dict[str, msgspec.Raw]])
     data["partitions"] = [_partition(partition, prefixes) for partition in partitions]
     return data
 
 
 def _partition(partition: dict[str, msgspec.Raw], prefixes: frozenset[str],
-               ) -> OrderedDict[str, Any]:
-    out: OrderedDict[str, Any] = OrderedDict()
+               ) -> dict[str, Any]:
+    out: dict[str, Any] = {}
     for key, raw in partition.items():
         if key == "services":
             services = msgspec.json.decode(raw, type=dict[str, msgspec.Raw])
-            out[key] = OrderedDict((name, _json(value)) for name, value in services.items()
-                                   if name in prefixes)
+            out[key] = {name: _json(value) for name, value in services.items()
+                        if name in prefixes}
         else:
             out[key] = _json(raw)
     return out
 
 
 def _json(raw: msgspec.Raw) -> Any:
-    return json.loads(bytes(raw), object_pairs_hook=OrderedDict)
+    return json.loads(bytes(raw))

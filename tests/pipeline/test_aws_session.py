@@ -72,3 +72,14 @@ def test_every_accessor_is_a_service_whose_endpoints_are_kept() -> None:
     accessors = {name for name, value in vars(AwsClients).items()
                  if inspect.iscoroutinefunction(value) and not name.startswith("_")}
     assert accessors == set(ENDPOINT_PREFIXES) - {"sts"}  # STS: only to assume a role
+
+
+def test_the_lean_data_loader_builds_plain_dicts() -> None:
+    """botocore parses its data into OrderedDicts, twice the memory of a dict for nothing the
+    clients use: the lean loader builds plain dicts, for the models and the endpoints alike."""
+    loader = lean_session().get_component("data_loader")
+    model = loader.load_service_model("sqs", "service-2")
+    endpoints = loader.load_data("endpoints")
+    for data in (model, model["shapes"], model["operations"]["ReceiveMessage"], endpoints,
+                 endpoints["partitions"][0]["services"]):
+        assert type(data) is dict
