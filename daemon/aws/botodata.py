@@ -3,25 +3,27 @@
 On the first client botocore parses `endpoints.json` (700 KiB: every partition x every AWS
 service, about 7 MB once it is Python objects), and on each service's first client its
 `service-2.json`, 70-80 % of which is documentation botocore reads only to write docstrings.
-The daemon calls nine services and never reads a docstring. This file loader (botocore's
-own, `Loader.file_loader`) keeps the entries of the daemon's services in `endpoints.json`
-exactly as they are, skipping the others without building them (msgspec reads them as raw
-bytes), and empties the `documentation` strings of service models as they are parsed (the
-keys stay: botocore reads some). Every other data file and value is what botocore loads, as
-plain dicts rather than botocore's OrderedDicts (dicts keep their order; botocore relies on
-nothing else an OrderedDict has): about half the memory, 0.9 MB less for the queue-only
-daemon's service models.
+The daemon calls nine services and never reads a docstring. The lean loader knows only the
+daemon's services (botocore's own lists all it ships, three times before the first call);
+its file loader (botocore's own, `Loader.file_loader`) keeps the entries of the daemon's
+services in `endpoints.json` exactly as they are, skipping the others without building them
+(msgspec reads them as raw bytes), and empties the `documentation` strings of service models
+as they are parsed (the keys stay: botocore reads some). Every other data file and value is
+what botocore loads, as plain dicts rather than botocore's OrderedDicts (dicts keep their
+order; botocore relies on nothing else an OrderedDict has): about half the memory, 0.9 MB
+less for the queue-only daemon's service models.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
 import msgspec
-from botocore.loaders import JSONFileLoader
+from botocore.exceptions import DataNotFoundError
+from botocore.loaders import JSONFileLoader, Loader
 
 Pairs = list[tuple[str, Any]]
 
@@ -44,6 +46,29 @@ class LeanFileLoader(JSONFileLoader):
         if name.startswith("service-2.json"):
             return json.loads(payload.decode("utf-8"), object_pairs_hook=without_documentation)
         return json.loads(payload)
+
+
+class LeanLoader(Loader):
+    """botocore's data loader, over the same search paths, for `services` (service name ->
+    endpoint prefix) only: their files through LeanFileLoader, and only them as known."""
+
+    def __init__(self, services: Mapping[str, str], search_paths: Iterable[str]) -> None:
+        super().__init__(extra_search_paths=list(search_paths),
+                         file_loader=LeanFileLoader(services.values()),
+                         include_default_search_paths=False)
+        self._services = sorted(services)
+
+    def list_available_services(self, type_name: str) -> list[str]:
+        """The daemon's services that have `type_name` data. botocore's own looks into the
+        folder of every service it ships (~420: ~8 ms per data type, three types before the
+        first call answers); asked for another service, botocore says it is unknown."""
+        return [s for s in self._services if self._has(s, type_name)]
+
+    def _has(self, service: str, type_name: str) -> bool:
+        try:
+            return bool(self.list_api_versions(service, type_name))
+        except DataNotFoundError:
+            return False
 
 
 def without_documentation(pairs: Pairs) -> dict[str, Any]:

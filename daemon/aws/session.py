@@ -29,7 +29,7 @@ from aiobotocore.config import AioConfig
 from aiobotocore.credentials import AioRefreshableCredentials
 from aiobotocore.session import get_session
 
-from daemon.aws.botodata import LeanFileLoader
+from daemon.aws.botodata import LeanLoader
 from daemon.aws.errors import THROTTLING_CODES
 from daemon.aws.tls import SharedTlsSession
 from daemon.config.settings import AwsSettings
@@ -99,8 +99,8 @@ class AwsClients:
     async def __aenter__(self) -> AwsClients:
         s = self._settings
         botocore_session = get_session()
-        botocore_session.get_component("data_loader").file_loader = LeanFileLoader(
-            ENDPOINT_PREFIXES.values())
+        botocore_session.register_component("data_loader", LeanLoader(
+            ENDPOINT_PREFIXES, botocore_session.get_component("data_loader").search_paths))
         self._session = aioboto3.Session(
             botocore_session=botocore_session, region_name=self._region,
             aws_access_key_id=s.access_key_id.get_secret_value() if s.access_key_id else None,
