@@ -86,14 +86,19 @@ def python_start(python: str) -> float:
 
 
 def idle_rss(python: str, modules: str) -> int:
-    """VmRSS of a Python that imported `modules` and waits."""
-    proc = subprocess.Popen([python, "-c", f"import {modules}, sys; sys.stdin.read()"],
-                            stdin=subprocess.PIPE)
+    """VmRSS of a Python that imported `modules` and waits (measured once it says it has:
+    on a loaded machine the imports can take longer than any fixed wait)."""
+    proc = subprocess.Popen(
+        [python, "-c", f"import {modules}, sys; print('imported', flush=True); sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert proc.stdin is not None
+    assert proc.stdout is not None
     try:
-        time.sleep(0.5)
+        if proc.stdout.readline().strip() != "imported":
+            raise RuntimeError(f"`import {modules}` failed in {python}")
+        time.sleep(0.2)
         return rss_bytes(proc.pid)
     finally:
-        assert proc.stdin is not None
         proc.stdin.close()
         proc.wait(timeout=10)
 
