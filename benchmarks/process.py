@@ -10,10 +10,13 @@ while all capabilities were wired and imported whatever the configuration asked 
 `/readyz` answering 200: config loaded, AWS answered, the first reconcile done, the consumer
 polling; its CPU time by then is reported too (wall time on a shared machine also counts
 other processes). `rss_idle_mb`: VmRSS of that process after it has sat idle for a few
-seconds. Median of a few starts each, the two configurations alternating. Reported beside
-them: the floors of any Python service (`python -c pass` to exit; a bare
-`python -c 'import asyncio'` kept alive) and of the libraries the daemon runs on (a Python
-that imported them and waits).
+seconds. The daemon runs in the image's environment, the runtime lock alone
+(benchmarks/runtime_env.py): development tools that libraries pick up when installed
+(structlog imports `rich`) are not in the image, so not in the figures. Median of a few
+starts each, the two configurations alternating. Reported beside them: the floors of any
+Python service (`python -c pass` to exit; a bare `python -c 'import asyncio'` kept alive)
+and of the libraries the daemon runs on (a Python that imported them and waits), in the
+same environment.
 """
 
 from __future__ import annotations
@@ -21,11 +24,11 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 from benchmarks.common import Figure, Target, exit_with, figure, median, rss_bytes
+from benchmarks.runtime_env import runtime_python
 from benchmarks.sandbox import Sandbox, wait_http
 
 STARTS = 5
@@ -53,7 +56,7 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def start_daemon(sb: Sandbox, queue_url: str,
+def start_daemon(python: str, sb: Sandbox, queue_url: str,
                  **settings: str) -> tuple[float, float, float, float]:
     """(seconds to /readyz 200, idle RSS in bytes, seconds to /healthz 200, CPU seconds
     used by /readyz 200) of one start."""
@@ -61,7 +64,7 @@ def start_daemon(sb: Sandbox, queue_url: str,
     env = sb.daemon_env(queue_url=queue_url, http__host="127.0.0.1", http__port=str(port),
                         **settings)
     start = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "daemon", "run"], env=env,
+    proc = subprocess.Popen([python, "-m", "daemon", "run"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         alive = wait_http(f"http://127.0.0.1:{port}/healthz", timeout=90) - start
@@ -75,22 +78,27 @@ def start_daemon(sb: Sandbox, queue_url: str,
     return ready, rss, alive, cpu
 
 
-def python_start() -> float:
+def python_start(python: str) -> float:
     """Seconds for `python -c pass` to start and exit: the floor of any Python service."""
     start = time.monotonic()
-    subprocess.run([sys.executable, "-c", "pass"], check=True)
+    subprocess.run([python, "-c", "pass"], check=True)
     return time.monotonic() - start
 
 
-def idle_rss(modules: str) -> int:
-    """VmRSS of a Python that imported `modules` and waits."""
-    proc = subprocess.Popen([sys.executable, "-c", f"import {modules}, sys; sys.stdin.read()"],
-                            stdin=subprocess.PIPE)
+def idle_rss(python: str, modules: str) -> int:
+    """VmRSS of a Python that imported `modules` and waits (measured once it says it has:
+    on a loaded machine the imports can take longer than any fixed wait)."""
+    proc = subprocess.Popen(
+        [python, "-c", f"import {modules}, sys; print('imported', flush=True); sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert proc.stdin is not None
+    assert proc.stdout is not None
     try:
-        time.sleep(0.5)
+        if proc.stdout.readline().strip() != "imported":
+            raise RuntimeError(f"`import {modules}` failed in {python}")
+        time.sleep(0.2)
         return rss_bytes(proc.pid)
     finally:
-        assert proc.stdin is not None
         proc.stdin.close()
         proc.wait(timeout=10)
 
@@ -98,20 +106,21 @@ def idle_rss(modules: str) -> int:
 def run() -> list[Figure]:
     small: list[tuple[float, float, float, float]] = []
     full: list[tuple[float, float, float, float]] = []
+    python = runtime_python()
     with Sandbox() as sb:
         queue_url = sb.queue("bench-process")
         sb.client("s3").create_bucket(Bucket=BUCKET)
         for _ in range(STARTS):
-            small.append(start_daemon(sb, queue_url))
-            full.append(start_daemon(sb, queue_url, **EVERYTHING))
+            small.append(start_daemon(python, sb, queue_url))
+            full.append(start_daemon(python, sb, queue_url, **EVERYTHING))
     ready, base_ready = median(r[0] for r in small), median(r[0] for r in full)
     rss, base_rss = median(r[1] for r in small) / MB, median(r[1] for r in full) / MB
     alive, cpu = median(r[2] for r in small), median(r[3] for r in small)
-    floor_start = median(python_start() for _ in range(5))
-    floor_rss = median(idle_rss("asyncio") for _ in range(3)) / MB
-    libraries_rss = median(idle_rss(LIBRARIES) for _ in range(3)) / MB
-    how = (f"median of {STARTS} starts each; queue only (CloudWatch on) vs baseline every "
-           "capability configured (+ schedule, restore and export rules)")
+    floor_start = median(python_start(python) for _ in range(5))
+    floor_rss = median(idle_rss(python, "asyncio") for _ in range(3)) / MB
+    libraries_rss = median(idle_rss(python, LIBRARIES) for _ in range(3)) / MB
+    how = (f"runtime lock's environment; median of {STARTS} starts each; queue only "
+           "(CloudWatch on) vs baseline every capability configured (+ schedule, restore and export rules)")
     return [
         figure("rss_idle_mb", rss, "MB", Target("<=", 60), baseline=base_rss,
                baseline_unit="MB every capability", ratio=rss / base_rss,

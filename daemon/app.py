@@ -122,7 +122,8 @@ async def _freeze_when_ready(board: StatusBoard, stop: asyncio.Event) -> None:
     what exists: modules, settings, components, the AWS clients and models of the first
     passes (~80 000 objects) live as long as the daemon, and a full collection no longer
     walks them (38 ms -> 0 here). Collected first: no garbage frozen. Done after readiness,
-    not before: the collection is not on the way to ready."""
+    not before: the collection is not on the way to ready. The collector is then (re)enabled:
+    `ddb-backupd run` turns it off for the start-up (cli/run.py)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + FREEZE_AFTER_SECONDS
     while not board.ready() and loop.time() < deadline:
@@ -130,6 +131,7 @@ async def _freeze_when_ready(board: StatusBoard, stop: asyncio.Event) -> None:
             return
     gc.collect()
     gc.freeze()
+    gc.enable()
 
 
 async def _bounded_shutdown(runner: asyncio.Task[None], stop: asyncio.Event,

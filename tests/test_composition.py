@@ -61,6 +61,9 @@ def test_a_minimal_configuration_imports_no_optional_capability() -> None:
     got = wired(MINIMAL)
     assert sorted(set(OPTIONAL) & set(got["modules"])) == []
     assert not [m for m in got["modules"] if m.startswith(("daemon.scheduling", "daemon.tasks"))]
+    # nor the pure core of plans and of freshness, which only their metrics would name
+    assert not {"daemon.core.plans.reconcile", "daemon.core.scheduling.freshness"} & set(
+        got["modules"])
     assert got["leader"] == ["reconciler", "thresholds", "alerts"]
 
 

@@ -7,12 +7,13 @@ only, never at run time. A component is handed the accessor of each service it c
 (`Connect[DynamoDBClient]`), not the whole set.
 
 Retries use botocore's `adaptive` mode (client-side rate limiting on throttles); timeouts
-are bounded; an optional role is assumed through STS with refreshable credentials. Every
-call is counted in `backupd_aws_api_calls_total{service,operation,outcome}` through
-botocore's event hooks, so no adapter can forget to count. `after-call` fires once per call,
-after botocore's own retries: the retries it absorbed (throttles among them) are counted from
-the answer's `ResponseMetadata.RetryAttempts`, and the call's duration, retries included, is
-timed from `before-call`.
+are bounded; the clients share one TLS context (tls.py); an optional role is assumed through
+STS with refreshable credentials. Every call is counted in
+`backupd_aws_api_calls_total{service,operation,outcome}` through botocore's event hooks, so
+no adapter can forget to count. `after-call` fires once per call, after botocore's own
+retries: the retries it absorbed (throttles among them) are counted from the answer's
+`ResponseMetadata.RetryAttempts`, and the call's duration, retries included, is timed from
+`before-call`.
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ from aiobotocore.config import AioConfig
 from aiobotocore.credentials import AioRefreshableCredentials
 from aiobotocore.session import get_session
 
-from daemon.aws.botodata import LeanFileLoader
+from daemon.aws.botodata import LeanLoader
 from daemon.aws.errors import THROTTLING_CODES
+from daemon.aws.tls import SharedTlsSession
 from daemon.config.settings import AwsSettings
 from daemon.obs.metrics import Metrics
 
@@ -91,13 +93,14 @@ class AwsClients:
             connect_timeout=s.connect_timeout_seconds,
             read_timeout=s.read_timeout_seconds,
             max_pool_connections=s.max_pool_connections,
+            http_session_cls=SharedTlsSession,
         )
 
     async def __aenter__(self) -> AwsClients:
         s = self._settings
         botocore_session = get_session()
-        botocore_session.get_component("data_loader").file_loader = LeanFileLoader(
-            ENDPOINT_PREFIXES.values())
+        botocore_session.register_component("data_loader", LeanLoader(
+            ENDPOINT_PREFIXES, botocore_session.get_component("data_loader").search_paths))
         self._session = aioboto3.Session(
             botocore_session=botocore_session, region_name=self._region,
             aws_access_key_id=s.access_key_id.get_secret_value() if s.access_key_id else None,

@@ -24,7 +24,7 @@ from daemon.core.events.decode import OPEN_STATES, JobEvent
 from daemon.core.events.tracker import JobTable
 from daemon.events.pipeline import Pipeline
 from daemon.kernel.status import StatusBoard
-from daemon.kernel.supervisor import backoff_delay, sleep_or_stop
+from daemon.kernel.supervisor import repeat, sleep_or_stop
 from daemon.obs.metrics import EventMetrics
 
 if TYPE_CHECKING:
@@ -84,20 +84,11 @@ class Reconciler:
             since = asyncio.get_running_loop().time() - self._passed_at
             if await sleep_or_stop(self._interval - since, stop):
                 return
-        attempt = 0
-        while not stop.is_set():
-            try:
-                await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                attempt += 1
-                self._metrics.reconciled(False, 0, 0.0)
-                log.warning("reconcile.failed", error=str(exc), attempt=attempt)
-                await sleep_or_stop(backoff_delay(attempt, base=2.0, cap=60.0), stop)
-                continue
-            attempt = 0
-            await sleep_or_stop(self._interval, stop)
+        await repeat(self.run_once, stop, interval=self._interval, failed=self._failed)
+
+    def _failed(self, exc: Exception, attempt: int) -> None:
+        self._metrics.reconciled(False, 0, 0.0)
+        log.warning("reconcile.failed", error=str(exc), attempt=attempt)
 
     async def run_once(self) -> int:
         """One reconcile pass; returns the number of repairs made."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 import structlog
@@ -34,6 +34,24 @@ async def sleep_or_stop(seconds: float, stop: asyncio.Event) -> bool:
 def backoff_delay(attempt: int, base: float = 1.0, cap: float = 60.0) -> float:
     """Full-jitter exponential backoff (AWS Architecture Blog), attempt counted from 1."""
     return random.uniform(0, min(cap, base * 2 ** max(0, attempt - 1)))  # noqa: S311
+
+
+async def repeat(one_pass: Callable[[], Awaitable[object]], stop: asyncio.Event, *,
+                 interval: float, failed: Callable[[Exception, int], None]) -> None:
+    """Run `one_pass` every `interval` seconds until `stop`. A pass that raises is handed to
+    `failed` (with the count of failures in a row, to count and log it) and tried again after
+    a jittered backoff (2 s doubling, at most 60 s) instead of the interval."""
+    attempt = 0
+    while not stop.is_set():
+        try:
+            await one_pass()
+        except Exception as exc:
+            attempt += 1
+            failed(exc, attempt)
+            await sleep_or_stop(backoff_delay(attempt, base=2.0, cap=60.0), stop)
+            continue
+        attempt = 0
+        await sleep_or_stop(interval, stop)
 
 
 async def guard(component: Component, stop: asyncio.Event, *, restart_cap: float = 60.0) -> None:

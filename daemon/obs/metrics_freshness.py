@@ -10,15 +10,17 @@ ages would go stale). Per-table series can be turned off (`metrics.per_table: fa
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from daemon.core.scheduling.freshness import GAPS, Coverage, FreshnessReport
+if TYPE_CHECKING:  # the scheduling core is imported only where scheduling is configured
+    from daemon.core.scheduling.freshness import Coverage, FreshnessReport
 
-ReportSource = Callable[[], FreshnessReport | None]
-CoverageSource = Callable[[], Coverage | None]
+type ReportSource = Callable[[], FreshnessReport | None]
+type CoverageSource = Callable[[], Coverage | None]
 
 
 def _none() -> None:
@@ -53,9 +55,8 @@ class FreshnessCollector(Collector):
                         table.add_metric([item.schedule, age.table], age.since.timestamp())
         cov = self.coverage()
         if cov is not None:
-            counts = cov.counts()
-            for gap in GAPS:
-                gaps.add_metric([gap], counts[gap])
+            for gap, count in cov.counts().items():
+                gaps.add_metric([gap], count)
         yield from families
 
     @staticmethod

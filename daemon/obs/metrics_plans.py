@@ -12,8 +12,6 @@ from collections.abc import Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from daemon.core.plans.reconcile import STEP_KINDS
-
 OUTCOMES = ("ok", "error")
 
 
@@ -39,6 +37,9 @@ class PlanMetrics:
 
     def register_plans(self, plans: Iterable[str]) -> None:
         """Start every configured plan's series at 0."""
+        # Here, not at the top: the plans core is imported only where plans are configured.
+        from daemon.core.plans.reconcile import STEP_KINDS  # noqa: PLC0415
+
         for plan in plans:
             self._drift.labels(plan).set(0)
             for change in STEP_KINDS:

@@ -36,7 +36,7 @@ from daemon.core.plans.reconcile import (
 )
 from daemon.kernel.outbox import AlertOutbox
 from daemon.kernel.status import StatusBoard
-from daemon.kernel.supervisor import backoff_delay, sleep_or_stop
+from daemon.kernel.supervisor import repeat
 from daemon.obs.metrics_plans import PlanMetrics
 from daemon.plans.plan_aws import PlanCalls, PlanSummary
 
@@ -69,20 +69,11 @@ class PlanReconciler:
         board.add("backup_plans", lambda: {name: dict(s) for name, s in self._status.items()})
 
     async def run(self, stop: asyncio.Event) -> None:
-        attempt = 0
-        while not stop.is_set():
-            try:
-                await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                attempt += 1
-                self._metrics.reconciled(False, 0.0)
-                log.warning("plans.pass_failed", error=str(exc), attempt=attempt)
-                await sleep_or_stop(backoff_delay(attempt, base=2.0, cap=60.0), stop)
-                continue
-            attempt = 0
-            await sleep_or_stop(self._interval, stop)
+        await repeat(self.run_once, stop, interval=self._interval, failed=self._failed)
+
+    def _failed(self, exc: Exception, attempt: int) -> None:
+        self._metrics.reconciled(False, 0.0)
+        log.warning("plans.pass_failed", error=str(exc), attempt=attempt)
 
     async def run_once(self) -> list[Verdict]:
         """One pass over every configured plan; returns the verdicts (before their steps ran).

@@ -21,15 +21,15 @@ from daemon.core.clock import Clock
 from daemon.core.scheduling.schedule import next_runs, parse_expression, slot_at_or_before
 from daemon.core.tasks.exports import ExportPlan, plan, plans_for_backup
 from daemon.core.tasks.naming import compile_pattern
-from daemon.core.tasks.scope import Origin, in_scope
 from daemon.kernel.bus import BackupCompleted
-from daemon.kernel.supervisor import backoff_delay, sleep_or_stop
+from daemon.kernel.supervisor import backoff_delay
 from daemon.obs.metrics_tasks import TaskMetrics
 from daemon.tasks.completed import CompletedBackups
 from daemon.tasks.export_aws import ExportAws
 from daemon.tasks.export_markers import MarkerStore
 from daemon.tasks.export_run import ExportRun
 from daemon.tasks.runner import TaskRunner
+from daemon.tasks.service import rules_for, run_while_leading
 
 log = structlog.get_logger(__name__)
 RESUME_RETRY_SECONDS = 5.0  # first retry of a failed resume; doubles up to rescan_seconds
@@ -65,9 +65,7 @@ class ExportService:
             self.consider(found)
 
     def _rules_for(self, item: BackupCompleted) -> list[ExportRule]:
-        """The rules whose vaults and accounts cover where this backup was made."""
-        origin = Origin.of(item.vault, item.region, item.resource_arn, item.recovery_point_arn)
-        return [r for r in self._rules.values() if in_scope(r.vaults, r.accounts, origin)]
+        return rules_for(self._rules.values(), item)
 
     def consider(self, found: ExportPlan) -> bool:
         run = ExportRun(self._runner, self._aws, self._markers, rule=self._rules[found.rule],
@@ -76,17 +74,9 @@ class ExportService:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Rescan and fire due slots whenever something is due, until stopped."""
-        if not self._rules:
-            await stop.wait()
-            return
-        while await self._runner.wait_accepting(stop):
-            try:
-                await self.run_once()
-            except Exception:
-                log.exception("export.pass_failed")
-            wait = (self._next_wake() - self._clock.now()).total_seconds()
-            if await sleep_or_stop(max(1.0, wait), stop):
-                return
+        await run_while_leading(
+            self._runner, stop, self.run_once, rules=self._rules, failed="export.pass_failed",
+            wait=lambda: max(1.0, (self._next_wake() - self._clock.now()).total_seconds()))
 
     async def run_once(self) -> int:
         """One pass: resume open exports if a rescan is due, queue due slots; how many queued."""

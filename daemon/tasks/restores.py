@@ -31,14 +31,13 @@ from daemon.core.tasks.restore_triggers import (
     recovery_point_kind,
 )
 from daemon.core.tasks.rotation import RestoredCopy, newest_done
-from daemon.core.tasks.scope import Origin, in_scope
 from daemon.kernel.bus import BackupCompleted
-from daemon.kernel.supervisor import sleep_or_stop
 from daemon.obs.metrics_tasks import TaskMetrics
 from daemon.tasks.completed import CompletedBackups
 from daemon.tasks.restore_aws import RestoreAws
 from daemon.tasks.restore_run import RestoreRun
 from daemon.tasks.runner import State, Task, TaskRunner
+from daemon.tasks.service import rules_for, run_while_leading
 
 log = structlog.get_logger(__name__)
 
@@ -71,9 +70,7 @@ class RestoreService:
             self.consider(decision)
 
     def _rules_for(self, item: BackupCompleted) -> list[RestoreRule]:
-        """The rules whose vaults and accounts cover where this backup was made."""
-        origin = Origin.of(item.vault, item.region, item.resource_arn, item.recovery_point_arn)
-        return [r for r in self._rules.values() if in_scope(r.vaults, r.accounts, origin)]
+        return rules_for(self._rules.values(), item)
 
     def consider(self, decision: RestoreDecision, *, job_id: str | None = None) -> bool:
         """Queue one decision as a task; an unnameable restore becomes a failed task (alert)."""
@@ -89,19 +86,10 @@ class RestoreService:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Rescan at start (once the runner accepts tasks), then every rescan interval."""
-        if not self._rules:
-            await stop.wait()
-            return
-        while await self._runner.wait_accepting(stop):
-            try:
-                await self.run_once()
-            except Exception:
-                log.exception("restore.rescan_failed")
-                self._metrics.rescanned("restore", "resume", ok=False)
-            else:
-                self._metrics.rescanned("restore", "resume", ok=True)
-            if await sleep_or_stop(self._cfg.rescan_seconds, stop):
-                return
+        await run_while_leading(
+            self._runner, stop, self.run_once, rules=self._rules, failed="restore.rescan_failed",
+            wait=lambda: self._cfg.rescan_seconds,
+            outcome=lambda ok: self._metrics.rescanned("restore", "resume", ok=ok))
 
     async def run_once(self) -> int:
         """Queue every unfinished restore found in AWS, then those of completed backups that

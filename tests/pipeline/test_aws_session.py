@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 from aiobotocore.session import AioSession
+from botocore.exceptions import UnknownServiceError
 
-from daemon.aws.botodata import LeanFileLoader
+from daemon.aws.botodata import LeanLoader
 from daemon.aws.session import ENDPOINT_PREFIXES, AwsClients, classify
 
 
@@ -30,7 +31,8 @@ def test_calls_are_classified_into_a_bounded_set(status: int, code: str | None,
 
 def lean_session() -> AioSession:
     session = AioSession()
-    session.get_component("data_loader").file_loader = LeanFileLoader(ENDPOINT_PREFIXES.values())
+    session.register_component("data_loader", LeanLoader(
+        ENDPOINT_PREFIXES, session.get_component("data_loader").search_paths))
     return session
 
 
@@ -72,3 +74,25 @@ def test_every_accessor_is_a_service_whose_endpoints_are_kept() -> None:
     accessors = {name for name, value in vars(AwsClients).items()
                  if inspect.iscoroutinefunction(value) and not name.startswith("_")}
     assert accessors == set(ENDPOINT_PREFIXES) - {"sts"}  # STS: only to assume a role
+
+
+def test_the_lean_data_loader_builds_plain_dicts() -> None:
+    """botocore parses its data into OrderedDicts, twice the memory of a dict for nothing the
+    clients use: the lean loader builds plain dicts, for the models and the endpoints alike."""
+    loader = lean_session().get_component("data_loader")
+    model = loader.load_service_model("sqs", "service-2")
+    endpoints = loader.load_data("endpoints")
+    for data in (model, model["shapes"], model["operations"]["ReceiveMessage"], endpoints,
+                 endpoints["partitions"][0]["services"]):
+        assert type(data) is dict
+
+
+def test_the_lean_data_loader_knows_only_the_daemons_services() -> None:
+    """botocore looks into every service it ships when it first lists them (three times
+    before the first call): the lean loader lists only the daemon's, and says another is
+    unknown."""
+    loader = lean_session().get_component("data_loader")
+    assert loader.list_available_services("service-2") == sorted(ENDPOINT_PREFIXES)
+    assert set(loader.list_available_services("waiters-2")) < set(ENDPOINT_PREFIXES)
+    with pytest.raises(UnknownServiceError, match="ec2"):
+        loader.load_service_model("ec2", "service-2")

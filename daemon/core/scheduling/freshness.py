@@ -212,6 +212,7 @@ class Coverage:
     pitr_unknown: int = 0
 
     def counts(self) -> dict[str, int]:
+        """Tables per gap, in the order of GAPS."""
         return {"unselected": len(self.unselected), "pitr_off": len(self.pitr_off),
                 "rpo_breached": len(self.rpo_breached)}
 
