@@ -39,15 +39,18 @@ class Events(Wired):
 def wire(settings: Settings, aws: AwsClients, kernel: Kernel) -> Events:
     """The pipeline and its leader components: consumer, reconciler, threshold watch,
     CloudWatch publisher. A new leader reconciles first; a stop waits for size lookups."""
-    metrics = kernel.metrics.events
+    metrics, limits = kernel.metrics.events, Limits.of(settings)
     pipeline = Pipeline(kernel.tracker, SizeResolver(aws.dynamodb, settings.size_cache_seconds),
-                        Limits.of(settings), metrics=metrics, alerts=kernel.alerts,
+                        limits, metrics=metrics, alerts=kernel.alerts,
                         bus=kernel.bus, clock=kernel.clock)
     kernel.metrics.registry.register(TrackerCollector(
-        kernel.tracker, pipeline.thresholds_view, settings.limit_bytes, enabled=kernel.is_leader,
-        ratios={"warning": settings.warning_ratio, "critical": settings.critical_ratio}))
-    kernel.board.add("thresholds", lambda: {"level": pipeline.thresholds_view()})
-    kernel.board.add("jobs", lambda: jobs_section(kernel.tracker, settings.limit_bytes))
+        kernel.tracker, pipeline.thresholds_view, limits.limit_bytes, enabled=kernel.is_leader,
+        ratios={"warning": settings.warning_ratio, "critical": settings.critical_ratio},
+        levels=pipeline.levels))
+    kernel.board.add("thresholds", lambda: {
+        "level": pipeline.thresholds_view(),
+        "by_account": [one._asdict() for one in pipeline.levels()]})
+    kernel.board.add("jobs", lambda: jobs_section(kernel.tracker, limits.limit_bytes))
     reconciler = Reconciler(aws.backup, pipeline, kernel.tracker, region=settings.region,
                             interval_seconds=settings.reconcile_seconds, metrics=metrics,
                             board=kernel.board, clock=kernel.clock)
@@ -81,6 +84,7 @@ def jobs_section(tracker: JobTable, limit_bytes: int) -> dict[str, Any]:
         "running_bytes": tracker.running_bytes_total(),
         "limit_bytes": limit_bytes,
         "by_group": [
-            {"vault": v, "resource_type": t, "region": r, "jobs": g.jobs, "bytes": g.bytes}
-            for (v, t, r), g in sorted(tracker.totals().items())],
+            {"vault": v, "resource_type": t, "region": r, "account": a, "jobs": g.jobs,
+             "bytes": g.bytes}
+            for (v, t, r, a), g in sorted(tracker.totals().items())],
     }

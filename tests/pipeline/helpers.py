@@ -119,23 +119,24 @@ async def context(s: Settings, clock: Clock | None = None,
 
 
 def backup_event(job_id: str, state: str, *, table: str = "orders", size: int | None = None,
-                 vault: str = "ops", when: str = "2026-11-24T05:00:09Z") -> str:
+                 vault: str = "ops", when: str = "2026-11-24T05:00:09Z",
+                 account: str = "123456789012", region: str = "us-east-1") -> str:
     """A raw EventBridge `Backup Job State Change` body, as AWS sends it."""
     detail: dict[str, Any] = {
         "backupJobId": job_id, "backupVaultName": vault,
-        "backupVaultArn": f"arn:aws:backup:us-east-1:123456789012:backup-vault:{vault}",
-        "resourceArn": f"arn:aws:dynamodb:us-east-1:123456789012:table/{table}",
+        "backupVaultArn": f"arn:aws:backup:{region}:{account}:backup-vault:{vault}",
+        "resourceArn": f"arn:aws:dynamodb:{region}:{account}:table/{table}",
         "resourceType": "DynamoDB", "state": state,
         "creationDate": "2026-11-24T05:00:01.100Z",
     }
     if size is not None:
         detail["backupSizeInBytes"] = str(size)
     if state == "COMPLETED":
-        detail["recoveryPointArn"] = f"arn:aws:backup:us-east-1:123456789012:recovery-point:{job_id}"
+        detail["recoveryPointArn"] = f"arn:aws:backup:{region}:{account}:recovery-point:{job_id}"
     return json.dumps({
         "version": "0", "id": f"evt-{job_id}-{state}", "detail-type": "Backup Job State Change",
-        "source": "aws.backup", "account": "123456789012", "time": when,
-        "region": "us-east-1", "resources": [], "detail": detail})
+        "source": "aws.backup", "account": account, "time": when,
+        "region": region, "resources": [], "detail": detail})
 
 
 def now_utc() -> datetime:

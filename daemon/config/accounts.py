@@ -1,0 +1,51 @@
+"""Settings of an estate of several AWS accounts: limits per account and region.
+
+AWS's limits on concurrent backups apply per account and region, so the threshold levels
+do too: `limits.default_bytes` for every (account, region) (unset: the root `limit_bytes`,
+so a single-account configuration keeps working as it is), then `limits.overrides`, per
+account or per account and region, the most specific one winning.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+AccountId = Annotated[str, Field(pattern=r"^[0-9]{12}$",
+                                 description="A 12-digit AWS account id.")]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LimitOverride(_Section):
+    """The limit of one account, or of one account in one region."""
+
+    account: AccountId
+    region: str | None = Field(
+        None, min_length=1, description="Only in this region; unset: every region of the "
+        "account without an override of its own.")
+    limit_bytes: int = Field(gt=0, description="Concurrent-backup limit in bytes.")
+
+
+class LimitSettings(_Section):
+    """Concurrent-backup limits per (account, region)."""
+
+    default_bytes: int | None = Field(
+        None, gt=0, description="Limit of every (account, region) without an override; "
+        "unset: limit_bytes.")
+    overrides: list[LimitOverride] = Field(
+        default_factory=list, description="Limits per account, or per account and region "
+        '(the most specific wins), e.g. [{"account": "111122223333", "limit_bytes": '
+        "10995116277760}].")
+
+    @field_validator("overrides")
+    @classmethod
+    def _one_per_place(cls, value: list[LimitOverride]) -> list[LimitOverride]:
+        """Two overrides of the same account and region would contradict each other."""
+        places = [f"{o.account}/{o.region or '*'}" for o in value]
+        if repeated := sorted({p for p in places if places.count(p) > 1}):
+            raise ValueError(f"one override per account and region: {', '.join(repeated)}")
+        return value
