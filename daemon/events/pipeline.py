@@ -9,6 +9,7 @@ checked where an event changed the totals, and everywhere on the watch's tick.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
@@ -18,6 +19,7 @@ import structlog
 from daemon.config.settings import Settings
 from daemon.core.clock import Clock
 from daemon.core.errors import DecodeError
+from daemon.core.events.accounts import refusal
 from daemon.core.events.decode import FAILED_STATES, OPEN_STATES, JobEvent, decode
 from daemon.core.events.thresholds import (
     LimitTable,
@@ -76,8 +78,9 @@ class Pipeline:
 
     def __init__(self, tracker: JobTable, sizes: Sizes, limits: Limits, *,
                  metrics: EventMetrics, alerts: AlertOutbox, bus: CompletionBus,
-                 clock: Clock) -> None:
+                 clock: Clock, accounts: Collection[str] = ()) -> None:
         self._tracker = tracker
+        self._accounts = frozenset(accounts)
         self._sizes = sizes
         self._limits = limits
         self._metrics = metrics
@@ -112,9 +115,11 @@ class Pipeline:
             log.warning("message.rejected", reason=str(exc), receive_count=receive_count,
                         outcome="poison")
             return "poison"
-        if event.kind == "ignored":
+        reason = event.reason if event.kind == "ignored" else refusal(event, self._accounts)
+        if reason is not None:
             events.message("ignored", "ignored")
-            log.info("message.ignored", reason=event.reason, outcome="ignored")
+            log.info("message.ignored", reason=reason, account=event.account,
+                     region=event.region, outcome="ignored")
             return "ignored"
         try:
             await self.apply(event, origin="event")
@@ -124,6 +129,10 @@ class Pipeline:
             return "retry"
         events.message(event.kind, "handled")
         return "handled"
+
+    def serves(self, event: JobEvent) -> bool:
+        """Whether `event`'s account is served here (`accounts:`; empty: every account)."""
+        return refusal(event, self._accounts) is None
 
     async def apply(self, event: JobEvent, *, origin: str) -> int:
         """Apply one event; returns 1 if the tracker changed, else 0."""

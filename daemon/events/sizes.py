@@ -1,7 +1,9 @@
 """Table sizes for jobs whose events carry none: DescribeTable's TableSizeBytes, cached with a TTL.
 
 A table that no longer exists is logged, not fatal: the job keeps an unknown size (0 bytes in
-the totals) until an event or a reconcile brings one.
+the totals) until an event or a reconcile brings one. A table of another region (events come
+from a whole Organization) is not looked up in this one, where a table of the same name
+would give a wrong size: its job keeps an unknown size until an event brings one.
 """
 
 from __future__ import annotations
@@ -30,8 +32,10 @@ def table_name(resource_arn: str | None) -> str | None:
 class SizeResolver:
     """Looks up and caches table sizes (TTL `size_cache_seconds`)."""
 
-    def __init__(self, dynamodb: Connect[DynamoDBClient], ttl_seconds: float) -> None:
+    def __init__(self, dynamodb: Connect[DynamoDBClient], ttl_seconds: float,
+                 region: str | None = None) -> None:
         self._dynamodb = dynamodb
+        self._region = region
         self._ttl = ttl_seconds
         self._cache: dict[str, tuple[float, int | None]] = {}
         self._pending: dict[str, asyncio.Future[int | None]] = {}
@@ -39,7 +43,7 @@ class SizeResolver:
     async def size_of(self, resource_arn: str | None) -> int | None:
         """The table's size; concurrent asks for one table share a single DescribeTable."""
         name = table_name(resource_arn)
-        if name is None or resource_arn is None:
+        if name is None or resource_arn is None or not self._here(resource_arn):
             return None
         hit = self._cache.get(resource_arn)
         if hit is not None and time.monotonic() - hit[0] < self._ttl:
@@ -58,6 +62,11 @@ class SizeResolver:
             del self._pending[resource_arn]
         future.set_result(size)
         return size
+
+    def _here(self, resource_arn: str) -> bool:
+        """The table is in the region the client calls (or no region is known)."""
+        parsed = arns.parse(resource_arn)
+        return self._region is None or parsed is None or parsed.region in ("", self._region)
 
     async def _lookup(self, name: str, resource_arn: str) -> int | None:
         now = time.monotonic()

@@ -40,9 +40,10 @@ def wire(settings: Settings, aws: AwsClients, kernel: Kernel) -> Events:
     """The pipeline and its leader components: consumer, reconciler, threshold watch,
     CloudWatch publisher. A new leader reconciles first; a stop waits for size lookups."""
     metrics, limits = kernel.metrics.events, Limits.of(settings)
-    pipeline = Pipeline(kernel.tracker, SizeResolver(aws.dynamodb, settings.size_cache_seconds),
+    pipeline = Pipeline(kernel.tracker, SizeResolver(aws.dynamodb, settings.size_cache_seconds,
+                                                     settings.region),
                         limits, metrics=metrics, alerts=kernel.alerts,
-                        bus=kernel.bus, clock=kernel.clock)
+                        bus=kernel.bus, clock=kernel.clock, accounts=settings.accounts)
     kernel.metrics.registry.register(TrackerCollector(
         kernel.tracker, pipeline.thresholds_view, limits.limit_bytes, enabled=kernel.is_leader,
         ratios={"warning": settings.warning_ratio, "critical": settings.critical_ratio},

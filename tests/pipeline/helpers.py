@@ -75,12 +75,14 @@ class Env:
         return self.kernel.clock
 
     def sizes(self) -> SizeResolver:
-        return SizeResolver(self.aws.dynamodb, self.settings.size_cache_seconds)
+        return SizeResolver(self.aws.dynamodb, self.settings.size_cache_seconds,
+                            self.settings.region)
 
     def pipeline(self, sizes: Sizes | None = None) -> Pipeline:
         k = self.kernel
         return Pipeline(k.tracker, sizes or self.sizes(), Limits.of(self.settings),
-                        metrics=k.metrics.events, alerts=k.alerts, bus=k.bus, clock=k.clock)
+                        metrics=k.metrics.events, alerts=k.alerts, bus=k.bus, clock=k.clock,
+                        accounts=self.settings.accounts)
 
     def consumer(self, pipeline: Handler) -> Consumer:
         s = self.settings
