@@ -1,4 +1,8 @@
-"""Settings of an estate of several AWS accounts: limits per account and region.
+"""Settings of an estate of several AWS accounts: the Organization, limits per account and region.
+
+`organization.enabled`: the daemon runs in the Organization's management account or its
+delegated administrator for AWS Backup, whose cross-account monitoring lists every member
+account's jobs (`ListBackupJobs` with `ByAccountId`), so one reconcile repairs them all.
 
 AWS's limits on concurrent backups apply per account and region, so the threshold levels
 do too: `limits.default_bytes` for every (account, region) (unset: the root `limit_bytes`,
@@ -49,3 +53,13 @@ class LimitSettings(_Section):
         if repeated := sorted({p for p in places if places.count(p) > 1}):
             raise ValueError(f"one override per account and region: {', '.join(repeated)}")
         return value
+
+
+class OrganizationSettings(_Section):
+    """One deployment for an AWS Organization."""
+
+    enabled: bool = Field(
+        False, description="Reconcile every member account's jobs through AWS Backup "
+        "cross-account monitoring (ListBackupJobs with ByAccountId: each of accounts:, or * "
+        "for all); needs the management or delegated administrator account's credentials. "
+        "Off: the reconcile lists the daemon's own account.")

@@ -27,7 +27,7 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
-from daemon.config.accounts import AccountId, LimitSettings
+from daemon.config.accounts import AccountId, LimitSettings, OrganizationSettings
 from daemon.config.freshness import CoverageSettings, FreshnessSettings
 from daemon.config.leader import LeaderSettings
 from daemon.config.plans import BackupPlans
@@ -162,6 +162,7 @@ class Settings(BaseSettings):
         default_factory=list, description="Accounts whose events and jobs this deployment "
         "serves; events of others are ignored with a reason (shards serve disjoint sets). "
         "Empty: every account.")
+    organization: OrganizationSettings = Field(default_factory=OrganizationSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
     max_accounts: int = Field(
         1000, ge=1, description="Accounts tracked by name in gauges, CloudWatch dimensions and "

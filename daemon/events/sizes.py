@@ -1,7 +1,10 @@
 """Table sizes for jobs whose events carry none: DescribeTable's TableSizeBytes, cached with a TTL.
 
 A table that no longer exists is logged, not fatal: the job keeps an unknown size (0 bytes in
-the totals) until an event or a reconcile brings one. A table of another region (events come
+the totals) until an event or a reconcile brings one. The table is named by its ARN
+(DescribeTable accepts one), so a table of another account is never mistaken for one of the
+same name in the daemon's: AWS answers for it only where a resource-based policy lets the
+daemon read it, and a refusal is remembered for the TTL like an answer. A table of another region (events come
 from a whole Organization) is not looked up in this one, where a table of the same name
 would give a wrong size: its job keeps an unknown size until an event brings one.
 """
@@ -14,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
+from daemon.aws.errors import permanent
 from daemon.core import arns
 
 if TYPE_CHECKING:
@@ -73,8 +77,11 @@ class SizeResolver:
         try:
             size = await self._describe(name, resource_arn)
         except Exception as exc:  # transient: not cached, asked again next time
-            log.warning("size.lookup_failed", table=name, error=str(exc))
-            return None
+            log.warning("size.lookup_failed", table=name, resource_arn=resource_arn,
+                        error=str(exc))
+            if not permanent(exc):
+                return None
+            size = None  # refused for good (access denied): remembered for the TTL
         self._cache[resource_arn] = (now, size)
         if len(self._cache) > 50_000:  # bounded: drop the oldest half
             for key in sorted(self._cache, key=lambda k: self._cache[k][0])[:25_000]:
@@ -84,7 +91,7 @@ class SizeResolver:
     async def _describe(self, name: str, resource_arn: str) -> int | None:
         dynamodb = await self._dynamodb()
         try:
-            resp = await dynamodb.describe_table(TableName=name)
+            resp = await dynamodb.describe_table(TableName=resource_arn)
         except dynamodb.exceptions.ResourceNotFoundException:
             log.info("size.table_gone", table=name, resource_arn=resource_arn)
             return None

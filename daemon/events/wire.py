@@ -54,7 +54,8 @@ def wire(settings: Settings, aws: AwsClients, kernel: Kernel) -> Events:
     kernel.board.add("jobs", lambda: jobs_section(kernel.tracker, limits.limit_bytes))
     reconciler = Reconciler(aws.backup, pipeline, kernel.tracker, region=settings.region,
                             interval_seconds=settings.reconcile_seconds, metrics=metrics,
-                            board=kernel.board, clock=kernel.clock)
+                            board=kernel.board, clock=kernel.clock,
+                            accounts=listed_accounts(settings))
     consumer = cloudwatch = None
     if settings.queue_url:
         from daemon.events.consumer import Consumer  # noqa: PLC0415 - only with a queue
@@ -76,6 +77,14 @@ def wire(settings: Settings, aws: AwsClients, kernel: Kernel) -> Events:
     return Events(leader=tuple(c for c in leader if c is not None),
                   on_acquire=reconciler.run_once, settle=pipeline.settle, pipeline=pipeline,
                   reconciler=reconciler, consumer=consumer, cloudwatch=cloudwatch)
+
+
+def listed_accounts(settings: Settings) -> list[str] | None:
+    """The accounts the reconcile lists through cross-account monitoring: those served
+    (`accounts:`), else every member account (`*`); None without an Organization."""
+    if not settings.organization.enabled:
+        return None
+    return list(settings.accounts) or ["*"]
 
 
 def jobs_section(tracker: JobTable, limit_bytes: int) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from dataclasses import fields, replace
 from datetime import datetime
 from typing import Any
 
-from daemon.standin.backup_jobs import BackupJobs
+from daemon.standin.backup_jobs import BackupJobs, owner
 from daemon.standin.backup_plans import BackupPlans
 from daemon.standin.emitter import Emitter
 from daemon.standin.models import BackupJob, RecoveryPoint, RestoreJob
@@ -28,7 +28,8 @@ DEFAULT_ROLE = "arn:aws:iam::{account}:role/service-role/AWSBackupDefaultService
 
 
 class BackupFake:
-    """The AWS Backup fake of one stand-in (one account; records are kept per region)."""
+    """The AWS Backup fake of one stand-in: its own account (the caller's) and the member
+    accounts of its Organization whose jobs it is given; records are kept per region."""
 
     def __init__(self, region: str = "us-east-1", config: FakeConfig | None = None,
                  bridge: MotoBridge | None = None) -> None:
@@ -148,10 +149,12 @@ class BackupFake:
         """A job that AWS Backup started by itself (a plan's wave), in `state`.
 
         Open jobs then progress on the clock (`duration`, `final_state`); terminal ones
-        end at once. Its events are emitted as for any job.
+        end at once. Its events are emitted as for any job. A resource ARN of another
+        account makes a member account's job: that account's, in its vault of that name.
         """
+        account = owner(resource_arn, self.account)
         body = {"BackupVaultName": vault_name, "ResourceArn": resource_arn,
-                "IamRoleArn": iam_role_arn or DEFAULT_ROLE.format(account=self.account),
+                "IamRoleArn": iam_role_arn or DEFAULT_ROLE.format(account=account),
                 "CreatedBy": created_by, "RecoveryPointTags": recovery_point_tags or {}}
         plan = Plan(state=final_state, size_bytes=size_bytes, duration=duration)
         return self.backups.inject(region or self.region, body, state, utcnow(), plan)

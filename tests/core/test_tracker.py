@@ -346,3 +346,13 @@ def test_an_account_learned_late_moves_the_job_to_its_group() -> None:
     assert table.apply(ev(state="CREATED", at=1, size=7)) is not None
     assert table.scope_totals() == {("unknown", "eu-west-1"): Totals(0, 0),
                                     (ACCOUNT, "eu-west-1"): Totals(1, 7)}
+
+
+def test_only_jobs_of_the_accounts_a_listing_covered_can_vanish_from_it() -> None:
+    table = JobTable()
+    table.apply(ev("mine", account="111111111111"))
+    table.apply(ev("theirs", account="222222222222"))
+    table.apply(ev("nobodys", account=None))
+    plan = table.diff([], accounts={"111111111111"})
+    assert sorted(plan.vanished) == ["mine", "nobodys"]
+    assert sorted(table.diff([]).vanished) == ["mine", "nobodys", "theirs"]

@@ -17,7 +17,7 @@ from AWS (ListBackupJobs, see `diff`) at start.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from copy import copy
 from dataclasses import dataclass
 from sys import intern
@@ -208,12 +208,14 @@ class JobTable:
     def __len__(self) -> int:
         return len(self._open)
 
-    def diff(self, listed_open: Iterable[JobEvent], *, region: str | None = None) -> ReconcilePlan:
+    def diff(self, listed_open: Iterable[JobEvent], *, region: str | None = None,
+             accounts: Collection[str] | None = None) -> ReconcilePlan:
         """Compare with a ListBackupJobs snapshot of open backup jobs (as JobEvents).
 
         Listed jobs that applying would change become upserts; open backup jobs of `region`
-        (any region when None) that the listing lacks are `vanished`: describe them and apply
-        what AWS says (a COMPLETED event we never received).
+        (any region when None) and of `accounts` (those the listing covered; any when None)
+        that the listing lacks are `vanished`: look them up and apply what AWS says (a
+        COMPLETED event we never received). A job of no known account is anyone's.
         """
         # one entry per job: a listing paged while jobs move may name a job twice; the
         # entry listed last is the one that stands (applying both would depend on order)
@@ -222,7 +224,8 @@ class JobTable:
         upserts = [event for event in latest.values() if self._would_change(event)]
         vanished = [job.job_id for job in self._open.values()
                     if job.kind == "backup_job" and job.job_id not in latest
-                    and (region is None or job.region in (None, region))]
+                    and (region is None or job.region in (None, region))
+                    and (accounts is None or job.account is None or job.account in accounts)]
         return ReconcilePlan(upserts, vanished)
 
     def _would_change(self, event: JobEvent) -> bool:
