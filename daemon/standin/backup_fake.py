@@ -22,7 +22,7 @@ from daemon.standin.moto_bridge import MotoBridge
 from daemon.standin.notifications import VaultNotifications
 from daemon.standin.recovery_points import RecoveryPoints
 from daemon.standin.restore_jobs import RestoreJobs
-from daemon.standin.store import EventTarget, FakeConfig, Plan, Store, copy_job, utcnow
+from daemon.standin.store import EventRule, EventTarget, FakeConfig, Plan, Store, copy_job, utcnow
 
 DEFAULT_ROLE = "arn:aws:iam::{account}:role/service-role/AWSBackupDefaultServiceRole"
 
@@ -120,9 +120,17 @@ class BackupFake:
         with self.store.lock:
             self.store.target = EventTarget(queue_url, sns_wrapped, topic_arn)
 
+    def add_event_rule(self, queue_url: str, accounts: list[str] | set[str]) -> None:
+        """Also send the events of `accounts` to `queue_url`, as an EventBridge rule with an
+        `account` pattern and an SQS target does (one per shard of an Organization)."""
+        with self.store.lock:
+            self.store.rules.append(EventRule(frozenset(accounts), EventTarget(queue_url)))
+
     def clear_event_target(self) -> None:
+        """Stop every delivery: the target and the rules."""
         with self.store.lock:
             self.store.target = None
+            self.store.rules.clear()
 
     def inject_event(self, event: dict[str, Any] | str) -> None:
         """Send any body to the event target as is (hostile or hand-made events)."""
