@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
-from contextlib import AsyncExitStack
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from datetime import UTC
 from typing import TYPE_CHECKING, Any, cast
 
@@ -27,6 +27,7 @@ import aioboto3
 from aiobotocore.config import AioConfig
 from aiobotocore.credentials import AioRefreshableCredentials
 from aiobotocore.session import get_session
+from botocore.credentials import CredentialProvider
 
 from daemon.aws.botodata import LeanFileLoader
 from daemon.aws.errors import THROTTLING_CODES
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
     from types_aiobotocore_sns.client import SNSClient
     from types_aiobotocore_sqs.client import SQSClient
     from types_aiobotocore_ssm.client import SSMClient
+    from types_aiobotocore_sts.client import STSClient
 
 type Connect[C] = Callable[[], Awaitable[C]]
 """How a component reaches one service: `await connect()` is the shared client."""
@@ -144,6 +146,32 @@ class AwsClients:
     async def s3(self) -> S3Client:
         return await self._shared("s3", lambda session: session.client(
             "s3", config=self.config(), endpoint_url=self._settings.endpoint_url))
+
+    async def sts(self) -> STSClient:
+        """STS with the daemon's own credentials (member accounts' roles are assumed here)."""
+        return await self._shared("sts", lambda session: session.client(
+            "sts", config=self.config(), endpoint_url=self._settings.endpoint_url))
+
+    def session_of(self, credentials: CredentialProvider) -> aioboto3.Session:
+        """A session like the daemon's whose credentials come from `credentials` (a member
+        account's assumed role), through botocore's public credential resolver."""
+        botocore_session = get_session()
+        botocore_session.get_component("data_loader").file_loader = LeanFileLoader(
+            ENDPOINT_PREFIXES.values())
+        botocore_session.get_component("credential_provider").insert_before("env", credentials)
+        return aioboto3.Session(botocore_session=botocore_session, region_name=self._region)
+
+    def endpoint_url(self) -> str | None:
+        """Where every call goes instead of AWS, if anywhere (`aws.endpoint_url`)."""
+        return self._settings.endpoint_url
+
+    def hold[C](self, context: AbstractAsyncContextManager[C]) -> Awaitable[C]:
+        """Enter `context` (a member account's client) to close it with the session."""
+        return self._stack.enter_async_context(context)
+
+    def watch(self, service: str, client: AioBaseClient) -> None:
+        """Count and time a client's calls, as the shared clients' are."""
+        self._instrument(service, client)
 
     async def _shared[C: AioBaseClient](self, service: str,
                          open_client: Callable[[aioboto3.Session], ClientCreatorContext[C]]) -> C:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 AccountId = Annotated[str, Field(pattern=r"^[0-9]{12}$",
                                  description="A 12-digit AWS account id.")]
@@ -63,3 +63,24 @@ class OrganizationSettings(_Section):
         "cross-account monitoring (ListBackupJobs with ByAccountId: each of accounts:, or * "
         "for all); needs the management or delegated administrator account's credentials. "
         "Off: the reconcile lists the daemon's own account.")
+    role_arn_template: str | None = Field(
+        None, description="Role assumed in each member account to act on its tables (table "
+        "sizes by DescribeTable), e.g. arn:aws:iam::{account}:role/ddb-backupd-member; "
+        "{account} is the member's id. Unset: member tables are read by ARN only.")
+    external_id: SecretStr | None = Field(
+        None, description="ExternalId passed to AssumeRole when the member roles' trust "
+        "policy requires one.")
+    role_retry_seconds: float = Field(
+        60.0, ge=1, description="After a member account's role could not be assumed, wait "
+        "this long before trying it again (the other accounts are not held up).")
+
+    @field_validator("role_arn_template")
+    @classmethod
+    def _names_the_account(cls, value: str | None) -> str | None:
+        """A template without {account} would assume one role for every account."""
+        if value is not None and (
+                not value.startswith("arn:") or ":role/" not in value
+                or "{account}" not in value):
+            raise ValueError("must be a role ARN with {account} in place of the account id, "
+                             "e.g. arn:aws:iam::{account}:role/ddb-backupd-member")
+        return value

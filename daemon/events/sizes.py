@@ -6,14 +6,16 @@ the totals) until an event or a reconcile brings one. The table is named by its 
 same name in the daemon's: AWS answers for it only where a resource-based policy lets the
 daemon read it, and a refusal is remembered for the TTL like an answer. A table of another region (events come
 from a whole Organization) is not looked up in this one, where a table of the same name
-would give a wrong size: its job keeps an unknown size until an event brings one.
+would give a wrong size: its job keeps an unknown size until an event brings one. With
+member accounts' roles (`organization.role_arn_template`) a member's table is described in
+its own account, through its assumed-role session.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import structlog
 
@@ -28,18 +30,29 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 
+class Members(Protocol):
+    """DynamoDB in a member account through its role (`daemon.aws.accounts.MemberSessions`)."""
+
+    async def dynamodb(self, account: str) -> DynamoDBClient | None: ...
+
+
 def table_name(resource_arn: str | None) -> str | None:
     """The table name of a DynamoDB table ARN (not of a backup's or an export's), else None."""
     return arns.table_name(resource_arn) if arns.is_table(resource_arn) else None
+
+
+class _NoSessionError(Exception):
+    """A member account's role cannot be assumed now (not cached: asked again later)."""
 
 
 class SizeResolver:
     """Looks up and caches table sizes (TTL `size_cache_seconds`)."""
 
     def __init__(self, dynamodb: Connect[DynamoDBClient], ttl_seconds: float,
-                 region: str | None = None) -> None:
+                 region: str | None = None, members: Members | None = None) -> None:
         self._dynamodb = dynamodb
         self._region = region
+        self._members = members
         self._ttl = ttl_seconds
         self._cache: dict[str, tuple[float, int | None]] = {}
         self._pending: dict[str, asyncio.Future[int | None]] = {}
@@ -89,7 +102,14 @@ class SizeResolver:
         return size
 
     async def _describe(self, name: str, resource_arn: str) -> int | None:
-        dynamodb = await self._dynamodb()
+        account = arns.parse(resource_arn)
+        if self._members is not None and account is not None and account.account:
+            member = await self._members.dynamodb(account.account)
+            if member is None:  # its role cannot be assumed now: reported, asked again later
+                raise _NoSessionError(account.account)
+            dynamodb = member
+        else:
+            dynamodb = await self._dynamodb()
         try:
             resp = await dynamodb.describe_table(TableName=resource_arn)
         except dynamodb.exceptions.ResourceNotFoundException:

@@ -14,6 +14,7 @@ from daemon.aws.session import AwsClients
 from daemon.config.settings import Settings
 from daemon.core.events.monitor import Scope
 from daemon.core.events.tracker import JobTable
+from daemon.events.members import member_sessions
 from daemon.events.pipeline import Limits, Pipeline, ThresholdWatch
 from daemon.events.reconciler import Reconciler
 from daemon.events.sizes import SizeResolver
@@ -40,8 +41,9 @@ def wire(settings: Settings, aws: AwsClients, kernel: Kernel) -> Events:
     """The pipeline and its leader components: consumer, reconciler, threshold watch,
     CloudWatch publisher. A new leader reconciles first; a stop waits for size lookups."""
     metrics, limits = kernel.metrics.events, Limits.of(settings)
-    pipeline = Pipeline(kernel.tracker, SizeResolver(aws.dynamodb, settings.size_cache_seconds,
-                                                     settings.region),
+    sizes = SizeResolver(aws.dynamodb, settings.size_cache_seconds, settings.region,
+                         member_sessions(settings, aws, kernel))
+    pipeline = Pipeline(kernel.tracker, sizes,
                         limits, metrics=metrics, alerts=kernel.alerts,
                         bus=kernel.bus, clock=kernel.clock, accounts=settings.accounts)
     kernel.metrics.registry.register(TrackerCollector(

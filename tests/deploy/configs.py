@@ -71,13 +71,16 @@ def trust_scenario() -> Settings:
 def everything() -> Settings:
     """Every feature on: both engines with retention the daemon applies, restores from
     either kind of backup with a billing override, DynamoDB and RDS exports deleting their
-    sources (keys by id and by alias), replicas creating their lease table, an assumed role."""
+    sources (keys by id and by alias), replicas creating their lease table, an assumed role,
+    member accounts' roles."""
     role = f"arn:aws:iam::{ACCOUNT}:role/"
     data: dict[str, Any] = {
         "region": "eu-west-1", "queue_url": f"https://sqs.eu-west-1.amazonaws.com/{ACCOUNT}/q",
         "alert_topic_arn": f"arn:aws:sns:eu-west-1:{ACCOUNT}:alerts",
         "aws": {"assume_role_arn": "arn:aws:iam::210987654321:role/ddb-backupd-target"},
         "leader": {"enabled": True, "create_table": True},
+        "organization": {"enabled": True,
+                         "role_arn_template": "arn:aws:iam::{account}:role/ddb-backupd-target"},
         "schedules": [
             {"name": "native", "expression": "rate(1 hour)", "tables": ["orders-*"],
              "retention": {"keep_last": 3}},

@@ -76,6 +76,8 @@ NOT_EXERCISED = {
     "ExportsRdsPassExportRole": "no RDS in the scenario",
     "ExportsRdsKmsKey": "no RDS in the scenario",
     "CrossAccountAssumeRoleOptional": "no role to assume in the scenario",
+    "CrossAccountCallerIdentity": "no member accounts' roles in the scenario "
+                                  "(tests/pipeline/test_member_roles.py)",
     "RestoresAwsBackupJobStatus": "the restore job of the wave finishes before it is polled",
     "RestoresOnDemandFindRecoveryPoints": "only `ddb-backupd restore` looks backups up by "
                                           "table (tests/cli/test_restore_e2e.py)",
