@@ -46,15 +46,16 @@ def example_env() -> Settings:
     return loaded(env_file(EXAMPLE_ENV))
 
 
-def demo() -> Settings:
-    """`ddb-backupd demo`'s configuration, on a stand-in's usual addresses."""
+def demo(accounts: int = 1) -> Settings:
+    """`ddb-backupd demo --accounts N`'s configuration, on a stand-in's usual addresses."""
+    from daemon.cli.demo_accounts import member_ids  # noqa: PLC0415 - needs moto
     from daemon.cli.demo_scenario import demo_settings  # noqa: PLC0415 - needs moto
 
     region, endpoint = "us-east-1", "http://127.0.0.1:5000"
     scenario = SimpleNamespace(
         standin=SimpleNamespace(region=region, endpoint_url=endpoint), limit_gib=100,
         queue_url=f"{endpoint}/{ACCOUNT}/backup-events",
-        topic_arn=f"arn:aws:sns:{region}:{ACCOUNT}:backup-alerts")
+        topic_arn=f"arn:aws:sns:{region}:{ACCOUNT}:backup-alerts", members=member_ids(accounts))
     return demo_settings(scenario, port=0)  # type: ignore[arg-type]
 
 
@@ -115,5 +116,6 @@ def everything() -> Settings:
 # name -> how to build it; the demo's needs moto (the stand-in extra, as in the dev install)
 CONFIGS: dict[str, Callable[[], Settings]] = {
     "example-yaml": example_yaml, "example-env": example_env, "demo": demo,
+    "demo-3-accounts": lambda: demo(3),
     "trust-scenario": trust_scenario, "everything": everything,
 }
