@@ -26,7 +26,7 @@ $(BIN)/ddb-backupd: pyproject.toml requirements/build.txt requirements/dev.txt
 venv: $(BIN)/ddb-backupd
 
 demo: venv  ## Run the daemon against the embedded local AWS stand-in for 60 s (prints the status page's URL first)
-	@$(BIN)/ddb-backupd demo --seconds $${SECONDS_TO_RUN:-60}
+	@$(BIN)/ddb-backupd demo --seconds $${SECONDS_TO_RUN:-60} --accounts $${ACCOUNTS:-1}
 
 test: venv  ## The whole test suite
 	$(BIN)/pytest -q

@@ -21,6 +21,7 @@ from benchmarks.common import ROOT, Figure, machine, missing, table
 # module -> the figure keys it produces, in the order of docs/performance.md's table
 BENCHMARKS = {
     "decode_apply": ("decode_apply_events_per_s", "decode_apply_vs_json_loads"),
+    "org_decode_apply": ("org_decode_apply_events_per_s", "org_metrics_bytes"),
     "bench_scheduler": ("schedule_tick_10k_tables_ms", "retention_100k_backups_ms"),
     "freshness_seed": ("freshness_seed_10k_tables_s",),
     "scaling": ("bytes_per_tracked_job",),
@@ -32,7 +33,8 @@ BENCHMARKS = {
     "api_calls": ("api_calls_per_job",),
 }
 ORDER = (
-    "decode_apply_events_per_s", "decode_apply_vs_json_loads", "sqs_e2e_vs_bare_loop",
+    "decode_apply_events_per_s", "decode_apply_vs_json_loads", "org_decode_apply_events_per_s",
+    "org_metrics_bytes", "sqs_e2e_vs_bare_loop",
     "cloudwatch_calls_per_min_1000_jobs", "seed_monitor_calls_per_min_1000_jobs",
     "alert_latency_p99_s", "rss_idle_mb", "bytes_per_tracked_job", "schedule_tick_10k_tables_ms",
     "retention_100k_backups_ms", "freshness_seed_10k_tables_s", "ready_s", "api_calls_per_job",

@@ -56,7 +56,8 @@ def build_kernel(settings: Settings, aws: AwsClients, metrics: Metrics, clock: C
     board.add("alerts", alerts.status)
     board.set_health("config", True)
     return Kernel(clock=clock, metrics=metrics, bus=CompletionBus(), board=board, alerts=alerts,
-                  tracker=JobTable(), leadership=Leadership())
+                  tracker=JobTable(max_accounts=settings.max_accounts),
+                  leadership=Leadership())
 
 
 def wire(settings: Settings, aws: AwsClients, kernel: Kernel) -> Daemon:

@@ -20,14 +20,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
-from contextlib import AsyncExitStack
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from datetime import UTC
 from typing import TYPE_CHECKING, Any, cast
 
 import aioboto3
 from aiobotocore.config import AioConfig
 from aiobotocore.credentials import AioRefreshableCredentials
-from aiobotocore.session import get_session
+from aiobotocore.session import AioSession, get_session
+from botocore.credentials import CredentialProvider
 
 from daemon.aws.botodata import LeanLoader
 from daemon.aws.errors import THROTTLING_CODES
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     from types_aiobotocore_sns.client import SNSClient
     from types_aiobotocore_sqs.client import SQSClient
     from types_aiobotocore_ssm.client import SSMClient
+    from types_aiobotocore_sts.client import STSClient
 
 type Connect[C] = Callable[[], Awaitable[C]]
 """How a component reaches one service: `await connect()` is the shared client."""
@@ -73,6 +75,14 @@ def classify(status: int, code: str | None) -> str:
     return "server_error" if status >= 500 else "client_error"
 
 
+def lean_botocore_session() -> AioSession:
+    """A botocore session whose data loader knows only the daemon's services (botodata)."""
+    session = get_session()
+    session.register_component("data_loader", LeanLoader(
+        ENDPOINT_PREFIXES, session.get_component("data_loader").search_paths))
+    return session
+
+
 class AwsClients:
     """Clients for every service the daemon uses, opened once and closed on exit."""
 
@@ -98,9 +108,7 @@ class AwsClients:
 
     async def __aenter__(self) -> AwsClients:
         s = self._settings
-        botocore_session = get_session()
-        botocore_session.register_component("data_loader", LeanLoader(
-            ENDPOINT_PREFIXES, botocore_session.get_component("data_loader").search_paths))
+        botocore_session = lean_botocore_session()
         self._session = aioboto3.Session(
             botocore_session=botocore_session, region_name=self._region,
             aws_access_key_id=s.access_key_id.get_secret_value() if s.access_key_id else None,
@@ -147,6 +155,30 @@ class AwsClients:
     async def s3(self) -> S3Client:
         return await self._shared("s3", lambda session: session.client(
             "s3", config=self.config(), endpoint_url=self._settings.endpoint_url))
+
+    async def sts(self) -> STSClient:
+        """STS with the daemon's own credentials (member accounts' roles are assumed here)."""
+        return await self._shared("sts", lambda session: session.client(
+            "sts", config=self.config(), endpoint_url=self._settings.endpoint_url))
+
+    def session_of(self, credentials: CredentialProvider) -> aioboto3.Session:
+        """A session like the daemon's whose credentials come from `credentials` (a member
+        account's assumed role), through botocore's public credential resolver."""
+        botocore_session = lean_botocore_session()
+        botocore_session.get_component("credential_provider").insert_before("env", credentials)
+        return aioboto3.Session(botocore_session=botocore_session, region_name=self._region)
+
+    def endpoint_url(self) -> str | None:
+        """Where every call goes instead of AWS, if anywhere (`aws.endpoint_url`)."""
+        return self._settings.endpoint_url
+
+    def hold[C](self, context: AbstractAsyncContextManager[C]) -> Awaitable[C]:
+        """Enter `context` (a member account's client) to close it with the session."""
+        return self._stack.enter_async_context(context)
+
+    def watch(self, service: str, client: AioBaseClient) -> None:
+        """Count and time a client's calls, as the shared clients' are."""
+        self._instrument(service, client)
 
     async def _shared[C: AioBaseClient](self, service: str,
                          open_client: Callable[[aioboto3.Session], ClientCreatorContext[C]]) -> C:

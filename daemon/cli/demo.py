@@ -43,6 +43,10 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=9102,
                         help="Port of the status page (/), /status, /metrics, /healthz and "
                         "/readyz (default 9102; 0: any free port).")
+    parser.add_argument("--accounts", type=int, default=1, choices=range(1, 10), metavar="N",
+                        help="Accounts of the Organization the demo plays (1-9, default 1): "
+                        "the demo's own and N-1 member accounts, each with a table, a job, "
+                        "and its own level, read through the member's role.")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -60,12 +64,17 @@ def run(args: argparse.Namespace) -> int:
     logdir = Path(tempfile.mkdtemp(prefix="ddb-backupd-demo-"))
     with StandIn() as standin:
         os.environ.update(standin.env())
-        scenario = Scenario(standin)
+        from daemon.cli.demo_accounts import member_ids  # noqa: PLC0415 - with the scenario
+
+        scenario = Scenario(standin, members=member_ids(args.accounts))
         scenario.setup()
         settings = demo_settings(scenario, port=port)
         print(f"  local AWS stand-in at {standin.endpoint_url}", flush=True)
         print(f"  tables: {', '.join(scenario.tables)}", flush=True)
         print(f"  limit {scenario.limit_gib} GiB: warning at 80 %, critical at 90 %", flush=True)
+        if scenario.members:
+            print(f"  member accounts: {', '.join(scenario.members)} (each with its own "
+                  "limit and level, read through its role)", flush=True)
         print(f"  daemon logs (JSON lines): {logdir / 'daemon.log'}", flush=True)
         with (logdir / "daemon.log").open("w", encoding="utf-8") as log_file:
             from daemon.obs.logging import configure_logging  # noqa: PLC0415

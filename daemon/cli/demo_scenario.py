@@ -4,7 +4,8 @@ Besides the wave, the daemon keeps one AWS Backup plan as code (`BACKUP_PLAN`): 
 its vault with a Vault Lock, the plan and its selection of the tables tagged backup=daily,
 and the demo prints what AWS then holds. One export rule (`EXPORT_RULE`) exports the table
 `carts` (PITR on) to the bucket `EXPORT_BUCKET` whenever a backup of it completes, and the
-demo prints where the export wrote.
+demo prints where the export wrote. With member accounts (`--accounts N`, see
+`daemon/cli/demo_accounts.py`) each member's job plays beside the wave.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 import boto3
 
 from daemon.app import Daemon, run_daemon
+from daemon.cli import demo_accounts
 from daemon.config.settings import Settings
 from daemon.obs.metrics import Metrics
 from daemon.standin import StandIn
@@ -97,6 +99,7 @@ class Scenario:
     alerts: list[dict[str, Any]] = field(default_factory=list)
     peak_level: int = 0
     peak_bytes: int = 0
+    members: list[str] = field(default_factory=list)  # member accounts (--accounts N)
 
     def client(self, service: str) -> Any:
         return boto3.client(service, region_name=self.standin.region,
@@ -139,6 +142,7 @@ class Scenario:
         for name, gib in SIZES_GIB.items():
             self.standin.backup.set_table_size(name, gib * GIB)
         self.standin.backup.set_event_target(self.queue_url)
+        demo_accounts.setup(self.standin, self.members)
 
     @staticmethod
     def _seed_old_backups(ddb: Any) -> None:
@@ -166,6 +170,9 @@ class Scenario:
             helpers.append(asyncio.create_task(self._live(daemon, started, stop)))
             helpers.append(asyncio.create_task(self._plan_made(daemon, started, stop)))
             helpers.append(asyncio.create_task(self._exports(daemon, started, stop)))
+            if self.members:
+                helpers.append(asyncio.create_task(
+                    demo_accounts.waves(self.standin, self.members, started, stop)))
             if seconds is not None:
                 helpers.append(asyncio.create_task(_stop_after(seconds, stop)))
 
@@ -223,6 +230,8 @@ class Scenario:
             print(f"         scheduler: backups created {created}, deferred by admission"
                   f" control {deferred}, pruned {pruned}"
                   f" | restores finished {restored} | {SSM_PARAMETER} -> {pointer}", flush=True)
+            if self.members:
+                print(demo_accounts.line(daemon), flush=True)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 3.0)
 
@@ -357,4 +366,5 @@ def demo_settings(scenario: Scenario, *, port: int) -> Settings:
         tasks={"poll_initial_seconds": 1, "poll_max_seconds": 2, "rescan_seconds": 15,
                "restore_role_arn": "arn:aws:iam::123456789012:role/backup-restore"},
         backup_plans=[BACKUP_PLAN],
+        **demo_accounts.settings(scenario.members),
     )

@@ -151,10 +151,18 @@ def _leader(settings: Settings, scope: Scope) -> list[Statement]:
 
 
 def _cross_account(settings: Settings, scope: Scope) -> list[Statement]:
-    """The one role to assume, on the daemon's own role (the rest goes to the assumed one)."""
+    """The one role to assume, on the daemon's own role (the rest goes to the assumed one);
+    and the member accounts' roles of an Organization, with the caller's identity (which
+    account is the daemon's own: its tables need no role)."""
     role = settings.aws.assume_role_arn
-    return [statement("CrossAccountAssumeRole", ["sts:AssumeRole"], [scope.role(role)])] \
+    out = [statement("CrossAccountAssumeRole", ["sts:AssumeRole"], [scope.role(role)])] \
         if role else []
+    template = settings.organization.role_arn_template
+    if template:
+        out += [statement("CrossAccountMemberRoles", ["sts:AssumeRole"],
+                          [template.replace("{account}", "*")]),
+                statement("CrossAccountCallerIdentity", ["sts:GetCallerIdentity"], ANY)]
+    return out
 
 
 # -- schedules and retention --------------------------------------------------------------

@@ -27,6 +27,7 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from daemon.config.accounts import AccountId, LimitSettings, OrganizationSettings
 from daemon.config.freshness import CoverageSettings, FreshnessSettings
 from daemon.config.leader import LeaderSettings
 from daemon.config.plans import BackupPlans
@@ -160,6 +161,16 @@ class Settings(BaseSettings):
         FIFTY_TIB, description="Concurrent-backup limit in bytes (default 50 TiB).")
     warning_ratio: float = Field(0.8, gt=0, le=1, description="Warning level as a share of the limit.")
     critical_ratio: float = Field(0.9, gt=0, le=1, description="Critical level as a share of the limit.")
+    accounts: list[AccountId] = Field(
+        default_factory=list, description="Accounts whose events and jobs this deployment "
+        "serves; events of others are ignored with a reason (shards serve disjoint sets). "
+        "Empty: every account.")
+    organization: OrganizationSettings = Field(default_factory=OrganizationSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
+    max_accounts: int = Field(
+        1000, ge=1, description="Accounts tracked by name in gauges, CloudWatch dimensions and "
+        "threshold levels; events of further accounts are counted under the account `other` "
+        "(each such account is logged once), so label sets stay bounded.")
     alert_cooldown_seconds: float = Field(
         300.0, ge=0, description="A threshold level changes at most once per cooldown (hysteresis).")
     reconcile_seconds: float = Field(

@@ -2,12 +2,16 @@
 
 The decisions are the pure core's (decode, JobTable.apply, thresholds); this module only
 sequences them, looks up missing sizes, and writes the one canonical log line per message.
+Threshold levels are kept per (account, region), each against its own limit: a change is
+checked where an event changed the totals, and everywhere on the watch's tick.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal, Protocol
 
 import structlog
@@ -15,16 +19,25 @@ import structlog
 from daemon.config.settings import Settings
 from daemon.core.clock import Clock
 from daemon.core.errors import DecodeError
+from daemon.core.events.accounts import refusal
 from daemon.core.events.decode import FAILED_STATES, OPEN_STATES, JobEvent, decode
-from daemon.core.events.thresholds import ThresholdState, evaluate, failure_alert, level_alert
-from daemon.core.events.tracker import JobTable, Transition
+from daemon.core.events.thresholds import (
+    LimitTable,
+    ThresholdState,
+    evaluate,
+    failure_alert,
+    level_alert,
+)
+from daemon.core.events.tracker import JobTable, ScopeKey, Transition
 from daemon.events.sizes import table_name
 from daemon.kernel.bus import BackupCompleted, CompletionBus
 from daemon.kernel.outbox import AlertOutbox
 from daemon.kernel.supervisor import sleep_or_stop
+from daemon.obs.collector import ScopeLevel
 from daemon.obs.metrics import EventMetrics
 
 log = structlog.get_logger(__name__)
+_OK = ThresholdState()
 Outcome = Literal["handled", "ignored", "poison", "retry"]
 
 
@@ -36,16 +49,27 @@ class Sizes(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """The threshold policy: the limit of running bytes, its two levels, the cooldown."""
+    """The threshold policy: the limits of running bytes per (account, region), the two
+    levels, the cooldown."""
 
-    limit_bytes: int
+    table: LimitTable
     warning_ratio: float
     critical_ratio: float
     cooldown_seconds: float
 
+    @property
+    def limit_bytes(self) -> int:
+        """The limit of every (account, region) without an override."""
+        return self.table.default
+
     @classmethod
     def of(cls, settings: Settings) -> Limits:
-        return cls(settings.limit_bytes, settings.warning_ratio, settings.critical_ratio,
+        overrides = settings.limits.overrides
+        table = LimitTable(
+            settings.limits.default_bytes or settings.limit_bytes,
+            {o.account: o.limit_bytes for o in overrides if o.region is None},
+            {(o.account, o.region): o.limit_bytes for o in overrides if o.region is not None})
+        return cls(table, settings.warning_ratio, settings.critical_ratio,
                    settings.alert_cooldown_seconds)
 
 
@@ -54,8 +78,9 @@ class Pipeline:
 
     def __init__(self, tracker: JobTable, sizes: Sizes, limits: Limits, *,
                  metrics: EventMetrics, alerts: AlertOutbox, bus: CompletionBus,
-                 clock: Clock) -> None:
+                 clock: Clock, accounts: Collection[str] = ()) -> None:
         self._tracker = tracker
+        self._accounts = frozenset(accounts)
         self._sizes = sizes
         self._limits = limits
         self._metrics = metrics
@@ -63,11 +88,22 @@ class Pipeline:
         self._bus = bus
         self._clock = clock
         self._lookups: set[asyncio.Task[None]] = set()
-        self.thresholds = ThresholdState()
+        self._levels: dict[ScopeKey, ThresholdState] = {}
+
+    @property
+    def thresholds(self) -> ThresholdState:
+        """The state of the highest level of any (account, region)."""
+        return max(self._levels.values(), key=lambda s: s.level, default=ThresholdState())
 
     def thresholds_view(self) -> int:
-        """The current level (0 ok, 1 warning, 2 critical), read at scrape time."""
+        """The highest level (0 ok, 1 warning, 2 critical), read at scrape time."""
         return self.thresholds.level
+
+    def levels(self) -> list[ScopeLevel]:
+        """The level and limit of every (account, region) with jobs seen, in order."""
+        limit = self._limits.table.limit
+        return [ScopeLevel(account, region, state.level, limit(account, region))
+                for (account, region), state in sorted(self._levels.items())]
 
     async def handle(self, body: str, *, receive_count: int = 1) -> Outcome:
         """Handle one SQS message body; the outcome decides whether it is deleted."""
@@ -79,9 +115,11 @@ class Pipeline:
             log.warning("message.rejected", reason=str(exc), receive_count=receive_count,
                         outcome="poison")
             return "poison"
-        if event.kind == "ignored":
+        reason = event.reason if event.kind == "ignored" else refusal(event, self._accounts)
+        if reason is not None:
             events.message("ignored", "ignored")
-            log.info("message.ignored", reason=event.reason, outcome="ignored")
+            log.info("message.ignored", reason=reason, account=event.account,
+                     region=event.region, outcome="ignored")
             return "ignored"
         try:
             await self.apply(event, origin="event")
@@ -91,6 +129,10 @@ class Pipeline:
             return "retry"
         events.message(event.kind, "handled")
         return "handled"
+
+    def serves(self, event: JobEvent) -> bool:
+        """Whether `event`'s account is served here (`accounts:`; empty: every account)."""
+        return refusal(event, self._accounts) is None
 
     async def apply(self, event: JobEvent, *, origin: str) -> int:
         """Apply one event; returns 1 if the tracker changed, else 0."""
@@ -109,7 +151,11 @@ class Pipeline:
                      previous_state=transition.previous_state, size_bytes=event.size_bytes,
                      origin=origin)
             self._after(event, transition)
-        self.check_thresholds()
+        if folded := self._tracker.take_folded():
+            log.warning("accounts.capped", accounts=folded, counted_as="other",
+                        hint="raise max_accounts to track them by name")
+        group = transition.job.group
+        self.check_thresholds((group[3], group[2]))
         return 1
 
     def _size_later(self, job_id: str, resource_arn: str | None) -> None:
@@ -125,8 +171,9 @@ class Pipeline:
         if not self._tracker.wants_size(job_id):
             return
         size = await self._sizes.size_of(resource_arn)
-        if size and self._tracker.set_size(job_id, size):
-            self.check_thresholds()
+        job = self._tracker.get(job_id)
+        if size and job is not None and self._tracker.set_size(job_id, size):
+            self.check_thresholds((job.group[3], job.group[2]))
 
     async def settle(self) -> None:
         """Wait for the size lookups in flight (reconcile passes, shutdown, tests)."""
@@ -151,18 +198,28 @@ class Pipeline:
                 created=event.creation_date or event.time, origin="event", vault=event.vault,
                 job_id=event.job_id, region=event.region, size_bytes=job.size_bytes))
 
-    def check_thresholds(self) -> None:
-        """Re-evaluate the level of running bytes (after each change, and on a tick)."""
+    def check_thresholds(self, scope: ScopeKey | None = None) -> None:
+        """Re-evaluate the level of running bytes of one (account, region) after a change,
+        or of every one (on the watch's tick)."""
+        now = self._clock.now()
+        for key in [scope] if scope is not None else list(self._tracker.scope_totals()):
+            self._check(key, now)
+
+    def _check(self, key: ScopeKey, now: datetime) -> None:
         limits = self._limits
-        total = self._tracker.running_bytes_total()
-        self.thresholds, change = evaluate(
-            self.thresholds, total, limit=limits.limit_bytes, warning_ratio=limits.warning_ratio,
+        account, region = key
+        limit = limits.table.limit(account, region)
+        total = self._tracker.scope_total(key).bytes
+        state, change = evaluate(
+            self._levels.get(key, _OK), total, limit=limit, warning_ratio=limits.warning_ratio,
             critical_ratio=limits.critical_ratio, cooldown_seconds=limits.cooldown_seconds,
-            now=self._clock.now())
+            now=now)
+        self._levels[key] = state
         if change is not None:
-            log.warning("threshold.level_changed", level=self.thresholds.level,
-                        running_bytes=total, limit_bytes=limits.limit_bytes)
-            self._alerts.submit(level_alert(change, total=total, limit=limits.limit_bytes))
+            log.warning("threshold.level_changed", level=state.level, account=account,
+                        region=region, running_bytes=total, limit_bytes=limit)
+            self._alerts.submit(level_alert(change, total=total, limit=limit, account=account,
+                                            region=region))
 
 
 class ThresholdWatch:

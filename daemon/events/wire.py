@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from daemon.aws.session import AwsClients
 from daemon.config.settings import Settings
 from daemon.core.events.monitor import Scope
+from daemon.events.members import member_sessions
 from daemon.events.pipeline import Limits, Pipeline, ThresholdWatch
 from daemon.events.reconciler import Reconciler
 from daemon.events.sizes import SizeResolver
@@ -39,17 +40,22 @@ class Events(Wired):
 def wire(settings: Settings, aws: AwsClients, kernel: Kernel) -> Events:
     """The pipeline and its leader components: consumer, reconciler, threshold watch,
     CloudWatch publisher. A new leader reconciles first; a stop waits for size lookups."""
-    metrics = kernel.metrics.events
-    pipeline = Pipeline(kernel.tracker, SizeResolver(aws.dynamodb, settings.size_cache_seconds),
-                        Limits.of(settings), metrics=metrics, alerts=kernel.alerts,
-                        bus=kernel.bus, clock=kernel.clock)
+    metrics, limits = kernel.metrics.events, Limits.of(settings)
+    sizes = SizeResolver(aws.dynamodb, settings.size_cache_seconds, settings.region,
+                         member_sessions(settings, aws, kernel))
+    pipeline = Pipeline(kernel.tracker, sizes,
+                        limits, metrics=metrics, alerts=kernel.alerts,
+                        bus=kernel.bus, clock=kernel.clock, accounts=settings.accounts)
     kernel.metrics.registry.register(TrackerCollector(
-        kernel.tracker, pipeline.thresholds_view, settings.limit_bytes, enabled=kernel.is_leader,
-        ratios={"warning": settings.warning_ratio, "critical": settings.critical_ratio}))
-    register_status(kernel.board, kernel.tracker, pipeline.thresholds_view, settings)
+        kernel.tracker, pipeline.thresholds_view, limits.limit_bytes, enabled=kernel.is_leader,
+        ratios={"warning": settings.warning_ratio, "critical": settings.critical_ratio},
+        levels=pipeline.levels))
+    register_status(kernel.board, kernel.tracker, pipeline.thresholds_view, settings,
+                    levels=pipeline.levels, limit_bytes=limits.limit_bytes)
     reconciler = Reconciler(aws.backup, pipeline, kernel.tracker, region=settings.region,
                             interval_seconds=settings.reconcile_seconds, metrics=metrics,
-                            board=kernel.board, clock=kernel.clock)
+                            board=kernel.board, clock=kernel.clock,
+                            accounts=listed_accounts(settings))
     consumer = cloudwatch = None
     if settings.queue_url:
         from daemon.events.consumer import Consumer  # noqa: PLC0415 - only with a queue
@@ -72,3 +78,10 @@ def wire(settings: Settings, aws: AwsClients, kernel: Kernel) -> Events:
                   on_acquire=reconciler.run_once, settle=pipeline.settle, pipeline=pipeline,
                   reconciler=reconciler, consumer=consumer, cloudwatch=cloudwatch)
 
+
+def listed_accounts(settings: Settings) -> list[str] | None:
+    """The accounts the reconcile lists through cross-account monitoring: those served
+    (`accounts:`), else every member account (`*`); None without an Organization."""
+    if not settings.organization.enabled:
+        return None
+    return list(settings.accounts) or ["*"]

@@ -53,10 +53,22 @@ class Leader(Part):
     holder: str | None = Field(description="The identity holding the lease, if any.")
 
 
+class AccountLevel(Part):
+    """One (account, region): its running jobs and bytes, its limit and its level."""
+
+    account: str = Field(description="The account id, or `other` past `max_accounts`.")
+    region: str
+    running_jobs: int
+    running_bytes: int
+    limit_bytes: int = Field(description="Its limit: the most specific `limits:` entry.")
+    level: LevelName
+
+
 class Limit(Part):
     """The bytes backing up now against the concurrent-backup limit, and the alert level."""
 
-    limit_bytes: int = Field(description="The configured concurrent-backup limit.")
+    limit_bytes: int = Field(description="The concurrent-backup limit of every (account, "
+                             "region) without an override (`limits:`).")
     running_bytes: int = Field(description="Bytes of every running backup job now.")
     running_jobs: int = Field(description="Running backup jobs now.")
     level: LevelName = Field(description="Threshold level, with hysteresis (as the alerts say).")
@@ -64,6 +76,10 @@ class Limit(Part):
     critical_ratio: float
     warning_bytes: int = Field(description="limit_bytes * warning_ratio.")
     critical_bytes: int = Field(description="limit_bytes * critical_ratio.")
+    by_account: list[AccountLevel] = Field(
+        default_factory=list, max_length=MAX_GROUPS,
+        description="Level and limit per (account, region) with jobs seen, where AWS's limits "
+        "apply (`limits:`); `level` above is the highest of them.")
 
 
 class HistoryPoint(Part):
@@ -88,6 +104,7 @@ class RunningJob(Part):
     resource_type: str | None
     vault: str | None
     region: str | None
+    account: str | None = None
     state: str
     size_bytes: int | None = Field(description="Counted size (the event's, else the table's).")
     started: Timestamp
@@ -97,6 +114,8 @@ class JobGroup(Part):
     vault: str
     resource_type: str
     region: str
+    account: str | None = Field(None, description="The account id (`other` past "
+                                "`max_accounts`).")
     jobs: int
     bytes: int
 
@@ -109,7 +128,7 @@ class Jobs(Part):
     largest: list[RunningJob] = Field(max_length=MAX_JOBS,
                                       description="The largest running jobs, largest first.")
     by_group: list[JobGroup] = Field(max_length=MAX_GROUPS,
-                                     description="Totals per (vault, resource type, region), "
+                                     description="Totals per (vault, resource type, region, account), "
                                      "largest first.")
     groups_total: int = Field(description="Groups in all (by_group lists the largest).")
 
@@ -270,6 +289,9 @@ class Alerts(Part):
 
 class Reconcile(Part):
     last_success: Timestamp | None
+    accounts: list[str] | Literal["own"] = Field(
+        "own", description="The accounts each pass lists: `own` (the caller's), else those of "
+        "`accounts:` through cross-account monitoring (`*`: every member account).")
 
 
 class ComponentHealth(Part):
@@ -295,6 +317,9 @@ class StatusDocument(Part):
     tasks: Tasks | None = None
     alerts: Alerts | None = None
     reconcile: Reconcile | None = None
+    member_accounts: dict[str, str] | None = Field(
+        None, description="Member accounts whose role the daemon assumed (organization."
+        "role_arn_template): `ok`, or why the role could not be assumed.")
     components: dict[str, ComponentHealth] = Field(description="Readiness of every component.")
     errors: dict[str, str] = Field(default_factory=dict, description="Sections that could not "
                                    "be reported, and why (a bug: never in a healthy daemon).")

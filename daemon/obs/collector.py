@@ -3,19 +3,32 @@
 Totals are kept incrementally by the tracker; a scrape only reads them (O(groups), never
 O(jobs)). Groups seen once keep reporting 0 after they empty, so series do not vanish.
 A follower replica exports no job gauges (`enabled` returns False) so `sum()` never counts
-a job twice.
+a job twice. The job gauges carry the account; the levels and limits per (account, region)
+are exported beside the unlabelled highest level and default limit that single-account
+dashboards and alert rules read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import NamedTuple
 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from daemon.core.events.tracker import JobTable
 
-LABELS = ["vault", "resource_type", "region"]
+LABELS = ["vault", "resource_type", "region", "account"]
+SCOPE = ["account", "region"]
+
+
+class ScopeLevel(NamedTuple):
+    """The level of one (account, region) and the limit it is measured against."""
+
+    account: str
+    region: str
+    level: int
+    limit_bytes: int
 
 
 class TrackerCollector(Collector):
@@ -26,13 +39,15 @@ class TrackerCollector(Collector):
     """
 
     def __init__(self, tracker: JobTable, level: Callable[[], int], limit_bytes: int,
-                 enabled: Callable[[], bool] = lambda: True,
-                 ratios: Mapping[str, float] | None = None) -> None:
+                 enabled: Callable[[], bool] = lambda: True, *,
+                 ratios: Mapping[str, float] | None = None,
+                 levels: Callable[[], Sequence[ScopeLevel]] = list) -> None:
         self._tracker = tracker
+        self._levels = levels
         self._level = level
         self._limit = limit_bytes
         self._ratios = dict(ratios or {})
-        self._seen: set[tuple[str, str, str]] = set()
+        self._seen: set[tuple[str, str, str, str]] = set()
         self.enabled = enabled
 
     def describe(self) -> Iterator[GaugeMetricFamily]:
@@ -40,7 +55,7 @@ class TrackerCollector(Collector):
         yield from self._families()
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        jobs, size, limit, level, ratio = self._families()
+        jobs, size, limit, level, ratio, scope_level, scope_limit = self._families()
         if self.enabled():
             totals = self._tracker.totals()
             self._seen.update(totals)
@@ -52,7 +67,10 @@ class TrackerCollector(Collector):
             level.add_metric([], self._level())
             for name, share in sorted(self._ratios.items()):
                 ratio.add_metric([name], share)
-        yield from (jobs, size, limit, level, ratio)
+            for one in self._levels():
+                scope_level.add_metric([one.account, one.region], one.level)
+                scope_limit.add_metric([one.account, one.region], one.limit_bytes)
+        yield from (jobs, size, limit, level, ratio, scope_level, scope_limit)
 
     @staticmethod
     def _families() -> tuple[GaugeMetricFamily, ...]:
@@ -63,10 +81,18 @@ class TrackerCollector(Collector):
             GaugeMetricFamily("backupd_backup_running_bytes",
                               "Bytes being backed up now by running jobs.", labels=LABELS),
             GaugeMetricFamily("backupd_backup_limit_bytes",
-                              "Configured concurrent-backup limit in bytes."),
+                              "Configured concurrent-backup limit in bytes (the default of "
+                              "every account and region without an override)."),
             GaugeMetricFamily("backupd_threshold_level",
-                              "Threshold level of running bytes: 0 ok, 1 warning, 2 critical."),
+                              "Highest threshold level of running bytes of any account and "
+                              "region: 0 ok, 1 warning, 2 critical."),
             GaugeMetricFamily("backupd_threshold_ratio",
                               "Share of the limit at which running bytes reach a level "
                               "(warning_ratio, critical_ratio).", labels=["level"]),
+            GaugeMetricFamily("backupd_account_threshold_level",
+                              "Threshold level of the running bytes of one account in one "
+                              "region: 0 ok, 1 warning, 2 critical.", labels=SCOPE),
+            GaugeMetricFamily("backupd_account_limit_bytes",
+                              "Concurrent-backup limit of one account in one region (limits).",
+                              labels=SCOPE),
         )

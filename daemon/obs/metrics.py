@@ -41,6 +41,13 @@ class AwsMetrics:
                                    "Duration of AWS API calls, retries included (SQS's "
                                    "ReceiveMessage long-polls for up to 20 s).",
                                    ["service"], buckets=AWS_CALL_BUCKETS, registry=registry)
+        self._member = Gauge("backupd_account_session_up",
+                             "1 while the role of a member account can be assumed "
+                             "(organization.role_arn_template), 0 while it cannot.",
+                             ["account"], registry=registry)
+
+    def member_session(self, account: str, up: bool) -> None:
+        self._member.labels(account).set(1 if up else 0)
 
     def call(self, service: str, operation: str, outcome: str) -> None:
         self._calls.labels(service, operation, outcome).inc()

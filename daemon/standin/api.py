@@ -46,10 +46,9 @@ def _stop_backup(f: BackupFake, r: ApiRequest) -> None:
 def _list_backups(f: BackupFake, r: ApiRequest) -> dict[str, Any]:
     """ListBackupJobs: AWS's `By*` filters (query names from service-2.json), paginated."""
     q, now = r.query, utcnow()
-    jobs = f.backups.listed(r.region)
+    jobs = f.backups.listed(r.region, q.get("accountId"))  # ByAccountId: own, one, or *
     exact = {"state": "state", "resourceArn": "resource_arn",
-             "backupVaultName": "vault_name", "resourceType": "resource_type",
-             "accountId": "account"}
+             "backupVaultName": "vault_name", "resourceType": "resource_type"}
     for param, attr in exact.items():
         if (want := q.get(param)) is not None:
             jobs = [j for j in jobs if getattr(j, attr) == want]

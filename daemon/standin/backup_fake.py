@@ -14,7 +14,7 @@ from dataclasses import fields, replace
 from datetime import datetime
 from typing import Any
 
-from daemon.standin.backup_jobs import BackupJobs
+from daemon.standin.backup_jobs import BackupJobs, owner
 from daemon.standin.backup_plans import BackupPlans
 from daemon.standin.emitter import Emitter
 from daemon.standin.models import BackupJob, RecoveryPoint, RestoreJob
@@ -22,13 +22,14 @@ from daemon.standin.moto_bridge import MotoBridge
 from daemon.standin.notifications import VaultNotifications
 from daemon.standin.recovery_points import RecoveryPoints
 from daemon.standin.restore_jobs import RestoreJobs
-from daemon.standin.store import EventTarget, FakeConfig, Plan, Store, copy_job, utcnow
+from daemon.standin.store import EventRule, EventTarget, FakeConfig, Plan, Store, copy_job, utcnow
 
 DEFAULT_ROLE = "arn:aws:iam::{account}:role/service-role/AWSBackupDefaultServiceRole"
 
 
 class BackupFake:
-    """The AWS Backup fake of one stand-in (one account; records are kept per region)."""
+    """The AWS Backup fake of one stand-in: its own account (the caller's) and the member
+    accounts of its Organization whose jobs it is given; records are kept per region."""
 
     def __init__(self, region: str = "us-east-1", config: FakeConfig | None = None,
                  bridge: MotoBridge | None = None) -> None:
@@ -119,9 +120,17 @@ class BackupFake:
         with self.store.lock:
             self.store.target = EventTarget(queue_url, sns_wrapped, topic_arn)
 
+    def add_event_rule(self, queue_url: str, accounts: list[str] | set[str]) -> None:
+        """Also send the events of `accounts` to `queue_url`, as an EventBridge rule with an
+        `account` pattern and an SQS target does (one per shard of an Organization)."""
+        with self.store.lock:
+            self.store.rules.append(EventRule(frozenset(accounts), EventTarget(queue_url)))
+
     def clear_event_target(self) -> None:
+        """Stop every delivery: the target and the rules."""
         with self.store.lock:
             self.store.target = None
+            self.store.rules.clear()
 
     def inject_event(self, event: dict[str, Any] | str) -> None:
         """Send any body to the event target as is (hostile or hand-made events)."""
@@ -148,10 +157,12 @@ class BackupFake:
         """A job that AWS Backup started by itself (a plan's wave), in `state`.
 
         Open jobs then progress on the clock (`duration`, `final_state`); terminal ones
-        end at once. Its events are emitted as for any job.
+        end at once. Its events are emitted as for any job. A resource ARN of another
+        account makes a member account's job: that account's, in its vault of that name.
         """
+        account = owner(resource_arn, self.account)
         body = {"BackupVaultName": vault_name, "ResourceArn": resource_arn,
-                "IamRoleArn": iam_role_arn or DEFAULT_ROLE.format(account=self.account),
+                "IamRoleArn": iam_role_arn or DEFAULT_ROLE.format(account=account),
                 "CreatedBy": created_by, "RecoveryPointTags": recovery_point_tags or {}}
         plan = Plan(state=final_state, size_bytes=size_bytes, duration=duration)
         return self.backups.inject(region or self.region, body, state, utcnow(), plan)

@@ -4,6 +4,14 @@ Validation follows AWS Backup: required members, an existing vault (created with
 CreateBackupVault), a supported resource ARN, an IAM role ARN, a sane lifecycle. A DynamoDB
 table that does not exist is not a synchronous error: the job is created and FAILS, as AWS
 Backup reports it.
+
+Several accounts: a job belongs to the account of its resource ARN (AWS Backup runs it there),
+and its vault and recovery point ARNs carry that account. The stand-in's own account is the
+caller's: `ListBackupJobs` without `ByAccountId` lists only its jobs, `ByAccountId` one
+account's, and `*` every account's (cross-account monitoring, from the Organization's
+management account); `DescribeBackupJob` finds only the caller's own jobs. A member account's
+jobs (`BackupFake.inject_job` with a member's resource ARN) have no moto records behind them:
+their tables are not checked and their recovery points are the fake's alone.
 """
 
 from __future__ import annotations
@@ -66,8 +74,10 @@ class BackupJobs:
             raise ValueError(f"unknown backup job state {state!r}")
         st = self._store
         with st.lock:
-            vault_arn = self._bridge.vault_arn(region, body["BackupVaultName"]) or arns.vault_arn(
-                region, st.account, body["BackupVaultName"])
+            account = owner(body["ResourceArn"], st.account)
+            vault_arn = (self._bridge.vault_arn(region, body["BackupVaultName"])
+                         if account == st.account else None) or arns.vault_arn(
+                region, account, body["BackupVaultName"])
             job = self._new_job(region, vault_arn, body, now, plan, emit=False)
             if state in BACKUP_TERMINAL:
                 tt = job.timetable
@@ -87,14 +97,15 @@ class BackupJobs:
     def _new_job(self, region: str, vault_arn: str, body: dict[str, Any], now: datetime,
                  plan: Plan | None = None, *, emit: bool = True) -> BackupJob:
         st, resource = self._store, body["ResourceArn"]
+        account = owner(resource, st.account)
         plan = plan if plan is not None else st.take_plan(resource)
         timetable = st.timetable(now, plan)
-        table = arns.dynamodb_table_name(resource)
+        table = arns.dynamodb_table_name(resource) if account == st.account else None
         if table is not None and not self._bridge.table_exists(region, table) and not plan.state:
             timetable.final_state = "FAILED"
             timetable.status_message = f"Resource {resource} not found."
         job = BackupJob(
-            job_id=str(uuid.uuid4()).upper(), account=st.account, region=region,
+            job_id=str(uuid.uuid4()).upper(), account=account, region=region,
             vault_name=body["BackupVaultName"], vault_arn=vault_arn, resource_arn=resource,
             resource_type=arns.resource_type(resource) or "DynamoDB",
             iam_role_arn=body["IamRoleArn"], creation_date=now,
@@ -109,8 +120,7 @@ class BackupJobs:
         native = (st.config.native_dynamodb_arns and table is not None) or \
             job.resource_type in {"RDS", "Aurora"}  # their ARN is the snapshot's, made at the end
         if not native:
-            job.recovery_point_arn = arns.recovery_point_arn(region, st.account,
-                                                             str(uuid.uuid4()))
+            job.recovery_point_arn = arns.recovery_point_arn(region, account, str(uuid.uuid4()))
         st.jobs[job.job_id] = job
         if emit:
             self._emit.backup_changed(job, now)
@@ -119,21 +129,26 @@ class BackupJobs:
     def _size(self, region: str, resource: str, plan: Plan) -> int:
         if plan.size_bytes is not None:
             return plan.size_bytes
-        table = arns.dynamodb_table_name(resource)
+        own = owner(resource, self._store.account) == self._store.account
+        table = arns.dynamodb_table_name(resource) if own else None
         size = self._bridge.table_size_bytes(region, table) if table else None
         return size if size else self._store.config.default_size_bytes
 
     def describe(self, job_id: str, now: datetime) -> dict[str, Any]:
         with self._store.lock:
             job = self._store.jobs.get(job_id)
-            if job is None:
+            if job is None or job.account != self._store.account:
                 raise not_found(f"Cannot find backup job with id {job_id}.")
             return job.to_api(now)
 
-    def listed(self, region: str) -> list[BackupJob]:
-        """This region's jobs, newest first (copies; filtering happens outside the lock)."""
-        with self._store.lock:
-            jobs = [copy_job(j) for j in self._store.jobs.values() if j.region == region]
+    def listed(self, region: str, account: str | None = None) -> list[BackupJob]:
+        """This region's jobs of `account` (None: the caller's own; `*`: every account's),
+        newest first (copies; filtering happens outside the lock)."""
+        st = self._store
+        want = st.account if account is None else account
+        with st.lock:
+            jobs = [copy_job(j) for j in st.jobs.values()
+                    if j.region == region and want in ("*", j.account)]
         return sorted(jobs, key=lambda j: j.creation_date, reverse=True)
 
     def stop(self, job_id: str, now: datetime) -> None:
@@ -198,6 +213,11 @@ class BackupJobs:
             self._emit.recovery_point_changed(rp, now)
         else:
             self._emit.backup_changed(job, now)
+
+
+def owner(resource_arn: str, default: str) -> str:
+    """The account a resource belongs to (its ARN's), else `default`."""
+    return arns.parts(resource_arn)[2] or default
 
 
 def _start_output(job: BackupJob) -> dict[str, Any]:

@@ -46,12 +46,16 @@ class Emitter:
         self.event(events.recovery_point_event(rp, now))
 
     def event(self, event: dict[str, Any] | str) -> None:
-        """Send one event body (dict or raw string) to the target, as EventBridge would."""
-        target = self._store.target
-        if target is None:
-            return
+        """Send one event body (dict or raw string) to the target, and to every rule matching
+        its account, as EventBridge would."""
+        st = self._store
+        account = event.get("account") if isinstance(event, dict) else None
+        targets = [rule.target for rule in st.rules if account in rule.accounts]
+        if st.target is not None:
+            targets.insert(0, st.target)
         body = event if isinstance(event, str) else json.dumps(event)
-        self._store.post(self._sender(target, body))
+        for target in targets:
+            st.post(self._sender(target, body))
 
     def _sender(self, target: EventTarget, body: str) -> Any:
         bridge, region = self._bridge, self._store.region

@@ -29,6 +29,8 @@ class RecoveryPoints:
     def create_for(self, job: BackupJob, now: datetime) -> RecoveryPoint:
         """The recovery point a COMPLETED job leaves in its vault (lock held by the caller)."""
         st, region = self._store, job.region
+        if job.account != st.account:
+            return self._member_point(job, now)
         table = arns.dynamodb_table_name(job.resource_arn)
         snapshot = self._bridge.snapshot_table(region, table) if table else None
         arn = job.recovery_point_arn
@@ -51,6 +53,21 @@ class RecoveryPoints:
             st.snapshots[arn] = snapshot
         self._bridge.tag_recovery_point(region, arn, job.recovery_point_tags)
         self._bridge.count_recovery_point(region, job.vault_name, +1)
+        return rp
+
+    def _member_point(self, job: BackupJob, now: datetime) -> RecoveryPoint:
+        """A member account's recovery point: in its own vault, the fake's record alone
+        (moto holds no member account's tables or vaults)."""
+        arn = job.recovery_point_arn or arns.recovery_point_arn(job.region, job.account,
+                                                                job.job_id.lower())
+        rp = RecoveryPoint(
+            arn=arn, account=job.account, region=job.region, vault_name=job.vault_name,
+            vault_arn=job.vault_arn, resource_arn=job.resource_arn,
+            resource_type=job.resource_type, iam_role_arn=job.iam_role_arn,
+            creation_date=job.creation_date, completion_date=now, size_bytes=job.size_bytes,
+            backup_job_id=job.job_id, lifecycle=job.lifecycle, created_by=job.created_by,
+            resource_name=job.resource_name)
+        self._store.recovery_points[arn] = rp
         return rp
 
     def get(self, arn: str) -> RecoveryPoint | None:
@@ -103,7 +120,8 @@ class RecoveryPoints:
 
     def _in_region(self, region: str) -> list[RecoveryPoint]:
         with self._store.lock:
-            points = [rp for rp in self._store.recovery_points.values() if rp.region == region]
+            points = [rp for rp in self._store.recovery_points.values()
+                      if rp.region == region and rp.account == self._store.account]
         return sorted(points, key=lambda rp: rp.creation_date, reverse=True)
 
 

@@ -66,6 +66,15 @@ class EventTarget:
     topic_arn: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class EventRule:
+    """An EventBridge rule matching `account` (one of `accounts`), with an SQS target: how a
+    central bus routes each shard's accounts to that shard's queue."""
+
+    accounts: frozenset[str]
+    target: EventTarget
+
+
 @dataclass(slots=True)
 class Store:
     """Every record of the fake, guarded by `lock`; see the module docstring."""
@@ -86,6 +95,7 @@ class Store:
     plan_versions: dict[str, list[PlanVersion]] = field(default_factory=dict)  # earlier ones
     selections: dict[str, BackupSelection] = field(default_factory=dict)  # by selection id
     target: EventTarget | None = None
+    rules: list[EventRule] = field(default_factory=list)
     rng: random.Random = field(default_factory=random.Random)
     outbox: list[Callable[[], None]] = field(default_factory=list)
     delivered: int = 0
@@ -100,6 +110,7 @@ class Store:
                           self.plan_versions, self.selections):
                 table.clear()
             self.target = None
+            self.rules.clear()
             self.outbox.clear()
             self.rng.seed(self.config.seed)
             self.delivered = 0

@@ -8,10 +8,10 @@ from hypothesis import strategies as st
 
 from daemon.core.events.monitor import Scope, Series, scoped_totals, series
 from daemon.core.events.tracker import JobTable, Totals
-from tests.core.test_tracker import ev
+from tests.core.test_tracker import ACCOUNT, ev
 
-DDB = ("ops", "DynamoDB", "eu-west-1")
-RDS = ("ops", "RDS", "eu-west-1")
+DDB = ("ops", "DynamoDB", "eu-west-1", ACCOUNT)
+RDS = ("ops", "RDS", "eu-west-1", ACCOUNT)
 DDB_RUNNING = Scope.of(["DynamoDB"], ["RUNNING"])
 
 
@@ -53,7 +53,7 @@ def test_a_group_whose_jobs_finished_stays_at_zero_and_an_unknown_type_is_not_co
     t.apply(ev("d1", "COMPLETED", size=100))
     t.apply(ev("u1", "RUNNING", size=5, resource_type=None))
     assert scoped_totals(t, DDB_RUNNING) == {DDB: Totals(0, 0)}
-    assert scoped_totals(t, Scope.of([], ["RUNNING"]))[("ops", "unknown", "eu-west-1")] == (1, 5)
+    assert scoped_totals(t, Scope.of([], ["RUNNING"]))[("ops", "unknown", "eu-west-1", ACCOUNT)] == (1, 5)
 
 
 @given(st.lists(st.tuples(st.sampled_from(["DynamoDB", "RDS", "EFS"]),
@@ -73,17 +73,23 @@ def test_scoped_totals_add_up_to_the_admitted_jobs(
         size for r, s, size in jobs if (not types or r in types) and s in states)
 
 
-DIMS = (("Region", "eu-west-1"), ("BackupType", "DynamoDB"), ("VaultName", "ops"))
+SAMPLE_DIMS = (("Region", "eu-west-1"), ("BackupType", "DynamoDB"), ("VaultName", "ops"))
+DIMS = (*SAMPLE_DIMS, ("AccountId", ACCOUNT))
+BY_ACCOUNT = (("AccountId", ACCOUNT),)
 
 
 @pytest.mark.parametrize(("sample", "want"), [
     (False, [Series("ConcurrentBackupBytes", 100.0, "Bytes", DIMS),
              Series("RunningBackupJobs", 1.0, "Count", DIMS),
+             Series("ConcurrentBackupBytes", 100.0, "Bytes", BY_ACCOUNT),
+             Series("RunningBackupJobs", 1.0, "Count", BY_ACCOUNT),
              Series("ConcurrentBackupBytes", 100.0, "Bytes", ()),
              Series("RunningBackupJobs", 1.0, "Count", ())]),
     (True, [Series("ConcurrentBackupBytes", 100.0, "Bytes", DIMS),
             Series("RunningBackupJobs", 1.0, "Count", DIMS),
-            Series("BackupJobSize", 100.0, "Bytes", DIMS),
+            Series("BackupJobSize", 100.0, "Bytes", SAMPLE_DIMS),
+            Series("ConcurrentBackupBytes", 100.0, "Bytes", BY_ACCOUNT),
+            Series("RunningBackupJobs", 1.0, "Count", BY_ACCOUNT),
             Series("ConcurrentBackupBytes", 100.0, "Bytes", ()),
             Series("RunningBackupJobs", 1.0, "Count", ())]),
 ])
@@ -96,3 +102,14 @@ def test_the_account_totals_are_those_of_the_counted_groups() -> None:
     got = series(scoped_totals(table(), DDB_RUNNING))
     assert [s for s in got if not s.dims] == [Series("ConcurrentBackupBytes", 100.0, "Bytes", ()),
                                              Series("RunningBackupJobs", 1.0, "Count", ())]
+
+
+def test_each_account_has_totals_of_its_own_and_the_sample_sums_the_accounts() -> None:
+    other = ("ops", "DynamoDB", "eu-west-1", "999999999999")
+    got = series({DDB: Totals(1, 100), other: Totals(2, 30)}, sample_compatible=True)
+    by = {(s.name, s.dims): s.value for s in got}
+    assert by["ConcurrentBackupBytes", (("AccountId", "999999999999"),)] == 30.0
+    assert by["RunningBackupJobs", (("AccountId", ACCOUNT),)] == 1.0
+    assert by["ConcurrentBackupBytes", (*SAMPLE_DIMS, ("AccountId", "999999999999"))] == 30.0
+    assert by["BackupJobSize", SAMPLE_DIMS] == 130.0
+    assert by["ConcurrentBackupBytes", ()] == 130.0

@@ -13,6 +13,7 @@ from daemon.core.events.decode import JobEvent
 from daemon.core.events.thresholds import (
     Level,
     LevelChange,
+    LimitTable,
     ThresholdState,
     evaluate,
     failure_alert,
@@ -108,6 +109,21 @@ def test_a_level_change_alert_says_level_total_and_limit(level: Level, severity:
     json.dumps(alert.body)
 
 
+def test_a_level_change_alert_names_the_account_and_region() -> None:
+    alert = level_alert(LevelChange(Level.OK, Level.WARNING, T0), total=850, limit=LIMIT,
+                        account="444455556666", region="eu-west-1")
+    assert "running backups WARNING in 444455556666/eu-west-1:" in alert.subject
+    assert (alert.body["account"], alert.body["region"]) == ("444455556666", "eu-west-1")
+
+
+@pytest.mark.parametrize(("account", "region", "limit"), [
+    ("111111111111", "eu-west-1", 100), ("222222222222", "eu-west-1", 20),
+    ("222222222222", "us-east-1", 30), ("222222222222", "ap-south-1", 20)])
+def test_the_most_specific_limit_wins(account: str, region: str, limit: int) -> None:
+    table = LimitTable(100, {"222222222222": 20}, {("222222222222", "us-east-1"): 30})
+    assert table.limit(account, region) == limit
+
+
 def failed(state: str, **fields: object) -> JobEvent:
     base = {"kind": "backup_job", "job_id": "job-1", "state": state,
             "resource_arn": "arn:aws:dynamodb:eu-west-1:111122223333:table/orders",
@@ -125,7 +141,9 @@ def test_a_failed_job_alert_names_the_table_and_state(state: str, severity: str)
     alert = failure_alert(failed(state))
     assert alert.severity == severity
     assert alert.event == f"job.{state.lower()}"
-    assert alert.subject == f"ddb-backupd: backup job {state}: orders (DynamoDB, eu-west-1)"
+    assert alert.subject == (f"ddb-backupd: backup job {state}: orders "
+                             "(DynamoDB, 111122223333/eu-west-1)")
+    assert alert.body["account"] == "111122223333"
     assert alert.body["status_message"] == "Backup job failed because the table was deleted."
     assert (alert.body["job_id"], alert.body["vault"], alert.body["size_bytes"]) == (
         "job-1", "ops", 42)
@@ -151,7 +169,8 @@ def test_subjects_are_printable_ascii_under_100_characters(name: str, state: str
 
 
 def test_a_job_without_a_resource_is_named_by_its_id() -> None:
-    alert = failure_alert(failed("FAILED", resource_arn=None, resource_type=None, region=None))
+    alert = failure_alert(failed("FAILED", resource_arn=None, resource_type=None, region=None,
+                                 account=None))
     assert alert.subject == "ddb-backupd: backup job FAILED: job-1"
 
 

@@ -15,17 +15,18 @@ from daemon.core.events.decode import JobEvent
 from daemon.core.events.tracker import JobTable, Totals, TrackedJob
 
 T0 = datetime(2026, 11, 24, 5, 0, tzinfo=UTC)
-GROUP = ("ops", "DynamoDB", "eu-west-1")
+ACCOUNT = "111122223333"
+GROUP = ("ops", "DynamoDB", "eu-west-1", ACCOUNT)
 
 
 def ev(job_id: str = "job-1", state: str = "RUNNING", *, at: int = 0, size: int | None = None,
        kind: str = "backup_job", vault: str | None = "ops", resource_type: str | None = "DynamoDB",
-       region: str | None = "eu-west-1") -> JobEvent:
+       region: str | None = "eu-west-1", account: str | None = ACCOUNT) -> JobEvent:
     """An event `at` seconds after T0."""
     return JobEvent(kind=kind, job_id=job_id, state=state,  # type: ignore[arg-type]
                     resource_arn=f"arn:aws:dynamodb:eu-west-1:111122223333:table/{job_id}",
                     resource_type=resource_type, vault=vault, region=region,
-                    account="111122223333", size_bytes=size, time=T0 + timedelta(seconds=at))
+                    account=account, size_bytes=size, time=T0 + timedelta(seconds=at))
 
 
 def test_the_first_event_of_a_job_is_new_and_counts_toward_its_group() -> None:
@@ -110,10 +111,13 @@ def test_an_event_without_a_size_never_erases_one() -> None:
 
 def test_sparse_events_are_filled_by_later_ones_and_move_between_groups() -> None:
     table = JobTable()
-    table.apply(ev(state="CREATED", vault=None, resource_type=None, region=None))
-    assert table.totals() == {("unknown", "unknown", "unknown"): Totals(1, 0)}
+    table.apply(ev(state="CREATED", vault=None, resource_type=None, region=None, account=None))
+    unknown = ("unknown", "unknown", "unknown", "unknown")
+    assert table.totals() == {unknown: Totals(1, 0)}
     table.apply(ev(state="RUNNING", at=5, size=50))
-    assert table.totals() == {("unknown", "unknown", "unknown"): Totals(0, 0), GROUP: Totals(1, 50)}
+    assert table.totals() == {unknown: Totals(0, 0), GROUP: Totals(1, 50)}
+    assert table.scope_totals() == {("unknown", "unknown"): Totals(0, 0),
+                                    (ACCOUNT, "eu-west-1"): Totals(1, 50)}
 
 
 def test_set_size_gives_a_size_until_an_event_brings_one() -> None:
@@ -209,6 +213,7 @@ def histories(draw: st.DrawFn) -> list[JobEvent]:
     for n in range(draw(st.integers(1, 6))):
         kind = draw(st.sampled_from(["backup_job", "backup_job", "restore_job"]))
         vault, region = draw(st.sampled_from(["a", "b"])), draw(st.sampled_from(["r1", "r2"]))
+        account = draw(st.sampled_from(["111111111111", "222222222222", "333333333333"]))
         at, size = 0, draw(st.integers(0, 10))
         path = sorted(draw(st.lists(st.sampled_from(STATES), max_size=5)), key=STATES.index)
         if draw(st.booleans()):
@@ -220,7 +225,8 @@ def histories(draw: st.DrawFn) -> list[JobEvent]:
             out.append(ev(f"j{n}", state, at=at, kind=kind,
                           size=None if sparse or draw(st.booleans()) else size,
                           vault=None if sparse else vault, region=None if sparse else region,
-                          resource_type=None if sparse else "DynamoDB"))
+                          resource_type=None if sparse else "DynamoDB",
+                          account=None if sparse else account))
     return out
 
 
@@ -232,9 +238,9 @@ def snapshot(table: JobTable, ids: set[str]) -> tuple[object, ...]:
     return jobs, finished, totals, table.running_jobs_total(), table.running_bytes_total()
 
 
-def recomputed(table: JobTable) -> tuple[dict[tuple[str, str, str], Totals], int, int]:
-    jobs: Counter[tuple[str, str, str]] = Counter()
-    size: Counter[tuple[str, str, str]] = Counter()
+def recomputed(table: JobTable) -> tuple[dict[tuple[str, ...], Totals], int, int]:
+    jobs: Counter[tuple[str, ...]] = Counter()
+    size: Counter[tuple[str, ...]] = Counter()
     for job in table.open_jobs("backup_job"):
         jobs[job.group] += 1
         size[job.group] += job.size_bytes or 0
@@ -271,6 +277,11 @@ def test_totals_always_equal_a_recomputation_from_scratch(
             table.set_size(f"j{n}", size)
         want, jobs, size_total = recomputed(table)
         assert {k: v for k, v in table.totals().items() if v != (0, 0)} == want
+        scopes: dict[tuple[str, str], Totals] = {}
+        for (_, _, region, account), group in want.items():
+            had = scopes.get((account, region), Totals(0, 0))
+            scopes[account, region] = Totals(had.jobs + group.jobs, had.bytes + group.bytes)
+        assert {k: v for k, v in table.scope_totals().items() if v != (0, 0)} == scopes
         assert (table.running_jobs_total(), table.running_bytes_total()) == (jobs, size_total)
 
 
@@ -315,3 +326,49 @@ def test_largest_lists_the_open_backup_jobs_with_the_most_bytes_first(
     sizes = sorted(((j.size_bytes or 0) for j in table.open_jobs("backup_job")), reverse=True)
     assert [j.size_bytes or 0 for j in largest] == sizes[:n]
     assert all(j.kind == "backup_job" for j in largest)
+
+
+# --- accounts: a dimension of every total, and a bounded one ----------------------------------
+
+def test_each_account_and_region_has_its_own_totals() -> None:
+    table = JobTable()
+    table.apply(ev("a", size=10, account="111111111111"))
+    table.apply(ev("b", size=20, account="222222222222"))
+    table.apply(ev("c", size=5, account="222222222222", region="us-east-1"))
+    assert table.scope_totals() == {("111111111111", "eu-west-1"): Totals(1, 10),
+                                    ("222222222222", "eu-west-1"): Totals(1, 20),
+                                    ("222222222222", "us-east-1"): Totals(1, 5)}
+    assert table.totals()[("ops", "DynamoDB", "eu-west-1", "222222222222")] == Totals(1, 20)
+    assert table.scope_total(("333333333333", "eu-west-1")) == Totals(0, 0)
+
+
+def test_accounts_past_the_cap_count_under_other_and_are_handed_out_once() -> None:
+    table = JobTable(max_accounts=2)
+    for n, account in enumerate(["111111111111", "222222222222", "333333333333",
+                                 "444444444444", "333333333333", "111111111111"]):
+        table.apply(ev(f"j{n}", size=1, account=account))
+    assert table.scope_totals() == {("111111111111", "eu-west-1"): Totals(2, 2),
+                                    ("222222222222", "eu-west-1"): Totals(1, 1),
+                                    ("other", "eu-west-1"): Totals(3, 3)}
+    assert table.take_folded() == ["333333333333", "444444444444"]
+    table.apply(ev("j9", size=1, account="333333333333"))
+    assert table.take_folded() == []
+
+
+def test_an_account_learned_late_moves_the_job_to_its_group() -> None:
+    table = JobTable()
+    table.apply(ev(state="CREATED", size=7, account=None))
+    assert table.scope_totals() == {("unknown", "eu-west-1"): Totals(1, 7)}
+    assert table.apply(ev(state="CREATED", at=1, size=7)) is not None
+    assert table.scope_totals() == {("unknown", "eu-west-1"): Totals(0, 0),
+                                    (ACCOUNT, "eu-west-1"): Totals(1, 7)}
+
+
+def test_only_jobs_of_the_accounts_a_listing_covered_can_vanish_from_it() -> None:
+    table = JobTable()
+    table.apply(ev("mine", account="111111111111"))
+    table.apply(ev("theirs", account="222222222222"))
+    table.apply(ev("nobodys", account=None))
+    plan = table.diff([], accounts={"111111111111"})
+    assert sorted(plan.vanished) == ["mine", "nobodys"]
+    assert sorted(table.diff([]).vanished) == ["mine", "nobodys", "theirs"]

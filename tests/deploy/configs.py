@@ -46,15 +46,16 @@ def example_env() -> Settings:
     return loaded(env_file(EXAMPLE_ENV))
 
 
-def demo() -> Settings:
-    """`ddb-backupd demo`'s configuration, on a stand-in's usual addresses."""
+def demo(accounts: int = 1) -> Settings:
+    """`ddb-backupd demo --accounts N`'s configuration, on a stand-in's usual addresses."""
+    from daemon.cli.demo_accounts import member_ids  # noqa: PLC0415 - needs moto
     from daemon.cli.demo_scenario import demo_settings  # noqa: PLC0415 - needs moto
 
     region, endpoint = "us-east-1", "http://127.0.0.1:5000"
     scenario = SimpleNamespace(
         standin=SimpleNamespace(region=region, endpoint_url=endpoint), limit_gib=100,
         queue_url=f"{endpoint}/{ACCOUNT}/backup-events",
-        topic_arn=f"arn:aws:sns:{region}:{ACCOUNT}:backup-alerts")
+        topic_arn=f"arn:aws:sns:{region}:{ACCOUNT}:backup-alerts", members=member_ids(accounts))
     return demo_settings(scenario, port=0)  # type: ignore[arg-type]
 
 
@@ -71,13 +72,16 @@ def trust_scenario() -> Settings:
 def everything() -> Settings:
     """Every feature on: both engines with retention the daemon applies, restores from
     either kind of backup with a billing override, DynamoDB and RDS exports deleting their
-    sources (keys by id and by alias), replicas creating their lease table, an assumed role."""
+    sources (keys by id and by alias), replicas creating their lease table, an assumed role,
+    member accounts' roles."""
     role = f"arn:aws:iam::{ACCOUNT}:role/"
     data: dict[str, Any] = {
         "region": "eu-west-1", "queue_url": f"https://sqs.eu-west-1.amazonaws.com/{ACCOUNT}/q",
         "alert_topic_arn": f"arn:aws:sns:eu-west-1:{ACCOUNT}:alerts",
         "aws": {"assume_role_arn": "arn:aws:iam::210987654321:role/ddb-backupd-target"},
         "leader": {"enabled": True, "create_table": True},
+        "organization": {"enabled": True,
+                         "role_arn_template": "arn:aws:iam::{account}:role/ddb-backupd-target"},
         "schedules": [
             {"name": "native", "expression": "rate(1 hour)", "tables": ["orders-*"],
              "retention": {"keep_last": 3}},
@@ -112,5 +116,6 @@ def everything() -> Settings:
 # name -> how to build it; the demo's needs moto (the stand-in extra, as in the dev install)
 CONFIGS: dict[str, Callable[[], Settings]] = {
     "example-yaml": example_yaml, "example-env": example_env, "demo": demo,
+    "demo-3-accounts": lambda: demo(3),
     "trust-scenario": trust_scenario, "everything": everything,
 }

@@ -76,15 +76,16 @@ def test_its_conditions_are_the_shipped_ones_and_kms_grants_only_for_aws_resourc
                 "cloudwatch:namespace": settings.cloudwatch.namespace}}
 
 
-def test_it_assumes_no_role_but_the_configured_one(
+def test_it_assumes_no_role_but_the_configured_ones(
         generated: tuple[Settings, dict[str, Any]]) -> None:
+    """The one assumed role, and the member accounts' roles of the template (any account)."""
     settings, policy = generated
-    assuming = [s for s in iam.statements(policy) if "sts:AssumeRole" in s["Action"]]
-    if settings.aws.assume_role_arn is None:
-        assert assuming == []
-    else:
-        (statement,) = assuming
-        assert statement["Resource"] == [settings.aws.assume_role_arn]
+    assuming = [r for s in iam.statements(policy) if "sts:AssumeRole" in s["Action"]
+                for r in iam.as_list(s["Resource"])]
+    template = settings.organization.role_arn_template
+    want = [role for role in (settings.aws.assume_role_arn,
+                              template and template.replace("{account}", "*")) if role]
+    assert sorted(assuming) == sorted(want)
 
 
 def test_the_yaml_and_the_env_forms_of_the_example_need_the_same_policy() -> None:

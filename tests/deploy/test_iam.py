@@ -29,6 +29,7 @@ FEATURES = ("Events", "Tracker", "Discovery", "Alerts", "Gauges", "Leader", "Sch
 # Actions for which AWS offers no resource-level permission: "Resource": "*" is the least.
 NO_RESOURCE_LEVEL = {
     "backup:ListBackupJobs", "backup:DescribeBackupJob", "backup:ListRestoreJobs",
+    "sts:GetCallerIdentity",
     "backup:DescribeRestoreJob", "backup:ListRecoveryPointsByResource",
     "backup:ListBackupVaults", "dynamodb:ListTables", "dynamodb:ListBackups",
     "dynamodb:ListExports", "cloudwatch:PutMetricData", "rds:DescribeExportTasks",

@@ -29,6 +29,7 @@ ALARMS = ROOT / "config/cloudwatch/alarms.json"
 
 # What the daemon exports (families; counters add _total, histograms _bucket/_sum/_count).
 EXPORTED = {
+    "backupd_account_threshold_level", "backupd_account_limit_bytes",
     "backupd_backup_jobs_running", "backupd_backup_running_bytes", "backupd_backup_limit_bytes",
     "backupd_threshold_level", "backupd_backup_jobs_finished_total", "backupd_events_total",
     "backupd_aws_api_calls_total", "backupd_alerts_published_total", "backupd_consumer_up",

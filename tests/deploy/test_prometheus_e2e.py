@@ -98,9 +98,9 @@ def scraped_after(stack: Stack, moment: float) -> bool:
     return bool(result) and float(result[0]["value"][1]) > moment
 
 
-def by_group(stack: Stack, metric: str) -> dict[tuple[str, str, str], float]:
-    return {(r["metric"]["vault"], r["metric"]["resource_type"], r["metric"]["region"]):
-            float(r["value"][1]) for r in stack.query(metric)}
+def by_group(stack: Stack, metric: str) -> dict[tuple[str, str, str, str], float]:
+    return {(r["metric"]["vault"], r["metric"]["resource_type"], r["metric"]["region"],
+             r["metric"]["account"]): float(r["value"][1]) for r in stack.query(metric)}
 
 
 @dataclass
@@ -108,8 +108,8 @@ class Moment:
     """/status and the scraped series at one scrape taken while /status stood still."""
 
     status: dict[str, Any]
-    size: dict[tuple[str, str, str], float]
-    jobs: dict[tuple[str, str, str], float]
+    size: dict[tuple[str, str, str, str], float]
+    jobs: dict[tuple[str, str, str, str], float]
     level: float
     limit: float
 
@@ -136,7 +136,8 @@ def moment(stack: Stack) -> Moment:
 
 def test_running_bytes_and_jobs_series_equal_status(moment: Moment) -> None:
     jobs = moment.status["jobs"]
-    groups = {(g["vault"], g["resource_type"], g["region"]): g for g in jobs["by_group"]}
+    groups = {(g["vault"], g["resource_type"], g["region"], g["account"]): g
+              for g in jobs["by_group"]}
     assert set(groups) <= set(moment.size)
     for key, value in moment.size.items():
         assert value == groups.get(key, {}).get("bytes", 0), key

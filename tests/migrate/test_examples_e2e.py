@@ -99,7 +99,8 @@ async def test_the_backup_monitor_example_puts_a_running_job_in_cloudwatch(
         await settle(lambda: _latest(cloudwatch, "ConcurrentBackupBytes") == 5 * 2**30)
         assert _latest(cloudwatch, "RunningBackupJobs") == 1.0
         assert metric(wired, "backupd_backup_jobs_running", vault="ops",
-                      resource_type="DynamoDB", region=aws_env["AWS_REGION"]) == 1
+                      resource_type="DynamoDB", region=aws_env["AWS_REGION"],
+                      account=backup_fake.account) == 1
 
 
 def _latest(cloudwatch: Any, name: str) -> float | None:

@@ -22,6 +22,7 @@ from daemon.events.consumer import Consumer, Handler
 from daemon.events.pipeline import Limits, Pipeline, Sizes
 from daemon.events.reconciler import Reconciler
 from daemon.events.sizes import SizeResolver
+from daemon.events.wire import listed_accounts
 from daemon.kernel.kernel import Kernel
 from daemon.kernel.outbox import AlertOutbox
 from daemon.kernel.status import StatusBoard
@@ -75,12 +76,14 @@ class Env:
         return self.kernel.clock
 
     def sizes(self) -> SizeResolver:
-        return SizeResolver(self.aws.dynamodb, self.settings.size_cache_seconds)
+        return SizeResolver(self.aws.dynamodb, self.settings.size_cache_seconds,
+                            self.settings.region)
 
     def pipeline(self, sizes: Sizes | None = None) -> Pipeline:
         k = self.kernel
         return Pipeline(k.tracker, sizes or self.sizes(), Limits.of(self.settings),
-                        metrics=k.metrics.events, alerts=k.alerts, bus=k.bus, clock=k.clock)
+                        metrics=k.metrics.events, alerts=k.alerts, bus=k.bus, clock=k.clock,
+                        accounts=self.settings.accounts)
 
     def consumer(self, pipeline: Handler) -> Consumer:
         s = self.settings
@@ -91,7 +94,8 @@ class Env:
     def reconciler(self, pipeline: Pipeline) -> Reconciler:
         return Reconciler(self.aws.backup, pipeline, self.tracker, region=self.settings.region,
                           interval_seconds=self.settings.reconcile_seconds,
-                          metrics=self.metrics.events, board=self.board, clock=self.clock)
+                          metrics=self.metrics.events, board=self.board, clock=self.clock,
+                          accounts=listed_accounts(self.settings))
 
     def cloudwatch(self) -> CloudWatchPublisher:
         s = self.settings
@@ -119,23 +123,24 @@ async def context(s: Settings, clock: Clock | None = None,
 
 
 def backup_event(job_id: str, state: str, *, table: str = "orders", size: int | None = None,
-                 vault: str = "ops", when: str = "2026-11-24T05:00:09Z") -> str:
+                 vault: str = "ops", when: str = "2026-11-24T05:00:09Z",
+                 account: str = "123456789012", region: str = "us-east-1") -> str:
     """A raw EventBridge `Backup Job State Change` body, as AWS sends it."""
     detail: dict[str, Any] = {
         "backupJobId": job_id, "backupVaultName": vault,
-        "backupVaultArn": f"arn:aws:backup:us-east-1:123456789012:backup-vault:{vault}",
-        "resourceArn": f"arn:aws:dynamodb:us-east-1:123456789012:table/{table}",
+        "backupVaultArn": f"arn:aws:backup:{region}:{account}:backup-vault:{vault}",
+        "resourceArn": f"arn:aws:dynamodb:{region}:{account}:table/{table}",
         "resourceType": "DynamoDB", "state": state,
         "creationDate": "2026-11-24T05:00:01.100Z",
     }
     if size is not None:
         detail["backupSizeInBytes"] = str(size)
     if state == "COMPLETED":
-        detail["recoveryPointArn"] = f"arn:aws:backup:us-east-1:123456789012:recovery-point:{job_id}"
+        detail["recoveryPointArn"] = f"arn:aws:backup:{region}:{account}:recovery-point:{job_id}"
     return json.dumps({
         "version": "0", "id": f"evt-{job_id}-{state}", "detail-type": "Backup Job State Change",
-        "source": "aws.backup", "account": "123456789012", "time": when,
-        "region": "us-east-1", "resources": [], "detail": detail})
+        "source": "aws.backup", "account": account, "time": when,
+        "region": region, "resources": [], "detail": detail})
 
 
 def now_utc() -> datetime:

@@ -73,7 +73,7 @@ async def test_the_lean_data_loader_resolves_every_client_as_botocore_does(regio
 def test_every_accessor_is_a_service_whose_endpoints_are_kept() -> None:
     accessors = {name for name, value in vars(AwsClients).items()
                  if inspect.iscoroutinefunction(value) and not name.startswith("_")}
-    assert accessors == set(ENDPOINT_PREFIXES) - {"sts"}  # STS: only to assume a role
+    assert accessors == set(ENDPOINT_PREFIXES)  # STS: roles and the caller's identity
 
 
 def test_the_lean_data_loader_builds_plain_dicts() -> None:

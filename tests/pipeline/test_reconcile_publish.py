@@ -51,7 +51,8 @@ async def test_reconcile_rebuilds_the_tracker_from_aws_after_a_restart(
         assert repairs == 3
         assert env.tracker.running_jobs_total() == 3
         assert env.tracker.running_bytes_total() == 6 * GIB
-        assert env.tracker.totals()[(vault.name, "DynamoDB", "us-east-1")] == (3, 6 * GIB)
+        assert env.tracker.totals()[(vault.name, "DynamoDB", "us-east-1", "123456789012")] == (
+            3, 6 * GIB)
         assert await reconciler.run_once() == 0, "a second pass over the same truth is a no-op"
         # A COMPLETED event that never arrived: the listing no longer has the job.
         backup_fake.finish(jobs[0].job_id, "COMPLETED")
@@ -102,7 +103,8 @@ async def test_cloudwatch_gets_one_batch_with_dimensions_and_an_account_total(
     listed = cw.list_metrics(Namespace="BackupMonitoring")["Metrics"]
     names = {(m["MetricName"], tuple(sorted(d["Name"] for d in m["Dimensions"]))) for m in listed}
     assert ("ConcurrentBackupBytes", ()) in names
-    assert ("RunningBackupJobs", ("BackupType", "Region", "VaultName")) in names
+    assert ("RunningBackupJobs", ("AccountId", "BackupType", "Region", "VaultName")) in names
+    assert ("ConcurrentBackupBytes", ("AccountId",)) in names
     stats = cw.get_metric_data(MetricDataQueries=[{
         "Id": "total", "MetricStat": {"Metric": {"Namespace": "BackupMonitoring",
                                                  "MetricName": "ConcurrentBackupBytes"},
@@ -143,8 +145,11 @@ async def test_a_filtered_sample_compatible_batch_counts_only_dynamodb_running_j
     got = {(m["MetricName"], tuple(sorted((d["Name"], d["Value"]) for d in m["Dimensions"])))
            for m in listed}
     group = (("BackupType", "DynamoDB"), ("Region", "us-east-1"), ("VaultName", "ops"))
-    assert got == {("BackupJobSize", group), ("ConcurrentBackupBytes", group),
-                   ("RunningBackupJobs", group), ("ConcurrentBackupBytes", ()),
+    account = (("AccountId", "123456789012"),)
+    in_account = (account[0], *group)
+    assert got == {("BackupJobSize", group), ("ConcurrentBackupBytes", in_account),
+                   ("RunningBackupJobs", in_account), ("ConcurrentBackupBytes", account),
+                   ("RunningBackupJobs", account), ("ConcurrentBackupBytes", ()),
                    ("RunningBackupJobs", ())}, "nothing of RDS, one group of DynamoDB"
 
     def value(name: str, dims: tuple[tuple[str, str], ...]) -> list[float]:
@@ -157,7 +162,8 @@ async def test_a_filtered_sample_compatible_batch_counts_only_dynamodb_running_j
         return list(stats["MetricDataResults"][0]["Values"])
 
     assert value("BackupJobSize", group) == [10.0 * GIB]
-    assert value("RunningBackupJobs", group) == [1.0]
+    assert value("RunningBackupJobs", in_account) == [1.0]
+    assert value("ConcurrentBackupBytes", account) == [10.0 * GIB]
     assert value("ConcurrentBackupBytes", ()) == [10.0 * GIB]
     assert value("RunningBackupJobs", ()) == [1.0]
 
@@ -202,7 +208,8 @@ async def test_datums_follow_the_tracker_totals(aws_env: dict[str, str]) -> None
         await pipeline.handle(backup_event("a", "RUNNING", size=7))
         got = datums(env.tracker, env.clock.now())
     by_dims = {(d["MetricName"], len(d["Dimensions"])): d["Value"] for d in got}
-    assert by_dims == {("ConcurrentBackupBytes", 3): 7.0, ("RunningBackupJobs", 3): 1.0,
+    assert by_dims == {("ConcurrentBackupBytes", 4): 7.0, ("RunningBackupJobs", 4): 1.0,
+                       ("ConcurrentBackupBytes", 1): 7.0, ("RunningBackupJobs", 1): 1.0,
                        ("ConcurrentBackupBytes", 0): 7.0, ("RunningBackupJobs", 0): 1.0}
 
 

@@ -29,6 +29,7 @@ from daemon.kernel.status_model import (
     SECTIONS,
     json_schema,
 )
+from daemon.obs.collector import ScopeLevel
 from daemon.obs.metrics import Metrics
 from tests.deploy.processes import get_json
 from tests.status.shapes import COVERAGE, FRESHNESS
@@ -123,7 +124,9 @@ def test_the_demos_document_from_every_real_producer_validates(demo: str) -> Non
     plans, restores and exports, alerts): each section fits its model and the schema."""
     document = get_json(f"{demo}/status")
     assert document["errors"] == {}
-    assert sorted(name for name in SECTIONS if document.get(name) is None) == []
+    # one account: no member role assumed (member_accounts is the Organization demo's)
+    assert sorted(name for name in SECTIONS if document.get(name) is None) == [
+        "member_accounts"]
     errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator().iter_errors(document)]
     assert not errors
 
@@ -218,7 +221,30 @@ def test_the_limit_section_gives_the_level_and_where_its_marks_are() -> None:
     assert board.snapshot()["limit"] == {
         "limit_bytes": 100 * GIB, "running_bytes": 85 * GIB, "running_jobs": 1,
         "level": "warning", "warning_ratio": 0.8, "critical_ratio": 0.9,
-        "warning_bytes": 80 * GIB, "critical_bytes": 90 * GIB}
+        "warning_bytes": 80 * GIB, "critical_bytes": 90 * GIB, "by_account": []}
+
+
+def test_the_limit_section_gives_each_account_and_region_its_level_and_limit() -> None:
+    board = StatusBoard(FakeClock(T0))
+    tracker = JobTable()
+    tracker.apply(job(1, 45 * GIB))
+    tracker.apply(job(2, 5 * GIB, region="us-east-1"))
+    levels = [ScopeLevel("111122223333", "eu-west-1", 2, 50 * GIB),
+              ScopeLevel("111122223333", "us-east-1", 0, 100 * GIB),
+              ScopeLevel("444455556666", "eu-west-1", 0, 100 * GIB)]
+    register(board, tracker, lambda: 2, Settings(limit_bytes=100 * GIB),
+             levels=lambda: levels, limit_bytes=100 * GIB)
+    document = board.snapshot()
+    assert document["limit"]["level"] == "critical"
+    assert document["limit"]["by_account"] == [
+        {"account": "111122223333", "region": "eu-west-1", "running_jobs": 1,
+         "running_bytes": 45 * GIB, "limit_bytes": 50 * GIB, "level": "critical"},
+        {"account": "111122223333", "region": "us-east-1", "running_jobs": 1,
+         "running_bytes": 5 * GIB, "limit_bytes": 100 * GIB, "level": "ok"},
+        {"account": "444455556666", "region": "eu-west-1", "running_jobs": 0,
+         "running_bytes": 0, "limit_bytes": 100 * GIB, "level": "ok"}]
+    assert {g["account"] for g in document["jobs"]["by_group"]} == {"111122223333"}
+    validator().validate(document)
 
 
 def test_history_keeps_the_last_samples_oldest_first() -> None:

@@ -97,6 +97,8 @@ NOT_EXERCISED = {
                         "asks the caller for kms:CreateGrant and kms:DescribeKey, which "
                         "PlansVaultKms* grant too)",
     "CrossAccountAssumeRoleOptional": "no role to assume in the scenario",
+    "CrossAccountCallerIdentity": "no member accounts' roles in the scenario "
+                                  "(tests/pipeline/test_member_roles.py)",
     "ExportsDynamoDbStatus": "moto's exports are COMPLETED in the start call's answer: "
                              "DescribeExport is never needed",
     "PlansVaultStorage": "moto's CreateBackupVault does not ask for backup-storage:MountCapsule",

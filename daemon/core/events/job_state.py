@@ -9,8 +9,10 @@ order):
   is decided by arrival;
 - the size follows its own precedence (rank, time, then the larger size), so a size-less
   event never erases one, and an estimate from `set_size` yields to any event's size;
-- vault, resource and region are filled from whichever event has them (AWS never changes
-  them during a job; CREATED events simply lack them); `started` is the earliest seen.
+- vault, resource, region and account are filled from whichever event has them (AWS never
+  changes them during a job; CREATED events simply lack them); `started` is the earliest seen.
+  The account a job counts under is the tracker's to say (`JobTable` caps the accounts it
+  tracks), so `merge` leaves it alone.
 
 Repeated strings (vaults, types, regions, ARNs) are interned: one copy for all jobs.
 """
@@ -30,12 +32,14 @@ FINAL = 4
 UNKNOWN = "unknown"  # a group label for what no event has said yet (CloudWatch needs a value)
 NO_SIZE = -1  # size rank of "no size" and of a set_size() estimate: any event's size beats it
 _NEVER = datetime.min.replace(tzinfo=UTC)
-GroupKey = tuple[str, str, str]
+GroupKey = tuple[str, str, str, str]  # (vault, resource type, region, account)
+ScopeKey = tuple[str, str]  # (account, region): where AWS's limits apply
 
 
 class TrackedJob(Struct, kw_only=True, gc=False):
     """One job as the tracker knows it. `size_rank`/`size_time` say which event set the size;
-    `group` is the (vault, resource type, region) it counts toward, kept with the fields.
+    `group` is the (vault, resource type, region, account) it counts toward, kept with the
+    fields; `account` is the account it counts under (its own, or `other` past the cap).
 
     A msgspec Struct with `gc=False`: it holds strings, numbers, datetimes and a tuple of
     strings (no cycle), so the collector neither tracks nor scans the tens of thousands a
@@ -54,17 +58,19 @@ class TrackedJob(Struct, kw_only=True, gc=False):
     updated: datetime
     size_rank: int = NO_SIZE
     size_time: datetime = _NEVER
-    group: GroupKey = (UNKNOWN, UNKNOWN, UNKNOWN)
+    account: str | None = None
+    group: GroupKey = (UNKNOWN, UNKNOWN, UNKNOWN, UNKNOWN)
 
 
-def new_job(event: JobEvent, job_id: str, rank: int) -> TrackedJob:
-    """The job as its first event describes it."""
+def new_job(event: JobEvent, job_id: str, rank: int, account: str | None = None) -> TrackedJob:
+    """The job as its first event describes it, counted under `account` (the tracker's
+    label for the event's account)."""
     time = _aware(event.time)
     job = TrackedJob(
         job_id=job_id, kind=event.kind, state=intern(event.state or ""),
         resource_arn=_shared(event.resource_arn), resource_type=_shared(event.resource_type),
         vault=_shared(event.vault), region=_shared(event.region), size_bytes=event.size_bytes,
-        started=_aware(event.creation_date or time), updated=time)
+        started=_aware(event.creation_date or time), updated=time, account=account)
     if event.size_bytes is not None:
         job.size_rank, job.size_time = rank, time
     job.group = _group(job)
@@ -102,8 +108,14 @@ def _fill(job: TrackedJob, event: JobEvent) -> bool:
     return filled
 
 
+def regroup(job: TrackedJob) -> None:
+    """Recompute the group after a field of it changed outside `merge` (the account)."""
+    job.group = _group(job)
+
+
 def _group(job: TrackedJob) -> GroupKey:
-    return (job.vault or UNKNOWN, job.resource_type or UNKNOWN, job.region or UNKNOWN)
+    return (job.vault or UNKNOWN, job.resource_type or UNKNOWN, job.region or UNKNOWN,
+            job.account or UNKNOWN)
 
 
 def _shared(text: str | None) -> str | None:

@@ -8,9 +8,10 @@ sees it drop instead of going silent. A job whose resource type no event has sai
 counted by a scope that names types.
 
 `series` builds what one PutMetricData carries: `ConcurrentBackupBytes` and `RunningBackupJobs`
-per (Region, BackupType, VaultName) and account-wide without dimensions; with
-`sample_compatible`, also `BackupJobSize` per group, the metric AWS's concurrent backup
-monitor sample published (the same bytes, the sample's name and dimensions).
+per (Region, BackupType, VaultName, AccountId), per AccountId alone (one alarm per account
+needs no metric math), and in all without dimensions; with `sample_compatible`, also
+`BackupJobSize` per (Region, BackupType, VaultName), the metric AWS's concurrent backup
+monitor sample published (the same bytes of every account, the sample's name and dimensions).
 """
 
 from __future__ import annotations
@@ -74,14 +75,28 @@ def scoped_totals(table: JobTable, scope: Scope) -> dict[GroupKey, Totals]:
 
 def series(totals: Mapping[GroupKey, Totals], *, sample_compatible: bool = False,
            ) -> list[Series]:
-    """The datums of one moment: per group, then the account-wide totals of these groups."""
+    """The datums of one moment: per group, the sample's per (vault, type, region) when asked,
+    per account, then the totals of all these groups."""
     out: list[Series] = []
-    for (vault, rtype, region), group in sorted(totals.items()):
-        dims = (("Region", region), ("BackupType", rtype), ("VaultName", vault))
+    accounts: dict[str, list[int]] = {}
+    samples: dict[tuple[str, str, str], int] = {}
+    for (vault, rtype, region, account), group in sorted(totals.items()):
+        dims = (("Region", region), ("BackupType", rtype), ("VaultName", vault),
+                ("AccountId", account))
         out.append(Series("ConcurrentBackupBytes", float(group.bytes), "Bytes", dims))
         out.append(Series("RunningBackupJobs", float(group.jobs), "Count", dims))
-        if sample_compatible:
-            out.append(Series(SAMPLE_METRIC, float(group.bytes), "Bytes", dims))
+        counts = accounts.setdefault(account, [0, 0])
+        counts[0] += group.jobs
+        counts[1] += group.bytes
+        samples[vault, rtype, region] = samples.get((vault, rtype, region), 0) + group.bytes
+    if sample_compatible:  # the sample's own dimensions: every account's bytes of a group
+        out.extend(Series(SAMPLE_METRIC, float(size), "Bytes",
+                          (("Region", region), ("BackupType", rtype), ("VaultName", vault)))
+                   for (vault, rtype, region), size in sorted(samples.items()))
+    for account, (jobs, size) in sorted(accounts.items()):
+        only = (("AccountId", account),)
+        out.append(Series("ConcurrentBackupBytes", float(size), "Bytes", only))
+        out.append(Series("RunningBackupJobs", float(jobs), "Count", only))
     out.append(Series("ConcurrentBackupBytes", float(sum(g.bytes for g in totals.values())),
                       "Bytes", ()))
     out.append(Series("RunningBackupJobs", float(sum(g.jobs for g in totals.values())),

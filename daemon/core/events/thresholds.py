@@ -1,15 +1,19 @@
 """Threshold levels of the bytes backing up now, with hysteresis, and the alerts they raise.
 
-Pure: `evaluate(state, total, ..., now)` returns the next state and the change, if any;
-publishing is kernel/outbox.py's job. Escalation is immediate (a breach is news at once);
-de-escalation waits until the total is below the level *and* `cooldown_seconds` have passed
-since the last change, so a total hovering at a boundary changes the level (and pages
-someone) at most once per cooldown. Also builds the failed-job alert.
+AWS's limits apply per account and region, so levels do too: one `ThresholdState` per
+(account, region), each against the limit `LimitTable` gives it (the default, else the
+account's, else the account's in that region). Pure: `evaluate(state, total, ..., now)`
+returns the next state and the change, if any; publishing is kernel/outbox.py's job.
+Escalation is immediate (a breach is news at once); de-escalation waits until the total is
+below the level *and* `cooldown_seconds` have passed since the last change, so a total
+hovering at a boundary changes the level (and pages someone) at most once per cooldown.
+Also builds the failed-job alert.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum
 
@@ -51,6 +55,22 @@ class LevelChange:
     at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class LimitTable:
+    """The limit of running bytes per (account, region): the most specific entry wins."""
+
+    default: int
+    accounts: Mapping[str, int] = field(default_factory=dict)
+    regions: Mapping[tuple[str, str], int] = field(default_factory=dict)
+
+    def limit(self, account: str, region: str) -> int:
+        """The limit of `account` in `region`."""
+        found = self.regions.get((account, region))
+        if found is None:
+            found = self.accounts.get(account, self.default)
+        return found
+
+
 def level_for(total: int, *, limit: int, warning_ratio: float, critical_ratio: float) -> Level:
     """The level `total` bytes reach, without hysteresis."""
     if total >= limit * critical_ratio:
@@ -76,17 +96,22 @@ def evaluate(
     return ThresholdState(target, now), LevelChange(state.level, target, now)
 
 
-def level_alert(change: LevelChange, *, total: int, limit: int) -> Alert:
-    """The alert announcing a change of level ("cleared" when back to ok)."""
+def level_alert(change: LevelChange, *, total: int, limit: int, account: str | None = None,
+                region: str | None = None) -> Alert:
+    """The alert announcing a change of level ("cleared" when back to ok) of the running
+    backups of `account` in `region` (named in subject and body when known)."""
     cleared = change.level == Level.OK
     event = "threshold.cleared" if cleared else f"threshold.{change.level.name.lower()}"
     share = total / limit if limit else 0.0
-    subject = (f"{PREFIX}: running backups {'back to OK' if cleared else change.level.name}: "
+    where = "/".join(x for x in (account, region) if x)
+    subject = (f"{PREFIX}: running backups {'back to OK' if cleared else change.level.name}"
+               f"{' in ' + where if where else ''}: "
                f"{human_bytes(total)} of {human_bytes(limit)} limit ({share:.0%})")
     return Alert(severity=SEVERITY[change.level], event=event, subject=subject, body={
         "event": event, "level": change.level.name.lower(),
         "previous_level": change.previous.name.lower(), "running_bytes": total,
-        "limit_bytes": limit, "ratio": round(share, 4), "at": _iso(change.at)})
+        "limit_bytes": limit, "ratio": round(share, 4), "account": account, "region": region,
+        "at": _iso(change.at)})
 
 
 def failure_alert(event: JobEvent, job: TrackedJob | None = None) -> Alert:
@@ -96,7 +121,8 @@ def failure_alert(event: JobEvent, job: TrackedJob | None = None) -> Alert:
     resource = (job.resource_arn if job else None) or event.resource_arn
     size = job.size_bytes if job and job.size_bytes is not None else event.size_bytes
     kind = event.kind.replace("_", " ")
-    where = ", ".join(x for x in (event.resource_type, event.region) if x)
+    place = "/".join(x for x in (event.account, event.region) if x)
+    where = ", ".join(x for x in (event.resource_type, place) if x)
     subject = f"{PREFIX}: {kind} {state}: {resource_name(resource) or event.job_id or '?'}"
     return Alert(
         severity=severity, event=f"job.{state.lower()}",

@@ -6,18 +6,22 @@ how one event updates one job is `job_state.merge` (states only move forward, te
 states are final, each field by its own precedence); this table adds the memory of finished
 jobs (the last `finished_memory`) so a late duplicate cannot resurrect one.
 
-Running totals per (vault, resource type, region) are kept incrementally, O(1) per event,
-counting only open `backup_job`s. In-memory only: lost on restart by design and rebuilt from
-AWS (ListBackupJobs, see `diff`) at start.
+Running totals per (vault, resource type, region, account), and per (account, region) where
+AWS's limits apply, are kept incrementally, O(1) per event, counting only open `backup_job`s.
+The accounts tracked by name are capped (`max_accounts`): later accounts count under `other`,
+so a label set stays bounded however many accounts send events; `take_folded` hands each
+folded account out once, to be logged. In-memory only: lost on restart by design and rebuilt
+from AWS (ListBackupJobs, see `diff`) at start.
 """
 
 from __future__ import annotations
 
 import heapq
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from copy import copy
 from dataclasses import dataclass
+from sys import intern
 from typing import NamedTuple
 
 from msgspec import Struct
@@ -28,15 +32,19 @@ from daemon.core.events.job_state import (
     RANK,
     UNKNOWN,
     GroupKey,
+    ScopeKey,
     TrackedJob,
     merge,
     new_job,
+    regroup,
 )
 from daemon.core.events.models import JobEvent
 
-__all__ = ["UNKNOWN", "GroupKey", "JobTable", "ReconcilePlan", "Totals", "TrackedJob",
-           "Transition"]
+__all__ = ["OTHER", "UNKNOWN", "GroupKey", "JobTable", "ReconcilePlan", "ScopeKey", "Totals",
+           "TrackedJob", "Transition"]
 TRACKED_KINDS = frozenset({"backup_job", "restore_job", "copy_job"})
+OTHER = "other"  # the account label of every account past the cap
+ACCOUNT_MEMORY = 100_000  # accounts remembered (tracked or folded): bounds the label map
 
 
 class Totals(NamedTuple):
@@ -68,16 +76,23 @@ class ReconcilePlan:
 
 
 class JobTable:
-    """Job id -> tracked open job, with totals per (vault, resource type, region)."""
+    """Job id -> tracked open job, with totals per (vault, resource type, region, account)
+    and per (account, region); at most `max_accounts` accounts by name (None: no cap)."""
 
-    def __init__(self, finished_memory: int = 100_000) -> None:
+    def __init__(self, finished_memory: int = 100_000, *,
+                 max_accounts: int | None = None) -> None:
         self._open: dict[str, TrackedJob] = {}
         self._finished: dict[str, str] = {}
         self._finished_order: deque[str] = deque()
         self._finished_memory = finished_memory
         self._groups: dict[GroupKey, list[int]] = {}  # key -> [jobs, bytes]
+        self._scopes: dict[ScopeKey, list[int]] = {}  # (account, region) -> [jobs, bytes]
         self._jobs = 0
         self._bytes = 0
+        self._max_accounts = max_accounts
+        self._labels: dict[str, str] = {}  # account -> itself, or OTHER past the cap
+        self._named = 0
+        self._folded: list[str] = []
 
     def apply(self, event: JobEvent) -> Transition | None:
         """Apply one event; None when it changes nothing (duplicate, stale, not a job)."""
@@ -94,7 +109,11 @@ class JobTable:
     def _update(self, job: TrackedJob, event: JobEvent, rank: int) -> Transition | None:
         """An event of an open job: fold it in; a final state finishes the job."""
         previous, size, group = job.state, job.size_bytes or 0, job.group
-        changed = merge(job, event, rank)
+        named = job.account is None and event.account is not None
+        if named:  # the first event that says whose job it is
+            job.account = self.account_label(event.account)
+            regroup(job)
+        changed = merge(job, event, rank) or named
         if rank == FINAL:  # an open job takes any final state: it is finished now
             return self._finish(job, previous, size, group)
         if not changed:
@@ -151,6 +170,39 @@ class JobTable:
         """Open backup jobs and bytes per group (groups that emptied stay, at zero)."""
         return {key: Totals(jobs, size) for key, (jobs, size) in self._groups.items()}
 
+    def scope_totals(self) -> dict[ScopeKey, Totals]:
+        """Open backup jobs and bytes per (account, region), where AWS's limits apply."""
+        return {key: Totals(jobs, size) for key, (jobs, size) in self._scopes.items()}
+
+    def scope_total(self, key: ScopeKey) -> Totals:
+        """Open backup jobs and bytes of one (account, region)."""
+        jobs, size = self._scopes.get(key, (0, 0))
+        return Totals(jobs, size)
+
+    def account_label(self, account: str | None) -> str | None:
+        """The account a job of `account` counts under: itself while fewer than `max_accounts`
+        are tracked by name (or it is one of them), else OTHER."""
+        if account is None:
+            return None
+        label = self._labels.get(account)
+        if label is not None:
+            return label
+        if self._max_accounts is None or self._named < self._max_accounts:
+            self._named += 1
+            label = intern(account)
+        else:
+            label = OTHER
+            if len(self._labels) >= ACCOUNT_MEMORY:
+                return label  # remembered no more: counted, not named again
+            self._folded.append(account)
+        self._labels[account] = label
+        return label
+
+    def take_folded(self) -> list[str]:
+        """Accounts folded into OTHER since the last call (each is handed out once)."""
+        folded, self._folded = self._folded, []
+        return folded
+
     def running_jobs_total(self) -> int:
         """Open backup jobs, all groups."""
         return self._jobs
@@ -162,12 +214,14 @@ class JobTable:
     def __len__(self) -> int:
         return len(self._open)
 
-    def diff(self, listed_open: Iterable[JobEvent], *, region: str | None = None) -> ReconcilePlan:
+    def diff(self, listed_open: Iterable[JobEvent], *, region: str | None = None,
+             accounts: Collection[str] | None = None) -> ReconcilePlan:
         """Compare with a ListBackupJobs snapshot of open backup jobs (as JobEvents).
 
         Listed jobs that applying would change become upserts; open backup jobs of `region`
-        (any region when None) that the listing lacks are `vanished`: describe them and apply
-        what AWS says (a COMPLETED event we never received).
+        (any region when None) and of `accounts` (those the listing covered; any when None)
+        that the listing lacks are `vanished`: look them up and apply what AWS says (a
+        COMPLETED event we never received). A job of no known account is anyone's.
         """
         # one entry per job: a listing paged while jobs move may name a job twice; the
         # entry listed last is the one that stands (applying both would depend on order)
@@ -176,7 +230,8 @@ class JobTable:
         upserts = [event for event in latest.values() if self._would_change(event)]
         vanished = [job.job_id for job in self._open.values()
                     if job.kind == "backup_job" and job.job_id not in latest
-                    and (region is None or job.region in (None, region))]
+                    and (region is None or job.region in (None, region))
+                    and (accounts is None or job.account is None or job.account in accounts)]
         return ReconcilePlan(upserts, vanished)
 
     def _would_change(self, event: JobEvent) -> bool:
@@ -186,10 +241,11 @@ class JobTable:
         job = self._open.get(event.job_id)
         if job is None:
             return True
-        return job.kind == event.kind and merge(copy(job), event, rank)
+        named = job.account is None and event.account is not None
+        return job.kind == event.kind and (named or merge(copy(job), event, rank))
 
     def _start(self, event: JobEvent, job_id: str, rank: int) -> Transition:
-        job = new_job(event, job_id, rank)
+        job = new_job(event, job_id, rank, self.account_label(event.account))
         finished = rank == FINAL
         if finished:
             self._remember(job_id, job.state)
@@ -211,5 +267,8 @@ class JobTable:
         counts = self._groups.setdefault(key, [0, 0])
         counts[0] += jobs
         counts[1] += size
+        scope = self._scopes.setdefault((key[3], key[2]), [0, 0])
+        scope[0] += jobs
+        scope[1] += size
         self._jobs += jobs
         self._bytes += size

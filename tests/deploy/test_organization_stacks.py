@@ -1,0 +1,60 @@
+"""The Organization's stacks: the central account's bus policy and the member accounts' rule
+and role (config/cloudformation/organization-*.yaml), read statically and linted."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from daemon.core.events.models import JOB_EVENTS
+from tests.deploy import cfn, iam
+from tests.deploy.tools import ROOT, run
+
+CENTRAL = ROOT / "config/cloudformation/organization-central.yaml"
+MEMBER = ROOT / "config/cloudformation/organization-member.yaml"
+
+
+def resource(path: Path, logical_id: str) -> dict[str, Any]:
+    found: dict[str, Any] = cfn.load(path)["Resources"][logical_id]
+    return found
+
+
+@pytest.mark.parametrize("path", [CENTRAL, MEMBER], ids=lambda p: p.name)
+def test_cfn_lint_passes_every_rule_informational_included(path: Path) -> None:
+    cfn_lint = Path(sys.executable).with_name("cfn-lint")
+    assert cfn_lint.exists(), "cfn-lint comes with the dev extras: pip install -e '.[dev]'"
+    run([str(cfn_lint), "--include-checks", "I", "--", str(path)])
+
+
+def test_members_forward_every_event_the_daemon_tracks_to_the_central_bus() -> None:
+    rule = resource(MEMBER, "ForwardBackupEvents")["Properties"]
+    assert rule["EventPattern"]["source"] == ["aws.backup"]
+    assert set(rule["EventPattern"]["detail-type"]) == set(JOB_EVENTS)
+    (target,) = rule["Targets"]
+    assert target["Arn"] == {"Ref": "CentralEventBusArn"}
+
+
+def test_the_central_bus_takes_events_of_the_organization_where_the_queues_rule_reads() -> None:
+    policy = resource(CENTRAL, "OrganizationPutsBackupEvents")["Properties"]
+    assert policy["EventBusName"] == "default"
+    assert policy["Statement"]["Action"] == "events:PutEvents"
+    assert "aws:PrincipalOrgID" in policy["Statement"]["Condition"]["StringEquals"]
+    queue_rule = cfn.load()["Resources"]["BackupEventRule"]["Properties"]
+    assert "EventBusName" not in queue_rule, "the prerequisites' rule reads the default bus"
+
+
+def test_the_member_role_is_one_the_daemons_policy_may_assume_with_the_external_id() -> None:
+    role = resource(MEMBER, "MemberRole")["Properties"]
+    name = role["RoleName"]
+    assumable = [r for s in iam.statements(iam.load(iam.POLICY))
+                 if "sts:AssumeRole" in iam.as_list(s["Action"])
+                 for r in iam.as_list(s["Resource"])]
+    assert f"arn:aws:iam::*:role/{name}" in assumable
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Condition"]["StringEquals"]["sts:ExternalId"] == {"Ref": "ExternalId"}
+    (policy,) = role["Policies"]
+    actions = {s["Action"] for s in policy["PolicyDocument"]["Statement"]}
+    assert actions == {"dynamodb:DescribeTable"}, "what the daemon calls in a member account"

@@ -1,0 +1,61 @@
+"""Several accounts in the stand-in: member accounts' jobs, ByAccountId, and their events."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.standin.conftest import drain
+
+pytestmark = pytest.mark.e2e
+OWN, MEMBER, OTHER = "123456789012", "111111111111", "222222222222"
+
+
+def table_arn(account: str, name: str = "orders") -> str:
+    return f"arn:aws:dynamodb:us-east-1:{account}:table/{name}"
+
+
+async def test_list_backup_jobs_lists_own_one_or_every_account_and_names_each(
+        aws, make_vault, make_table, backup_fake):
+    vault, table = make_vault(), make_table()
+    own = backup_fake.inject_job(table.arn, vault.name, state="RUNNING", duration=float("inf"))
+    member = backup_fake.inject_job(table_arn(MEMBER), "ops", state="RUNNING",
+                                    duration=float("inf"))
+    other = backup_fake.inject_job(table_arn(OTHER), "ops", state="COMPLETED")
+    backup = aws["backup"]
+
+    async def listed(**filters):
+        jobs = (await backup.list_backup_jobs(**filters))["BackupJobs"]
+        return {j["BackupJobId"]: j for j in jobs}
+
+    assert set(await listed()) == {own.job_id}, "the caller's own account by default"
+    assert set(await listed(ByAccountId=MEMBER)) == {member.job_id}
+    everyone = await listed(ByAccountId="*")
+    assert set(everyone) == {own.job_id, member.job_id, other.job_id}
+    assert {j["AccountId"] for j in everyone.values()} == {OWN, MEMBER, OTHER}
+    assert set(await listed(ByAccountId="*", ByState="RUNNING")) == {own.job_id, member.job_id}
+    job = everyone[other.job_id]
+    assert job["BackupVaultArn"] == f"arn:aws:backup:us-east-1:{OTHER}:backup-vault:ops"
+    assert job["RecoveryPointArn"].startswith(f"arn:aws:backup:us-east-1:{OTHER}:recovery-point:")
+    assert job["IamRoleArn"].startswith(f"arn:aws:iam::{OTHER}:role/")
+    assert job["State"] == "COMPLETED", "a member's table is not looked for in moto"
+
+
+async def test_a_member_accounts_job_is_not_described_from_the_callers_account(
+        aws, backup_fake):
+    member = backup_fake.inject_job(table_arn(MEMBER), "ops", state="RUNNING",
+                                    duration=float("inf"))
+    backup = aws["backup"]
+    with pytest.raises(backup.exceptions.ResourceNotFoundException):
+        await backup.describe_backup_job(BackupJobId=member.job_id)
+
+
+async def test_a_member_accounts_events_name_its_account(aws, make_queue, backup_fake):
+    queue = make_queue()
+    backup_fake.set_event_target(queue)
+    job = backup_fake.inject_job(table_arn(MEMBER), "ops", state="RUNNING", duration=0.0)
+    bodies = await drain(aws["sqs"], queue, want=3)
+    mine = [b for b in bodies if b["detail"].get("backupJobId") == job.job_id
+            or b["detail-type"] == "Recovery Point State Change"]
+    assert {b["account"] for b in mine} == {MEMBER}
+    assert {b["detail-type"] for b in mine} == {"Backup Job State Change",
+                                               "Recovery Point State Change"}
