@@ -318,19 +318,13 @@ def _dynamodb_exports(rules: list[ExportRule], scope: Scope) -> list[Statement]:
 def _rds_exports(rules: list[ExportRule], scope: Scope) -> list[Statement]:
     if not rules:
         return []
-    out = [statement("ExportsRdsSnapshots",
-                     ["rds:DescribeDBClusterSnapshots", "rds:DescribeDBSnapshots",
-                      "rds:DescribeExportTasks", "rds:StartExportTask"], ANY),
-           _pass_role("ExportsRdsPassExportRole", [scope.role(str(r.iam_role_arn))
-                                                   for r in rules],
-                      "export.rds.amazonaws.com"),
-           *_kms(sorted({str(r.kms_key_id) for r in rules}), scope)]
-    if any(r.delete_source_on_success for r in rules):
-        out.append(statement("ExportsRdsDeleteSourceSnapshots",
-                             ["rds:DeleteDBClusterSnapshot", "rds:DeleteDBSnapshot"],
-                             [scope.arn("rds", "snapshot:*"),
-                              scope.arn("rds", "cluster-snapshot:*")]))
-    return out
+    return [statement("ExportsRdsSnapshots",
+                      ["rds:DescribeDBClusterSnapshots", "rds:DescribeDBSnapshots",
+                       "rds:DescribeExportTasks", "rds:StartExportTask"], ANY),
+            _pass_role("ExportsRdsPassExportRole", [scope.role(str(r.iam_role_arn))
+                                                    for r in rules],
+                       "export.rds.amazonaws.com"),
+            *_kms(sorted({str(r.kms_key_id) for r in rules}), scope)]
 
 
 def _kms(keys: list[str], scope: Scope) -> list[Statement]:

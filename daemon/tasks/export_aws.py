@@ -17,7 +17,7 @@ from daemon.aws.errors import error_code
 from daemon.config.tasks import ExportRule
 from daemon.core import arns
 from daemon.core.errors import PermanentError
-from daemon.core.tasks.exports import ExportPlan, Pitr, delete_call, rds_task_identifier
+from daemon.core.tasks.exports import ExportPlan, Pitr, rds_task_identifier
 
 if TYPE_CHECKING:
     from types_aiobotocore_backup.client import BackupClient
@@ -125,25 +125,12 @@ class ExportAws:
             return None
         return str(tasks[0].get("Status", "")).upper(), tasks[0].get("FailureCause")
 
-    async def delete_source(self, source: str, vault: str | None) -> None:
-        """Delete the recovery point an export came from, through whoever owns it."""
-        _, operation = delete_call(source, vault)
-        parsed = arns.parse(source)
-        ident = parsed.resource_id if parsed else ""  # `snapshot:ID`, `cluster-snapshot:ID`
-        if operation == "DeleteRecoveryPoint":
-            if vault is None:  # AWS Backup deletes a recovery point only by vault and ARN
-                raise PermanentError(f"recovery point {source} not deleted: its vault is unknown")
-            backup = await self._backup()
-            await backup.delete_recovery_point(BackupVaultName=vault, RecoveryPointArn=source)
-        elif operation == "DeleteBackup":
-            ddb = await self._dynamodb()
-            await ddb.delete_backup(BackupArn=source)
-        elif operation == "DeleteDBClusterSnapshot":
-            rds = await self._rds()
-            await rds.delete_db_cluster_snapshot(DBClusterSnapshotIdentifier=ident)
-        else:
-            rds = await self._rds()
-            await rds.delete_db_snapshot(DBSnapshotIdentifier=ident)
+    async def delete_source(self, source: str, vault: str) -> None:
+        """Delete the recovery point an export came from. Only one in a vault of the rule is
+        ever deleted (the config requires `vaults:`), so always through AWS Backup, which
+        deletes a recovery point by vault and ARN, an RDS snapshot's too."""
+        backup = await self._backup()
+        await backup.delete_recovery_point(BackupVaultName=vault, RecoveryPointArn=source)
 
     async def table_arns(self, pattern_matches: Callable[[str], bool]) -> list[str]:
         """ARNs of the tables whose name `pattern_matches` (scheduled DynamoDB exports)."""

@@ -119,8 +119,9 @@ class ExportRun:
             await self._markers.save(rule, marker)
             kept = f"; source {plan.source} kept" if plan.source else ""
             raise PermanentError(f"export of {plan.name} ended {marker.error}{kept}")
-        if rule.delete_source_on_success and plan.source and in_scope(
-                rule.vaults, rule.accounts, Origin.of(plan.vault, None, plan.resource_arn)):
+        if (rule.delete_source_on_success and plan.source and plan.vault is not None
+                and in_scope(rule.vaults, rule.accounts,
+                             Origin.of(plan.vault, None, plan.resource_arn))):
             # only a recovery point in one of the rule's vaults (config requires them), never
             # a snapshot a schedule found by listing, nor one a marker of another config names
             self._phase("deleting_source", source=plan.source)

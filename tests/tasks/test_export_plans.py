@@ -12,7 +12,6 @@ from daemon.core.tasks.exports import (
     KEY_PRESETS,
     Pitr,
     check_export_time,
-    delete_call,
     export_token,
     incremental_window,
     key_prefix,
@@ -111,19 +110,6 @@ def test_an_incremental_window_that_slid_out_of_pitr_says_so() -> None:
     window = Pitr(True, AT - timedelta(days=1), AT)
     with pytest.raises(PermanentError, match="slid out; run a full export"):
         incremental_window("orders", AT - timedelta(days=2), AT, window, 3600)
-
-
-@pytest.mark.parametrize(("source", "vault", "call"), [
-    (BACKUP, None, ("dynamodb", "DeleteBackup")),
-    (BACKUP, "ops", ("backup", "DeleteRecoveryPoint")),
-    ("arn:aws:backup:r:1:recovery-point:x", None, ("backup", "DeleteRecoveryPoint")),
-    (SNAPSHOT, None, ("backup", "DeleteRecoveryPoint")),
-    ("arn:aws:rds:r:1:snapshot:manual-1", None, ("rds", "DeleteDBSnapshot")),
-    ("arn:aws:rds:r:1:cluster-snapshot:c-1", None, ("rds", "DeleteDBClusterSnapshot")),
-])
-def test_the_source_is_deleted_by_whoever_owns_it(source: str, vault: str | None,
-                                                  call: tuple[str, str]) -> None:
-    assert delete_call(source, vault) == call
 
 
 @pytest.mark.parametrize(("template", "job_id", "key"), [

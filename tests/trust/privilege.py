@@ -85,11 +85,6 @@ NOT_EXERCISED = {
     "RetentionRecoveryPoints": "aws-backup engine retention",
     "RetentionAndExportsDeleteRecoveryPoints": "aws-backup engine retention",
     "ExportsDynamoDbList": "ListExports runs only when an export is rediscovered",
-    "ExportsRdsDeleteSourceSnapshots": "never called: a source is deleted only when it is in one "
-                                       "of the rule's vaults (config requires them), and a "
-                                       "recovery point in a vault, an RDS one too, is deleted "
-                                       "with backup:DeleteRecoveryPoint (core/tasks/exports.py "
-                                       "delete_call)",
     "ExportsRdsPassExportRole": "moto's StartExportTask does not check iam:PassRole of the "
                                 "export's role (nor could moto tell it from "
                                 "SchedulerPassBackupRole's, the same action)",

@@ -191,15 +191,3 @@ def incremental_window(table: str, previous_to: datetime | None, now: datetime, 
     if end - start < MIN_INCREMENTAL:
         return None
     return start, end
-
-
-def delete_call(source: str, vault: str | None) -> tuple[str, str]:
-    """(service, operation) that deletes the source recovery point after a good export."""
-    kind, parsed = recovery_point_kind(source), arns.parse(source)
-    if vault or kind == "aws-backup" or (parsed and ":awsbackup:" in parsed.resource):
-        return "backup", "DeleteRecoveryPoint"
-    if kind == "dynamodb-backup":
-        return "dynamodb", "DeleteBackup"
-    if kind == "rds-cluster-snapshot":
-        return "rds", "DeleteDBClusterSnapshot"
-    return "rds", "DeleteDBSnapshot"
