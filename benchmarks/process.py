@@ -64,7 +64,7 @@ def start_daemon(python: str, sb: Sandbox, queue_url: str,
     env = sb.daemon_env(queue_url=queue_url, http__host="127.0.0.1", http__port=str(port),
                         **settings)
     start = time.monotonic()
-    proc = subprocess.Popen([python, "-m", "daemon", "run"], env=env,
+    proc = subprocess.Popen([python, "-m", "daemon", "run"], env=env, cwd=Path(python).parents[1],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         alive = wait_http(f"http://127.0.0.1:{port}/healthz", timeout=90) - start

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import structlog
 
+from daemon.aws.default_certs import load_deferred
 from daemon.aws.session import AwsClients
 from daemon.config.settings import Settings
 from daemon.core.clock import Clock, SystemClock
@@ -124,12 +125,14 @@ async def _freeze_when_ready(board: StatusBoard, stop: asyncio.Event) -> None:
     passes (~80 000 objects) live as long as the daemon, and a full collection no longer
     walks them (38 ms -> 0 here). Collected first: no garbage frozen. Done after readiness,
     not before: the collection is not on the way to ready. The collector is then (re)enabled:
-    `ddb-backupd run` turns it off for the start-up (cli/run.py)."""
+    `ddb-backupd run` turns it off for the start-up (cli/run.py). aiohttp's default CA store,
+    which `run` did not let it load on import, is loaded first (aws/default_certs.py)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + FREEZE_AFTER_SECONDS
     while not board.ready() and loop.time() < deadline:
         if await sleep_or_stop(0.05, stop):
             return
+    load_deferred()
     gc.collect()
     gc.freeze()
     gc.enable()

@@ -43,7 +43,10 @@ def run(args: argparse.Namespace) -> int:
             return 2
         if args.dry_run:
             settings = settings.model_copy(update={"dry_run": True})
-        from daemon.app import run_daemon  # noqa: PLC0415 - keeps light commands light
+        from daemon.aws.default_certs import deferred_default_certs  # noqa: PLC0415
+
+        with deferred_default_certs():  # aiohttp's CA store: loaded once ready, not before
+            from daemon.app import run_daemon  # noqa: PLC0415 - keeps light commands light
         from daemon.obs.logging import configure_logging  # noqa: PLC0415
 
         configure_logging(settings.log_level)

@@ -33,7 +33,7 @@ from daemon.core.scheduling.schedule import (
 
 AWS_NAME = r"^[A-Za-z0-9_.-]{1,50}$"
 VAULT_NAME = r"^[A-Za-z0-9_-]{2,50}$"
-ROLE_ARN = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$"
+ROLE_ARN = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]+$"  # IAM: ASCII only
 VAULT_ARN = r"^arn:aws[a-z-]*:backup:[a-z0-9-]+:[0-9]{12}:backup-vault:[A-Za-z0-9_-]{2,50}$"
 KMS_ARN = r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)/.+$"
 MAX_DAYS = 36500  # AWS: 100 years

@@ -16,7 +16,10 @@ from daemon.core.tasks.exports import KEY_PRESETS, key_template_problem
 from daemon.core.tasks.naming import NamingError, check_rule, compile_pattern
 
 RULE_NAME = r"^[A-Za-z0-9_.\-]{1,64}$"
-SSM_NAME = r"^[A-Za-z0-9_.\-/{}]{1,2048}$"
+# The length as max_length, not as {1,2048} in the pattern: pydantic's (Rust) regex engine
+# unrolls a bounded repeat, and that one pattern held 1.2-4 MB for as long as the daemon ran.
+SSM_NAME = r"^[A-Za-z0-9_.\-/{}]+$"
+SSM_NAME_MAX = 2048
 HOUR = 3600.0
 VAULT = (r"^([A-Za-z0-9_\-]{2,50}|arn:aws[a-z\-]*:backup:[a-z0-9\-]+:[0-9]{12}:"
          r"backup-vault:[A-Za-z0-9_\-]{2,50})$")
@@ -149,8 +152,9 @@ class RestoreRule(Section):
         description="Go ReplaceAllString template ($0, $1, ${name}, $$); the backup's UTC time "
         "is appended as -YYYYMMDD-HH-mm-ss.")
     ssm_parameter: str | None = Field(
-        None, pattern=SSM_NAME, description="SSM parameter set (Overwrite) to the new table's ARN; "
-        "'{table}' is replaced with the source table name.")
+        None, pattern=SSM_NAME, max_length=SSM_NAME_MAX,
+        description="SSM parameter set (Overwrite) to the new table's ARN; '{table}' is "
+        "replaced with the source table name.")
     keep_last: int | None = Field(
         2, ge=1, description="Restored copies kept per source table; null keeps every copy "
         "(rotation off: nothing is deleted, failed copies included).")

@@ -9,6 +9,7 @@ tests, which read `errors`, catch it.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -23,9 +24,6 @@ from daemon.kernel.status_model import SECTIONS, ComponentHealth, StatusDocument
 
 log = structlog.get_logger(__name__)
 Provider = Callable[[], Mapping[str, Any] | BaseModel]
-_ADAPTERS: dict[str, TypeAdapter[Any]] = {
-    name: TypeAdapter(field.annotation) for name, field in StatusDocument.model_fields.items()
-    if name in SECTIONS and field.annotation is not None}
 
 
 @dataclass(slots=True)
@@ -85,11 +83,20 @@ class StatusBoard:
 
 
 def _section(name: str, value: Mapping[str, Any] | BaseModel) -> Any:
-    adapter = _ADAPTERS.get(name)
+    adapter = _adapter(name)
     if adapter is None:
         raise LookupError(f"{name!r} is not a section of the /status document "
                           "(daemon/kernel/status_model.py)")
     return adapter.validate_python(value)
+
+
+@functools.cache
+def _adapter(name: str) -> TypeAdapter[Any] | None:
+    """The section's validator, built at the first `/status` that has it."""
+    field = StatusDocument.model_fields.get(name)
+    if name not in SECTIONS or field is None or field.annotation is None:
+        return None
+    return TypeAdapter(field.annotation)
 
 
 def _reason(exc: Exception) -> str:

@@ -38,9 +38,11 @@ Fact = str | int | float | bool | None
 
 
 class Part(BaseModel):
-    """A part of the document: unknown fields are errors, so a producer cannot drift from it."""
+    """A part of the document: unknown fields are errors, so a producer cannot drift from it.
+    Built at the first `/status` (`defer_build`), not on import: not on the way to ready, and
+    not in the memory of a daemon nobody asks."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class Leader(Part):
