@@ -98,16 +98,22 @@ async def test_the_backup_monitor_example_puts_a_running_job_in_cloudwatch(
         await settle(lambda: wired.kernel.tracker.running_bytes_total() == 5 * 2**30)
         await settle(lambda: _latest(cloudwatch, "ConcurrentBackupBytes") == 5 * 2**30)
         assert _latest(cloudwatch, "RunningBackupJobs") == 1.0
+        # the sample's own metric, where its alarms look for it
+        sample = [("Region", aws_env["AWS_REGION"]), ("BackupType", "DynamoDB"),
+                  ("VaultName", "ops")]
+        await settle(lambda: _latest(cloudwatch, "BackupJobSize", sample) == 5 * 2**30)
         assert metric(wired, "backupd_backup_jobs_running", vault="ops",
                       resource_type="DynamoDB", region=aws_env["AWS_REGION"],
                       account=backup_fake.account) == 1
 
 
-def _latest(cloudwatch: Any, name: str) -> float | None:
-    """The account-wide datum (no dimensions) of `name` put last, or None."""
+def _latest(cloudwatch: Any, name: str,
+            dimensions: list[tuple[str, str]] | None = None) -> float | None:
+    """The datum of `name` with `dimensions` (none: account-wide) put last, or None."""
     now = datetime.now(UTC)
     points = cloudwatch.get_metric_statistics(
-        Namespace="BackupMonitoring", MetricName=name, Dimensions=[],
+        Namespace="BackupMonitoring", MetricName=name,
+        Dimensions=[{"Name": k, "Value": v} for k, v in dimensions or []],
         StartTime=now - timedelta(minutes=5), EndTime=now + timedelta(minutes=1),
         Period=60, Statistics=["Maximum"])["Datapoints"]
     return max((p["Maximum"] for p in points), default=None)
