@@ -64,8 +64,8 @@ async def test_the_page_shows_the_numbers_of_status_against_the_demo(
     assert shown["percent"] == f"{percent(limit['running_bytes'], limit['limit_bytes'])} %"
     assert (shown["level"], shown["runningJobs"]) == (limit["level"], str(limit["running_jobs"]))
     assert shown["jobsTotal"] == str(jobs["running"])
-    assert [r[:7] for r in shown["jobs"]] == [
-        [j["resource"], j["vault"], j["resource_type"], j["region"], j["state"],
+    assert [r[:8] for r in shown["jobs"]] == [
+        [j["resource"], j["vault"], j["resource_type"], j["region"], j["account"], j["state"],
          human_bytes(j["size_bytes"]), j["started"]] for j in jobs["largest"]]
     assert [[r[0], r[4], r[5], r[-1]] for r in shown["schedules"]] == [
         [name, dash(s["next_run"]), dash(s["last_success"]), str(s["missed_slots"])]
@@ -151,6 +151,45 @@ async def test_user_data_appears_as_text_and_never_runs(
     assert await page.evaluate("document.querySelectorAll('svg[onload], [onerror]').length") == 0
     assert shown["jobs"][0][0] == HOSTILE[0]
     await page.screenshot(tmp_path / "hostile.png")
+    assert page.problems == []
+
+
+async def test_an_organization_shows_each_account_against_its_own_limit(
+        serve: Callable[[StatusBoard], Any], page: Page, tmp_path: Path) -> None:
+    gib = 2**30
+    scopes = [("111111111111", "eu-west-1", 45 * gib, 50 * gib, "critical"),
+              ("222222222222", "eu-west-1", 5 * gib, 100 * gib, "ok"),
+              (HOSTILE[0], "us-east-1", 0, 100 * gib, "ok")]
+    board = StatusBoard()
+    board.add("limit", lambda: {
+        "limit_bytes": 100 * gib, "running_bytes": 50 * gib, "running_jobs": 3,
+        "level": "critical", "warning_ratio": 0.8, "critical_ratio": 0.9,
+        "warning_bytes": 80 * gib, "critical_bytes": 90 * gib,
+        "by_account": [{"account": a, "region": r, "running_jobs": 1 if size else 0,
+                        "running_bytes": size, "limit_bytes": limit, "level": level}
+                       for a, r, size, limit, level in scopes]})
+    base = await serve(board)
+    await open_page(page, f"{base}/?refresh=0")
+    rows = await page.evaluate("[...document.querySelectorAll('#by-account tr')].slice(1)"
+                               ".map((tr) => [...tr.children].map((td) => td.textContent))")
+    assert rows == [[a, r, "1" if size else "0", human_bytes(size), human_bytes(limit), level]
+                    for a, r, size, limit, level in scopes]
+    assert await page.evaluate("window.pwned === undefined")
+    await page.screenshot(tmp_path / "organization.png")
+    assert page.problems == []
+
+
+async def test_one_account_shows_no_account_table(
+        serve: Callable[[StatusBoard], Any], page: Page) -> None:
+    board = StatusBoard()
+    board.add("limit", lambda: {
+        "limit_bytes": 100, "running_bytes": 50, "running_jobs": 1, "level": "ok",
+        "warning_ratio": 0.8, "critical_ratio": 0.9, "warning_bytes": 80, "critical_bytes": 90,
+        "by_account": [{"account": "111111111111", "region": "eu-west-1", "running_jobs": 1,
+                        "running_bytes": 50, "limit_bytes": 100, "level": "ok"}]})
+    base = await serve(board)
+    await open_page(page, f"{base}/?refresh=0")
+    assert await page.evaluate("document.querySelectorAll('#by-account tr').length") == 0
     assert page.problems == []
 
 
