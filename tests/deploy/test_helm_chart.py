@@ -759,19 +759,19 @@ REFUSALS = {
         "shards: the name us-east-1-a is given twice"),
     "one lease": (
         lambda v: v["shards"][1]["config"]["leader"].update(lease_name="us-east-1-a"),
-        "shards us-east-1-a and us-east-1-b both elect their leader with leader.lease_name "
-        "us-east-1-a"),
+        ("shards us-east-1-a and us-east-1-b both elect their leader with leader.lease_name "
+         "us-east-1-a")),
     "default lease": (
         lambda v: [s["config"].pop("leader") for s in v["shards"]],
         "both elect their leader with leader.lease_name ddb-backupd"),
     "overlapping accounts": (
         lambda v: v["shards"][1]["config"]["accounts"].append("222222222222"),
-        "shards us-east-1-a and us-east-1-b both serve account 222222222222 in region "
-        "us-east-1"),
+        ("shards us-east-1-a and us-east-1-b both serve account 222222222222 in region "
+         "us-east-1")),
     "a shard of every account": (
         lambda v: v["shards"][1]["config"].pop("accounts"),
-        "shards us-east-1-a and us-east-1-b overlap in region us-east-1: a shard without "
-        "config.accounts serves every account"),
+        ("shards us-east-1-a and us-east-1-b overlap in region us-east-1: a shard without "
+         "config.accounts serves every account")),
     "one queue": (
         lambda v: v["shards"][1]["config"].update(
             queue_url=v["shards"][0]["config"]["queue_url"]),
