@@ -687,9 +687,15 @@ def test_each_shard_has_its_configmap_deployment_and_pdb_selecting_only_its_pods
                      docs["NetworkPolicy"]["spec"]["podSelector"]["matchLabels"]):
         assert SHARD_LABEL not in selector
         assert all(selector.items() <= labels.items() for labels in pods.values())
-    assert docs["ServiceMonitor"]["spec"]["podTargetLabels"] == [SHARD_LABEL]
-    assert "podTargetLabels" not in rendered(
-        None, "serviceMonitor.enabled=true")["ServiceMonitor"]["spec"]
+    # ... and label every series with its shard, which the alerts count leaders by.
+    (endpoint,) = docs["ServiceMonitor"]["spec"]["endpoints"]
+    assert endpoint["relabelings"] == [{
+        "sourceLabels": ["__meta_kubernetes_pod_label_ddb_backupd_shard"],
+        "targetLabel": "shard"}]
+    alerts = alerts_of(rendered(SHARDS, "prometheusRule.enabled=true"))
+    assert "by (job, shard)" in alerts["BackupdNoLeader"]["expr"]
+    assert "relabelings" not in rendered(
+        None, "serviceMonitor.enabled=true")["ServiceMonitor"]["spec"]["endpoints"][0]
 
 
 def test_each_shard_runs_the_top_level_config_with_its_own_merged_over_it() -> None:
@@ -809,3 +815,18 @@ def test_chart_refuses_shards_that_would_do_one_anothers_work(case: str, tmp_pat
     proc = render_file(tmp_path, values)
     assert proc.returncode != 0, case
     assert message in proc.stderr, proc.stderr
+
+
+def test_a_shards_false_empty_or_zero_setting_overrides_the_top_level_one(
+        tmp_path: Path) -> None:
+    values = {"config": {"organization": {"enabled": True}, "accounts": ["111111111111"],
+                         "alert_cooldown_seconds": 300, "max_accounts": 200},
+              "shards": [{"name": "a", "config": {"organization": {"enabled": False},
+                                                  "accounts": [],
+                                                  "alert_cooldown_seconds": 0}}]}
+    proc = render_file(tmp_path, values)
+    assert proc.returncode == 0, proc.stderr
+    (configmap,) = [d for d in yaml.safe_load_all(proc.stdout) if d and d["kind"] == "ConfigMap"]
+    assert yaml.safe_load(configmap["data"]["config.yaml"]) == {
+        "organization": {"enabled": False}, "accounts": [], "alert_cooldown_seconds": 0,
+        "max_accounts": 200}
