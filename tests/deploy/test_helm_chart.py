@@ -526,7 +526,7 @@ def test_network_policy_lets_the_pod_reach_its_credentials_over_ipv4_and_ipv6() 
     assert {peer["ipBlock"]["cidr"] for peer in https["to"]} == {"0.0.0.0/0", "::/0"}
 
 
-def rendered_notes(tmp_path: Path) -> str:
+def rendered_notes(tmp_path: Path, *args: str) -> str:
     """NOTES.txt as `helm install` prints it (which needs a cluster): rendered by helm
     template in a copy of the chart where the notes are a named template inside a ConfigMap."""
     copy = tmp_path / "chart"
@@ -538,7 +538,7 @@ def rendered_notes(tmp_path: Path) -> str:
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\ndata:\n  notes: |\n"
         '    {{- include "notes" . | nindent 4 }}\n')
     out = helm("template", "ddb-backupd", str(copy), "--namespace", "backups",
-               "--show-only", "templates/notes.yaml").stdout
+               "--show-only", "templates/notes.yaml", *args).stdout
     return str(yaml.safe_load(out)["data"]["notes"])
 
 
@@ -830,3 +830,11 @@ def test_a_shards_false_empty_or_zero_setting_overrides_the_top_level_one(
     assert yaml.safe_load(configmap["data"]["config.yaml"]) == {
         "organization": {"enabled": False}, "accounts": [], "alert_cooldown_seconds": 0,
         "max_accounts": 200}
+
+
+def test_notes_name_every_shards_deployment(tmp_path: Path) -> None:
+    notes = rendered_notes(tmp_path, "-f", str(SHARDS))
+    for shard in shard_values()["shards"]:
+        assert f"rollout status deploy/ddb-backupd-{shard['name']}" in notes
+    assert "exec deploy/ddb-backupd-us-east-1-a -- ddb-backupd check-config" in notes
+    assert "deploy/ddb-backupd " not in notes
