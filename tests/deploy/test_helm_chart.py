@@ -749,6 +749,11 @@ def test_shards_may_reuse_accounts_and_leases_where_they_cannot_meet(tmp_path: P
     second = values["shards"][1]["config"]
     second["region"] = "eu-west-1"  # another region's jobs: the same account twice is fine
     second["accounts"] = values["shards"][0]["config"]["accounts"]
+    second["leader"]["lease_name"] = "us-east-1-a"  # and its own lease table
+    assert render_file(tmp_path, values).returncode == 0
+    values = shard_values()
+    values["shards"][1]["config"]["leader"] = {"lease_name": "us-east-1-a",
+                                               "table": "another-lease-table"}
     assert render_file(tmp_path, values).returncode == 0
     values = shard_values()
     values["replicaCount"] = 1
@@ -769,7 +774,8 @@ REFUSALS = {
          "us-east-1-a")),
     "default lease": (
         lambda v: [s["config"].pop("leader") for s in v["shards"]],
-        "both elect their leader with leader.lease_name ddb-backupd"),
+        ("both elect their leader with leader.lease_name ddb-backupd in the table "
+         "ddb-backupd-leader of us-east-1")),
     "overlapping accounts": (
         lambda v: v["shards"][1]["config"]["accounts"].append("222222222222"),
         ("shards us-east-1-a and us-east-1-b both serve account 222222222222 in region "
@@ -788,6 +794,9 @@ REFUSALS = {
     "name too long": (
         lambda v: v.update(fullnameOverride="x" * 52),
         f"shard us-east-1-a: the object name {'x' * 52}-us-east-1-a is longer than 63"),
+    "grace period of a shard": (
+        lambda v: v["shards"][0]["config"].update(shutdown_grace_seconds=40),
+        "shard us-east-1-a: terminationGracePeriodSeconds (30) must exceed"),
     "replicas without leader": (
         lambda v: v["shards"][1]["config"]["leader"].update(enabled=False),
         "shard us-east-1-b: replicaCount > 1 needs leader election"),

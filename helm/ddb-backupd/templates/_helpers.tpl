@@ -128,23 +128,25 @@ election (two schedulers), or a grace period the daemon's drain does not fit in.
 each context (the release, or each shard: the messages then name it).
 */}}
 {{- define "ddb-backupd.validate" -}}
+{{- $where := "" }}
+{{- with index . "Shard" }}
+{{- $where = printf "shard %s: " . }}
+{{- end }}
 {{- $leader := dig "leader" "enabled" false .Values.config }}
 {{- if and (gt (int .Values.replicaCount) 1) (not $leader) }}
-{{- with index . "Shard" }}
-{{- fail (printf "shard %s: replicaCount > 1 needs leader election: set config.leader.enabled=true (and a lease table)" .) }}
-{{- end }}
-{{- fail "replicaCount > 1 needs leader election: set config.leader.enabled=true (and a lease table)" }}
+{{- fail (printf "%sreplicaCount > 1 needs leader election: set config.leader.enabled=true (and a lease table)" $where) }}
 {{- end }}
 {{- $grace := dig "shutdown_grace_seconds" 20 .Values.config }}
 {{- if le (int .Values.terminationGracePeriodSeconds) (int $grace) }}
-{{- fail (printf "%sterminationGracePeriodSeconds (%v) must exceed config.shutdown_grace_seconds (%v)" (index . "Shard" | empty | ternary "" (printf "shard %s: " (index . "Shard" | toString))) .Values.terminationGracePeriodSeconds $grace) }}
+{{- fail (printf "%sterminationGracePeriodSeconds (%v) must exceed config.shutdown_grace_seconds (%v)" $where .Values.terminationGracePeriodSeconds $grace) }}
 {{- end }}
 {{- end }}
 
 {{/*
 Refuse a `shards` list that would deploy shards doing one another's work (see
 docs/organization.md): names must be unique (they name the objects and select the pods),
-shards electing a leader need their own `leader.lease_name` (leases of one name contend),
+shards electing a leader need their own `leader.lease_name` (leases of one name in one
+`leader.table` of one `region` contend),
 no two shards may poll one `queue_url` (a shard deletes the events of accounts it does not
 serve), and shards of one `region` serve disjoint `accounts` (no accounts means every
 account, so such a shard must be its region's only one). Shards need the chart's
@@ -172,12 +174,15 @@ ConfigMaps: `existingConfigMap` would give them one configuration.
 {{- fail (printf "shard %s: the object name %s is longer than 63 characters: shorten the shard's name or fullnameOverride" $name $unit) }}
 {{- end }}
 {{- $config := .Values.config }}
+{{- $region := get $config "region" | default "us-east-1" }}
 {{- if dig "leader" "enabled" false $config }}
 {{- $lease := dig "leader" "lease_name" "ddb-backupd" $config }}
-{{- with get $leases $lease }}
-{{- fail (printf "shards %s and %s both elect their leader with leader.lease_name %s: give each shard its own lease_name" . $name $lease) }}
+{{- $table := dig "leader" "table" "ddb-backupd-leader" $config }}
+{{- $key := printf "%s/%s/%s" $region $table $lease }}
+{{- with get $leases $key }}
+{{- fail (printf "shards %s and %s both elect their leader with leader.lease_name %s in the table %s of %s: give each shard its own lease_name" . $name $lease $table $region) }}
 {{- end }}
-{{- $_ := set $leases $lease $name }}
+{{- $_ := set $leases $key $name }}
 {{- end }}
 {{- with get $config "queue_url" }}
 {{- with get $queues . }}
@@ -185,7 +190,6 @@ ConfigMaps: `existingConfigMap` would give them one configuration.
 {{- end }}
 {{- $_ := set $queues . $name }}
 {{- end }}
-{{- $region := get $config "region" | default "us-east-1" }}
 {{- $accounts := get $config "accounts" | default list }}
 {{- $inRegion := get $served $region | default dict }}
 {{- range $other, $theirs := $inRegion }}
