@@ -847,3 +847,11 @@ def test_notes_name_every_shards_deployment(tmp_path: Path) -> None:
         assert f"rollout status deploy/ddb-backupd-{shard['name']}" in notes
     assert "exec deploy/ddb-backupd-us-east-1-a -- ddb-backupd check-config" in notes
     assert "deploy/ddb-backupd " not in notes
+
+
+def test_shard_checks_assume_the_settings_models_defaults() -> None:
+    helpers = (chart.CHART / "templates/_helpers.tpl").read_text()
+    defaults = Settings.model_construct()
+    assert f'get $config "region" | default "{defaults.region}"' in helpers
+    assert f'dig "leader" "lease_name" "{defaults.leader.lease_name}" $config' in helpers
+    assert f'dig "leader" "table" "{defaults.leader.table}" $config' in helpers
