@@ -8,6 +8,9 @@
   lengths, enums), so that `helm install` refuses what the daemon would refuse (no regex
   patterns: Helm's validator speaks RE2, pydantic's patterns are Python's). Validation
   across fields and of values' syntax is check-config's.
+- `shards_schema()` is the schema of `shards`: a list of entries with a unique DNS-label
+  `name`, a `config` checked as the top-level `config` is (a `$ref` to it) and an optional
+  `replicaCount`; what must differ between shards is the chart's to refuse (_helpers.tpl).
 - `alerts_schema()` is the schema of `prometheusRule.alerts` and `prometheusRule.disabled`:
   the alerts of files/rules.yaml by name, `threshold` only for those that have one.
 - `default_rules()` is config/prometheus/rules.yaml: the chart's PrometheusRule rendered
@@ -40,6 +43,7 @@ README = CHART / "README.md"
 CHART_RULES = CHART / "files/rules.yaml"
 RULES = ROOT / "config/prometheus/rules.yaml"
 TABLE_START, TABLE_END = "<!-- values-table:start -->", "<!-- values-table:end -->"
+DNS_LABEL = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 DURATION = {"type": "string", "pattern": "^([0-9]+(ms|s|m|h|d|w|y))+$"}
 RULES_HEADER = """\
 # Prometheus alerting rules of ddb-backupd, for a Prometheus that scrapes the daemon as job
@@ -125,6 +129,18 @@ def config_schema() -> dict[str, Any]:
     schema["description"] = ("The daemon's settings as a YAML file (BACKUPD_CONFIG_FILE); "
                              "generated from the Settings model by tests/deploy/chart.py.")
     return schema
+
+
+def shards_schema() -> dict[str, Any]:
+    """`shards`: named entries whose `config` is validated as the top-level `config`."""
+    entry = {
+        "type": "object", "additionalProperties": False, "required": ["name"],
+        "properties": {
+            "name": {"type": "string", "pattern": DNS_LABEL, "maxLength": 63},
+            "config": {"$ref": "#/properties/config"},
+            "replicaCount": {"type": "integer", "minimum": 0},
+        }}
+    return {"type": "array", "items": entry}
 
 
 def _simplify(node: Any, defs: dict[str, Any]) -> Any:
@@ -240,6 +256,10 @@ def write() -> None:
     README.write_text(f"{head}{TABLE_START}\n{readme_table()}\n{TABLE_END}{tail}")
     schema = json.loads(SCHEMA.read_text())
     schema["properties"]["config"] = config_schema()
+    schema["properties"]["shards"] = shards_schema()
+    order = list(yaml.safe_load(VALUES.read_text()))
+    schema["properties"] = dict(sorted(schema["properties"].items(),
+                                       key=lambda item: order.index(item[0])))
     rule_schema = schema["properties"]["prometheusRule"]["properties"]
     rule_schema["alerts"] = alerts_schema()
     rule_schema["disabled"] = disabled_schema()

@@ -40,6 +40,7 @@ from tests.deploy.tools import ROOT, run, tool
 CI_VALUES = sorted((chart.CHART / "ci").glob("*-values.yaml"))
 ALL_ON = chart.CHART / "ci/all-values.yaml"
 EXISTING_CONFIGMAP = chart.CHART / "ci/existing-configmap-values.yaml"
+SHARDS = chart.CHART / "ci/shards-values.yaml"
 KUBERNETES = "1.33.0"  # EKS standard support; kubernetes-validate carries up to its own version
 OPERATOR_KINDS = {"ServiceMonitor", "PrometheusRule"}
 RULES = ROOT / "config/prometheus/rules.yaml"
@@ -525,7 +526,7 @@ def test_network_policy_lets_the_pod_reach_its_credentials_over_ipv4_and_ipv6() 
     assert {peer["ipBlock"]["cidr"] for peer in https["to"]} == {"0.0.0.0/0", "::/0"}
 
 
-def rendered_notes(tmp_path: Path) -> str:
+def rendered_notes(tmp_path: Path, *args: str) -> str:
     """NOTES.txt as `helm install` prints it (which needs a cluster): rendered by helm
     template in a copy of the chart where the notes are a named template inside a ConfigMap."""
     copy = tmp_path / "chart"
@@ -537,7 +538,7 @@ def rendered_notes(tmp_path: Path) -> str:
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\ndata:\n  notes: |\n"
         '    {{- include "notes" . | nindent 4 }}\n')
     out = helm("template", "ddb-backupd", str(copy), "--namespace", "backups",
-               "--show-only", "templates/notes.yaml").stdout
+               "--show-only", "templates/notes.yaml", *args).stdout
     return str(yaml.safe_load(out)["data"]["notes"])
 
 
@@ -621,3 +622,236 @@ def test_chart_metadata_names_home_sources_icon_and_maintainers() -> None:
     assert icon.startswith("https://")
     assert (ROOT / icon.split("/main/", 1)[1]).exists(), "the icon is a file of the repository"
     assert icon.startswith(meta["home"].replace("github.com", "raw.githubusercontent.com"))
+
+
+# --- shards -----------------------------------------------------------------------------------
+
+SHARD_LABEL = "ddb-backupd/shard"
+
+
+def shard_values() -> dict[str, Any]:
+    values: dict[str, Any] = yaml.safe_load(SHARDS.read_text())
+    return values
+
+
+def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def of_kind(docs: dict[str, dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
+    """name -> document of one kind."""
+    return {d["metadata"]["name"]: d for d in docs.values() if d["kind"] == kind}
+
+
+def render_file(tmp_path: Path, values: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+    path = tmp_path / "values.yaml"
+    path.write_text(yaml.safe_dump(values))
+    return helm("template", "ddb-backupd", str(chart.CHART), "-f", str(path), check=False)
+
+
+def test_without_shards_one_deployment_carries_no_shard_label() -> None:
+    text = rendered_text(None)
+    assert SHARD_LABEL not in text
+    assert [d["metadata"]["name"] for d in rendered().values()
+            if d["kind"] in {"Deployment", "ConfigMap", "PodDisruptionBudget"}] == [
+        "ddb-backupd"] * 3
+
+
+def test_each_shard_has_its_configmap_deployment_and_pdb_selecting_only_its_pods() -> None:
+    docs = rendered(SHARDS)
+    names = [s["name"] for s in shard_values()["shards"]]
+    for kind in ("ConfigMap", "Deployment", "PodDisruptionBudget"):
+        assert sorted(of_kind(docs, kind)) == [f"ddb-backupd-{n}" for n in names], kind
+    deployments = of_kind(docs, "Deployment")
+    budgets = of_kind(docs, "PodDisruptionBudget")
+    pods = {n: deployments[f"ddb-backupd-{n}"]["spec"]["template"]["metadata"]["labels"]
+            for n in names}
+    for name in names:
+        deployment = deployments[f"ddb-backupd-{name}"]
+        selector = deployment["spec"]["selector"]["matchLabels"]
+        assert selector[SHARD_LABEL] == name
+        volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
+        assert volumes["config"]["configMap"]["name"] == f"ddb-backupd-{name}"
+        budget = budgets[f"ddb-backupd-{name}"]["spec"]["selector"]["matchLabels"]
+        for chosen in (selector, budget):
+            assert [n for n in names if chosen.items() <= pods[n].items()] == [name]
+    # The Service, and so the ServiceMonitor and NetworkPolicy, cover every shard's pods.
+    for selector in (docs["Service"]["spec"]["selector"],
+                     docs["ServiceMonitor"]["spec"]["selector"]["matchLabels"],
+                     docs["NetworkPolicy"]["spec"]["podSelector"]["matchLabels"]):
+        assert SHARD_LABEL not in selector
+        assert all(selector.items() <= labels.items() for labels in pods.values())
+    # ... and label every series with its shard, which the alerts count leaders by.
+    (endpoint,) = docs["ServiceMonitor"]["spec"]["endpoints"]
+    assert endpoint["relabelings"] == [{
+        "sourceLabels": ["__meta_kubernetes_pod_label_ddb_backupd_shard"],
+        "targetLabel": "shard"}]
+    alerts = alerts_of(rendered(SHARDS, "prometheusRule.enabled=true"))
+    assert "by (job, shard)" in alerts["BackupdNoLeader"]["expr"]
+    assert "relabelings" not in rendered(
+        None, "serviceMonitor.enabled=true")["ServiceMonitor"]["spec"]["endpoints"][0]
+
+
+def test_each_shard_runs_the_top_level_config_with_its_own_merged_over_it() -> None:
+    values = shard_values()
+    docs = rendered(SHARDS)
+    configs = of_kind(docs, "ConfigMap")
+    deployments = of_kind(docs, "Deployment")
+    for shard in values["shards"]:
+        name = f"ddb-backupd-{shard['name']}"
+        config = yaml.safe_load(configs[name]["data"]["config.yaml"])
+        assert config == deep_merge(values["config"], shard["config"])
+        assert config["leader"] == {"enabled": True, "table": "ddb-backupd-leader",
+                                    "lease_name": shard["config"]["leader"]["lease_name"]}
+        assert deployments[name]["spec"]["replicas"] == shard.get(
+            "replicaCount", values["replicaCount"])
+    leases = [yaml.safe_load(c["data"]["config.yaml"])["leader"]["lease_name"]
+              for c in configs.values()]
+    assert len(set(leases)) == len(values["shards"]) == 2
+
+
+@pytest.mark.parametrize("shard", [0, 1])
+def test_each_shards_config_is_accepted_by_check_config(
+        shard: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    name = f"ddb-backupd-{shard_values()['shards'][shard]['name']}"
+    config = tmp_path / "config.yaml"
+    config.write_text(of_kind(rendered(SHARDS), "ConfigMap")[name]["data"]["config.yaml"])
+    for variable in [k for k in os.environ if k.upper().startswith("BACKUPD_")]:
+        monkeypatch.delenv(variable)
+    monkeypatch.setenv("BACKUPD_CONFIG_FILE", str(config))
+    code = check_config.run(argparse.Namespace(now=None))
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert json.loads(out)["leader"]["lease_name"] == shard_values()["shards"][shard]["config"][
+        "leader"]["lease_name"]
+
+
+def test_a_change_of_one_shards_config_restarts_only_that_shard() -> None:
+    def checksums(*sets: str) -> dict[str, str]:
+        return {name: d["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
+                for name, d in of_kind(rendered(SHARDS, *sets), "Deployment").items()}
+
+    before = checksums()
+    after = checksums("shards[1].config.max_accounts=300")
+    assert len(set(before.values())) == 2
+    assert [name for name in before if before[name] != after[name]] == ["ddb-backupd-us-east-1-b"]
+
+
+def test_shards_may_reuse_accounts_and_leases_where_they_cannot_meet(tmp_path: Path) -> None:
+    values = shard_values()
+    second = values["shards"][1]["config"]
+    second["region"] = "eu-west-1"  # another region's jobs: the same account twice is fine
+    second["accounts"] = values["shards"][0]["config"]["accounts"]
+    second["leader"]["lease_name"] = "us-east-1-a"  # and its own lease table
+    assert render_file(tmp_path, values).returncode == 0
+    values = shard_values()
+    values["shards"][1]["config"]["leader"] = {"lease_name": "us-east-1-a",
+                                               "table": "another-lease-table"}
+    assert render_file(tmp_path, values).returncode == 0
+    values = shard_values()
+    values["replicaCount"] = 1
+    values["config"]["leader"]["enabled"] = False  # no election: the lease name is unused
+    for shard in values["shards"]:
+        shard.pop("replicaCount", None)
+        shard["config"]["leader"]["lease_name"] = "one"
+    assert render_file(tmp_path, values).returncode == 0
+
+
+REFUSALS = {
+    "duplicate name": (
+        lambda v: v["shards"][1].update(name="us-east-1-a"),
+        "shards: the name us-east-1-a is given twice"),
+    "one lease": (
+        lambda v: v["shards"][1]["config"]["leader"].update(lease_name="us-east-1-a"),
+        ("shards us-east-1-a and us-east-1-b both elect their leader with leader.lease_name "
+         "us-east-1-a")),
+    "default lease": (
+        lambda v: [s["config"].pop("leader") for s in v["shards"]],
+        ("both elect their leader with leader.lease_name ddb-backupd in the table "
+         "ddb-backupd-leader of us-east-1")),
+    "overlapping accounts": (
+        lambda v: v["shards"][1]["config"]["accounts"].append("222222222222"),
+        ("shards us-east-1-a and us-east-1-b both serve account 222222222222 in region "
+         "us-east-1")),
+    "a shard of every account": (
+        lambda v: v["shards"][1]["config"].pop("accounts"),
+        ("shards us-east-1-a and us-east-1-b overlap in region us-east-1: a shard without "
+         "config.accounts serves every account")),
+    "one queue": (
+        lambda v: v["shards"][1]["config"].update(
+            queue_url=v["shards"][0]["config"]["queue_url"]),
+        "shards us-east-1-a and us-east-1-b both poll queue_url"),
+    "existing configmap": (
+        lambda v: v.update(existingConfigMap="settings"),
+        "shards need the chart's ConfigMaps"),
+    "name too long": (
+        lambda v: v.update(fullnameOverride="x" * 52),
+        f"shard us-east-1-a: the object name {'x' * 52}-us-east-1-a is longer than 63"),
+    "grace period of a shard": (
+        lambda v: v["shards"][0]["config"].update(shutdown_grace_seconds=40),
+        "shard us-east-1-a: terminationGracePeriodSeconds (30) must exceed"),
+    "replicas without leader": (
+        lambda v: v["shards"][1]["config"]["leader"].update(enabled=False),
+        "shard us-east-1-b: replicaCount > 1 needs leader election"),
+    "not a dns label": (
+        lambda v: v["shards"][1].update(name="East_B"),
+        "shards.1.name: Does not match pattern"),
+    "unknown setting": (
+        lambda v: v["shards"][1]["config"].update(lease_name="b"),
+        "Additional property lease_name is not allowed"),
+    "setting of a wrong type": (
+        lambda v: v["shards"][1]["config"].update(max_accounts="many"),
+        "shards.1.config.max_accounts: Invalid type"),
+    "unnamed": (
+        lambda v: v["shards"][1].pop("name"),
+        "shards.1: name is required"),
+}
+
+
+@pytest.mark.parametrize("case", REFUSALS)
+def test_chart_refuses_shards_that_would_do_one_anothers_work(case: str, tmp_path: Path) -> None:
+    change, message = REFUSALS[case]
+    values = shard_values()
+    assert render_file(tmp_path, values).returncode == 0
+    change(values)
+    proc = render_file(tmp_path, values)
+    assert proc.returncode != 0, case
+    assert message in proc.stderr, proc.stderr
+
+
+def test_a_shards_false_empty_or_zero_setting_overrides_the_top_level_one(
+        tmp_path: Path) -> None:
+    values = {"config": {"organization": {"enabled": True}, "accounts": ["111111111111"],
+                         "alert_cooldown_seconds": 300, "max_accounts": 200},
+              "shards": [{"name": "a", "config": {"organization": {"enabled": False},
+                                                  "accounts": [],
+                                                  "alert_cooldown_seconds": 0}}]}
+    proc = render_file(tmp_path, values)
+    assert proc.returncode == 0, proc.stderr
+    (configmap,) = [d for d in yaml.safe_load_all(proc.stdout) if d and d["kind"] == "ConfigMap"]
+    assert yaml.safe_load(configmap["data"]["config.yaml"]) == {
+        "organization": {"enabled": False}, "accounts": [], "alert_cooldown_seconds": 0,
+        "max_accounts": 200}
+
+
+def test_notes_name_every_shards_deployment(tmp_path: Path) -> None:
+    notes = rendered_notes(tmp_path, "-f", str(SHARDS))
+    for shard in shard_values()["shards"]:
+        assert f"rollout status deploy/ddb-backupd-{shard['name']}" in notes
+    assert "exec deploy/ddb-backupd-us-east-1-a -- ddb-backupd check-config" in notes
+    assert "deploy/ddb-backupd " not in notes
+
+
+def test_shard_checks_assume_the_settings_models_defaults() -> None:
+    helpers = (chart.CHART / "templates/_helpers.tpl").read_text()
+    defaults = Settings.model_construct()
+    assert f'get $config "region" | default "{defaults.region}"' in helpers
+    assert f'dig "leader" "lease_name" "{defaults.leader.lease_name}" $config' in helpers
+    assert f'dig "leader" "table" "{defaults.leader.table}" $config' in helpers
