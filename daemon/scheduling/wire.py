@@ -106,15 +106,19 @@ def wire_members(settings: Settings, aws: AwsClients, kernel: Kernel) -> dict[st
     return {account: wire_unit(settings, aws, kernel,
                                [s for s in settings.schedules if account in s.accounts],
                                dynamodb=member_dynamodb(members, account),
-                               metrics=kernel.metrics.scheduler.for_account(account))
+                               metrics=kernel.metrics.scheduler.for_account(account),
+                               member=True)
             for account in accounts}
 
 
 def wire_unit(settings: Settings, aws: AwsClients, kernel: Kernel, specs: list[ScheduleSpec],
-              *, dynamodb: Connect[DynamoDBClient], metrics: SchedulerMetrics) -> Unit:
+              *, dynamodb: Connect[DynamoDBClient], metrics: SchedulerMetrics,
+              member: bool = False) -> Unit:
     """Discovery, engines, retention, starter and scheduler of `specs` in one account (its
     DynamoDB client; AWS Backup schedules serve the own account only), with its own
-    call budget: AWS's quotas count per account."""
+    call budget: AWS's quotas count per account. A member account's completions are not
+    put on the bus: its readers (freshness, restores, exports) know tables by name, in the
+    daemon's own account."""
     cfg = settings.scheduler
     throttle = Throttle(cfg.api_calls_per_second, cfg.concurrency)
     catalog = TableCatalog(dynamodb, throttle, kernel.clock, metrics,
@@ -132,7 +136,7 @@ def wire_unit(settings: Settings, aws: AwsClients, kernel: Kernel, specs: list[S
     starter = Starter(states, catalog, retention, tracker=kernel.tracker, bus=kernel.bus,
                       alerts=kernel.alerts, metrics=metrics,
                       follow_timeout_seconds=cfg.follow_timeout_seconds,
-                      dry_run=settings.dry_run, region=settings.region)
+                      dry_run=settings.dry_run, region=settings.region, publish=not member)
     kernel.bus.subscribe(starter.on_completed)
     budget = int(settings.limit_bytes * (cfg.admission_ratio or settings.critical_ratio))
     scheduler = BackupScheduler(states, catalog, starter,

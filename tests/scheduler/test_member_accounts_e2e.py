@@ -22,6 +22,7 @@ from structlog.testing import capture_logs
 from daemon.app import build_kernel
 from daemon.aws.session import AwsClients
 from daemon.core.clock import FakeClock
+from daemon.kernel.bus import BackupCompleted
 from daemon.kernel.kernel import Kernel
 from daemon.obs.metrics import Metrics
 from daemon.scheduling.accounts import AccountUnavailableError, InAccount
@@ -130,6 +131,12 @@ async def test_one_backup_per_table_in_each_member_account_through_its_role(
         accounts: dict[str, Any], daemon: Callable[[], Awaitable[Daemon]]) -> None:
     first = await daemon()
     assert sorted(first.scheduling.accounts) == [A, B]
+    published: list[BackupCompleted] = []
+
+    async def seen(item: BackupCompleted) -> None:
+        published.append(item)
+
+    first.kernel.bus.subscribe(seen)
     await first.tick(SLOT + timedelta(seconds=5))
     await first.tick(SLOT + timedelta(minutes=1))
     # one backup per selected table in each account; yesterday's pruned (keep_last 1)
@@ -144,6 +151,7 @@ async def test_one_backup_per_table_in_each_member_account_through_its_role(
                             outcome="deleted") == 1
     assert first.metric("backupd_scheduled_backups_total", schedule="hourly",
                         engine="dynamodb", outcome="completed") == 0
+    assert published == [], "the bus's readers act in the own account: members' stay off it"
     schedules = first.kernel.board.snapshot()["schedules"]
     assert set(schedules) == {f"hourly@{A}", f"hourly@{B}"}
 
