@@ -120,5 +120,9 @@ class SchedulerMetrics:
         view._suffix = f"@{account}"
         return view
 
-    def _of(self, schedule: str) -> str:
+    def label(self, schedule: str) -> str:
+        """The schedule as its series (and alerts) name it: `<schedule>@<account>` in a
+        member account's view, else the name."""
         return schedule + self._suffix
+
+    _of = label

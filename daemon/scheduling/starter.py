@@ -178,8 +178,9 @@ class Starter:
         log.error("backup.failed", schedule=spec.name, table=table, arn=arn, result=result)
         self._alerts.submit(Alert(
             "critical", "backup_failed",
-            f"Backup {result.lower()}: {table} ({spec.name}, slot {slot:%Y-%m-%d %H:%M} UTC)",
-            {"schedule": spec.name, "table": table, "backup_arn": arn, "result": result,
+            f"Backup {result.lower()}: {table} ({self._metrics.label(spec.name)}, "
+            f"slot {slot:%Y-%m-%d %H:%M} UTC)",
+            {"schedule": self._metrics.label(spec.name), "table": table, "backup_arn": arn, "result": result,
              "slot": slot.isoformat(), "engine": spec.engine}))
 
     async def on_completed(self, item: BackupCompleted) -> None:

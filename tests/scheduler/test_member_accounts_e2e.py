@@ -26,6 +26,7 @@ from daemon.kernel.bus import BackupCompleted
 from daemon.kernel.kernel import Kernel
 from daemon.obs.metrics import Metrics
 from daemon.scheduling.accounts import AccountUnavailableError, InAccount
+from daemon.scheduling.engines import NativeEngine
 from daemon.scheduling.wire import Scheduling, wire
 from tests.fixtures.standin import boto3_client
 from tests.scheduler.conftest import settings_for
@@ -215,3 +216,22 @@ async def test_every_log_line_of_a_member_accounts_component_names_the_account()
         await component.run(asyncio.Event())
     assert component.name == f"table-discovery:{B}"
     assert [(line["event"], line["account"]) for line in logs] == [("discovery.failed", B)]
+
+
+async def test_a_members_missed_slot_is_alerted_under_its_account(
+        accounts: dict[str, Any], daemon: Callable[[], Awaitable[Daemon]],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    del accounts
+
+    async def refused(*_: Any) -> Any:
+        raise ClientError({"Error": {"Code": "LimitExceededException", "Message": "busy"}},
+                          "CreateBackup")
+
+    monkeypatch.setattr(NativeEngine, "start", refused)
+    served = await daemon()
+    await served.tick(SLOT + timedelta(seconds=5))
+    await served.tick(SLOT + timedelta(minutes=61))
+    missed = sorted((r.alert.body["schedule"], r.alert.subject)
+                    for r in served.kernel.alerts.recent if r.alert.event == "backup_missed")
+    assert [schedule for schedule, _ in missed] == [f"hourly@{A}", f"hourly@{B}"]
+    assert missed[0][1].startswith(f"Backups missed: hourly@{A} slot 2026-11-24 05:00 UTC")
