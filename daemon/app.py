@@ -30,6 +30,7 @@ from daemon.kernel.bus import CompletionBus
 from daemon.kernel.history import RunningHistory
 from daemon.kernel.http import HttpServer
 from daemon.kernel.kernel import Kernel, Leadership, Wired
+from daemon.kernel.members import member_sessions
 from daemon.kernel.outbox import AlertOutbox
 from daemon.kernel.status import StatusBoard
 from daemon.kernel.supervisor import Component, sleep_or_stop, supervise
@@ -58,7 +59,8 @@ def build_kernel(settings: Settings, aws: AwsClients, metrics: Metrics, clock: C
     board.set_health("config", True)
     return Kernel(clock=clock, metrics=metrics, bus=CompletionBus(), board=board, alerts=alerts,
                   tracker=JobTable(max_accounts=settings.max_accounts),
-                  leadership=Leadership())
+                  leadership=Leadership(),
+                  members=member_sessions(settings, aws, metrics, alerts, board))
 
 
 def wire(settings: Settings, aws: AwsClients, kernel: Kernel) -> Daemon:

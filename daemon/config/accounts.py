@@ -65,8 +65,9 @@ class OrganizationSettings(_Section):
         "Off: the reconcile lists the daemon's own account.")
     role_arn_template: str | None = Field(
         None, description="Role assumed in each member account to act on its tables (table "
-        "sizes by DescribeTable), e.g. arn:aws:iam::{account}:role/ddb-backupd-member; "
-        "{account} is the member's id. Unset: member tables are read by ARN only.")
+        "sizes by DescribeTable; backups and retention of schedules that list accounts), e.g. "
+        "arn:aws:iam::{account}:role/ddb-backupd-member; {account} is the member's id. Unset: "
+        "member tables are read by ARN only.")
     external_id: SecretStr | None = Field(
         None, description="ExternalId passed to AssumeRole when the member roles' trust "
         "policy requires one.")

@@ -165,10 +165,25 @@ def _cross_account(settings: Settings, scope: Scope) -> list[Statement]:
     return out
 
 
+def member_policy(settings: Settings, account: str) -> dict[str, Any]:
+    """The policy of the role the daemon assumes in member `account`: DescribeTable (table
+    sizes of its jobs) and, for the schedules listing the account, their discovery, native
+    backups and retention, scoped to the member's tables."""
+    scope = Scope(partition(settings.region), settings.region, account)
+    listed = [s.model_copy(update={"accounts": []}) for s in settings.schedules
+              if account in s.accounts]
+    here = settings.model_copy(update={"schedules": listed, "restores": [], "exports": []})
+    return {"Version": "2012-10-17", "Statement": [
+        *_tracker(scope)[1:], *_discovery(here, scope), *_scheduler(here, scope)]}
+
+
 # -- schedules and retention --------------------------------------------------------------
 def _active(settings: Settings) -> list[ScheduleSpec]:
-    """The schedules the scheduler runs (none when it is off)."""
-    return [s for s in settings.schedules if s.enabled] if settings.scheduler.enabled else []
+    """The schedules the scheduler runs in the daemon's own account (none when it is off);
+    those listing member accounts act there through the members' roles (`member_policy`)."""
+    if not settings.scheduler.enabled:
+        return []
+    return [s for s in settings.schedules if s.enabled and not s.accounts]
 
 
 def _names(spec: ScheduleSpec) -> list[str]:

@@ -17,6 +17,7 @@ from daemon.core.scheduling.schedule import Expression, ScheduleError, load_zone
 
 Engine = Literal["dynamodb", "aws-backup"]
 NAME_RE = re.compile(r"[A-Za-z0-9_.]+(?:-[A-Za-z0-9_.]+)*")
+ACCOUNT_RE = re.compile(r"[0-9]{12}")
 AWS_BACKUP_MIN_WINDOW = 60
 
 
@@ -80,6 +81,10 @@ class ScheduleSpec(BaseModel):
     retention: RetentionPolicy = Field(default_factory=RetentionPolicy,
                                        description="Which backups to keep.")
     enabled: bool = Field(True, description="A disabled schedule neither backs up nor prunes.")
+    accounts: list[str] = Field(
+        default_factory=list, description="Member accounts (12-digit ids) whose tables this "
+        "schedule backs up and prunes, each through its role (organization.role_arn_template). "
+        "Empty: the daemon's own account.")
 
     @field_validator("name")
     @classmethod
@@ -87,6 +92,16 @@ class ScheduleSpec(BaseModel):
         if not NAME_RE.fullmatch(value):
             raise ValueError("use letters, digits, '_', '.' and single '-' between them "
                              "(it becomes part of DynamoDB backup names)")
+        return value
+
+    @field_validator("accounts")
+    @classmethod
+    def _valid_accounts(cls, value: list[str]) -> list[str]:
+        bad = [a for a in value if not ACCOUNT_RE.fullmatch(a)]
+        if bad:
+            raise ValueError(f"not 12-digit AWS account ids: {', '.join(bad)}")
+        if len(set(value)) != len(value):
+            raise ValueError("an account is listed twice")
         return value
 
     @field_validator("timezone")
@@ -126,6 +141,9 @@ class ScheduleSpec(BaseModel):
             missing = [f for f in ("backup_vault", "iam_role_arn") if not getattr(self, f)]
             if missing:
                 raise ValueError(f"{', '.join(missing)}: required by the aws-backup engine")
+            if self.accounts:
+                raise ValueError("accounts: member accounts are backed up by the dynamodb "
+                                 "engine only (aws-backup schedules serve the own account)")
             if self.start_window_minutes < AWS_BACKUP_MIN_WINDOW:
                 raise ValueError("start_window_minutes: AWS Backup needs at least 60")
         return self

@@ -232,6 +232,15 @@ class Settings(BaseSettings):
             raise ValueError(f"rule names must be unique: {', '.join(repeated)}")
         return value
 
+    @model_validator(mode="after")
+    def _schedule_accounts_have_roles(self) -> Self:
+        """A schedule reaches member accounts through their roles: the template must be set."""
+        listed = [s.name for s in self.schedules if s.accounts]
+        if listed and self.organization.role_arn_template is None:
+            raise ValueError(f"schedules {', '.join(listed)} list accounts: set "
+                             "organization.role_arn_template (the role assumed in each)")
+        return self
+
     def scheduling_enabled(self) -> bool:
         """The scheduler is on and at least one schedule is enabled."""
         return self.scheduler.enabled and any(s.enabled for s in self.schedules)

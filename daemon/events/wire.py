@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 from daemon.aws.session import AwsClients
 from daemon.config.settings import Settings
 from daemon.core.events.monitor import Scope
-from daemon.events.members import member_sessions
 from daemon.events.pipeline import Limits, Pipeline, ThresholdWatch
 from daemon.events.reconciler import Reconciler
 from daemon.events.sizes import SizeResolver
@@ -42,7 +41,7 @@ def wire(settings: Settings, aws: AwsClients, kernel: Kernel) -> Events:
     CloudWatch publisher. A new leader reconciles first; a stop waits for size lookups."""
     metrics, limits = kernel.metrics.events, Limits.of(settings)
     sizes = SizeResolver(aws.dynamodb, settings.size_cache_seconds, settings.region,
-                         member_sessions(settings, aws, kernel))
+                         kernel.members)
     pipeline = Pipeline(kernel.tracker, sizes,
                         limits, metrics=metrics, alerts=kernel.alerts,
                         bus=kernel.bus, clock=kernel.clock, accounts=settings.accounts)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from daemon.aws.accounts import MemberSessions
 from daemon.core.clock import Clock
 from daemon.core.events.tracker import JobTable
 from daemon.kernel.bus import CompletionBus
@@ -53,6 +54,7 @@ class Kernel:
     tracker: JobTable
     leadership: Leadership
     datums: DatumSources = field(default_factory=DatumSources)
+    members: MemberSessions | None = None  # member accounts' roles, when an organization is set
 
     def is_leader(self) -> bool:
         return self.leadership.is_leader()

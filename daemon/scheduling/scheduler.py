@@ -157,9 +157,10 @@ class BackupScheduler:
             self._metrics.missed_slots(spec.name, 1)
             log.warning("backup.missed", schedule=spec.name, slot=run.slot.isoformat(),
                         tables=len(missed), deferred=run.counts.get("deferred", 0))
+            label = self._metrics.label(spec.name)  # <schedule>@<account> in a member
             self._alerts.submit(Alert(
                 "warning", "backup_missed",
-                f"Backups missed: {spec.name} slot {run.slot:%Y-%m-%d %H:%M} UTC, "
+                f"Backups missed: {label} slot {run.slot:%Y-%m-%d %H:%M} UTC, "
                 f"{len(missed)} table(s)",
-                {"schedule": spec.name, "slot": run.slot.isoformat(), "tables": missed[:100],
+                {"schedule": label, "slot": run.slot.isoformat(), "tables": missed[:100],
                  "deferred_by_admission": run.counts.get("deferred", 0)}))

@@ -41,7 +41,7 @@ class Starter:
     def __init__(self, states: dict[str, ScheduleState], catalog: TableCatalog,
                  retention: RetentionRunner | None, *, tracker: JobTable, bus: CompletionBus,
                  alerts: AlertOutbox, metrics: SchedulerMetrics, follow_timeout_seconds: float,
-                 dry_run: bool, region: str) -> None:
+                 dry_run: bool, region: str, publish: bool = True) -> None:
         self.states = states
         self.catalog = catalog
         self.retention = retention
@@ -56,6 +56,7 @@ class Starter:
         self._follow_timeout = follow_timeout_seconds
         self._dry_run = dry_run
         self._region = region
+        self._publish = publish  # False in member accounts: the bus's readers act in ours
 
     async def refresh(self, state: ScheduleState, run: SlotRun, now: datetime) -> None:
         """Read the slot's backups from AWS; converge duplicates; adopt CREATING ones."""
@@ -163,7 +164,7 @@ class Starter:
         self._metrics.last_success(spec.name, slot.timestamp())
         state.count(slot, "completed")
         log.info("backup.completed", schedule=spec.name, table=table, arn=arn)
-        if spec.engine == "dynamodb":
+        if spec.engine == "dynamodb" and self._publish:
             self._bus.publish(BackupCompleted(
                 recovery_point_arn=arn, resource_arn=arns.table_arn(arn) or arn,
                 resource_type="DynamoDB", created=slot, origin="scheduler",
@@ -177,8 +178,9 @@ class Starter:
         log.error("backup.failed", schedule=spec.name, table=table, arn=arn, result=result)
         self._alerts.submit(Alert(
             "critical", "backup_failed",
-            f"Backup {result.lower()}: {table} ({spec.name}, slot {slot:%Y-%m-%d %H:%M} UTC)",
-            {"schedule": spec.name, "table": table, "backup_arn": arn, "result": result,
+            f"Backup {result.lower()}: {table} ({self._metrics.label(spec.name)}, "
+            f"slot {slot:%Y-%m-%d %H:%M} UTC)",
+            {"schedule": self._metrics.label(spec.name), "table": table, "backup_arn": arn, "result": result,
              "slot": slot.isoformat(), "engine": spec.engine}))
 
     async def on_completed(self, item: BackupCompleted) -> None:

@@ -7,20 +7,29 @@ call of the three goes through one `Throttle`, so together they stay under
 `scheduler.api_calls_per_second`. Freshness and coverage only read, with their own budget
 (`freshness.api_calls_per_second`); their CloudWatch datums go to the kernel's `datums`,
 which the events capability's publisher sends in its one batch.
+
+A schedule that lists `accounts` runs in each of them instead of the daemon's own account:
+every listed member account gets its own discovery, scheduler and retention (a `Unit`),
+talking DynamoDB through that account's role (`accounts.py`). Freshness and coverage watch
+the own account's schedules only.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from daemon.aws.session import AwsClients
 from daemon.aws.throttle import Throttle
+from daemon.config.schedules import ScheduleSpec
 from daemon.config.settings import Settings
 from daemon.core.scheduling.admission import AdmissionQueue
 from daemon.core.scheduling.plan_selection import PlanSelection
 from daemon.core.tasks.exports import needs_pitr
 from daemon.kernel.kernel import Kernel, Wired
 from daemon.kernel.supervisor import Component
+from daemon.obs.metrics_scheduler import SchedulerMetrics
+from daemon.scheduling.accounts import InAccount, member_dynamodb
 from daemon.scheduling.coverage import CoverageWatch
 from daemon.scheduling.discovery import TableCatalog
 from daemon.scheduling.engines import AwsBackupEngine, Engine, NativeEngine
@@ -30,58 +39,117 @@ from daemon.scheduling.scheduler import BackupScheduler
 from daemon.scheduling.slots import ScheduleState
 from daemon.scheduling.starter import Starter
 
+if TYPE_CHECKING:
+    from types_aiobotocore_dynamodb.client import DynamoDBClient
+
+    from daemon.aws.session import Connect
+
 FRESHNESS_CONCURRENCY = 4
+
+
+@dataclass(frozen=True)
+class Unit:
+    """Discovery, scheduler and retention of one account's schedules."""
+
+    catalog: TableCatalog
+    scheduler: BackupScheduler
+    retention: RetentionRunner
 
 
 @dataclass(frozen=True, kw_only=True)
 class Scheduling(Wired):
-    """The capability's components, by name (tests and `ddb-backupd plan` drive them)."""
+    """The capability's components, by name (tests and `ddb-backupd plan` drive them).
+    `accounts`: the units of the member accounts schedules list, by account id."""
 
     catalog: TableCatalog
     scheduler: BackupScheduler
     retention: RetentionRunner
     freshness: FreshnessTracker
     coverage: CoverageWatch | None
+    accounts: dict[str, Unit] = field(default_factory=dict)
 
 
 def wire(settings: Settings, aws: AwsClients, kernel: Kernel) -> Scheduling:
-    cfg, metrics = settings.scheduler, kernel.metrics.scheduler
+    own = [s for s in settings.schedules if not s.accounts]
+    unit = wire_unit(settings, aws, kernel, own, dynamodb=aws.dynamodb,
+                     metrics=kernel.metrics.scheduler)
+    members = wire_members(settings, aws, kernel)
+    freshness, coverage = wire_freshness(settings, aws, kernel, unit.catalog)
+    leader: list[Component | None] = [unit.catalog, unit.scheduler, unit.retention,
+                                      freshness, coverage]
+    for account, member in members.items():
+        leader += [InAccount(c, account) for c in (member.catalog, member.scheduler,
+                                                   member.retention)]
+
+    def status() -> dict[str, Any]:
+        """Each schedule's section; a member account's under `<schedule>@<account>`."""
+        sections = unit.scheduler.status()
+        for account, member in members.items():
+            sections |= {f"{name}@{account}": value
+                         for name, value in member.scheduler.status().items()}
+        return sections
+
+    kernel.board.add("schedules", status)
+    return Scheduling(leader=tuple(c for c in leader if c is not None), catalog=unit.catalog,
+                      scheduler=unit.scheduler, retention=unit.retention, freshness=freshness,
+                      coverage=coverage, accounts=members)
+
+
+def wire_members(settings: Settings, aws: AwsClients, kernel: Kernel) -> dict[str, Unit]:
+    """One unit per member account a schedule lists, over the schedules that list it."""
+    accounts = sorted({a for s in settings.schedules for a in s.accounts})
+    if not accounts:
+        return {}
+    members = kernel.members
+    if members is None:  # settings validation requires the template with accounts
+        raise ValueError("schedules list accounts: organization.role_arn_template is required")
+    return {account: wire_unit(settings, aws, kernel,
+                               [s for s in settings.schedules if account in s.accounts],
+                               dynamodb=member_dynamodb(members, account),
+                               metrics=kernel.metrics.scheduler.for_account(account),
+                               member=True)
+            for account in accounts}
+
+
+def wire_unit(settings: Settings, aws: AwsClients, kernel: Kernel, specs: list[ScheduleSpec],
+              *, dynamodb: Connect[DynamoDBClient], metrics: SchedulerMetrics,
+              member: bool = False) -> Unit:
+    """Discovery, engines, retention, starter and scheduler of `specs` in one account (its
+    DynamoDB client; AWS Backup schedules serve the own account only), with its own
+    call budget: AWS's quotas count per account. A member account's completions are not
+    put on the bus: its readers (freshness, restores, exports) know tables by name, in the
+    daemon's own account."""
+    cfg = settings.scheduler
     throttle = Throttle(cfg.api_calls_per_second, cfg.concurrency)
-    catalog = TableCatalog(aws.dynamodb, throttle, kernel.clock, metrics,
+    catalog = TableCatalog(dynamodb, throttle, kernel.clock, metrics,
                            cfg.discovery_interval_seconds,
-                           want_tags=any(s.tags for s in settings.schedules))
-    native = NativeEngine(aws.dynamodb, throttle, kernel.clock, prefix=cfg.backup_name_prefix,
-                          schedules=[s.name for s in settings.schedules])
+                           want_tags=any(s.tags for s in specs))
+    native = NativeEngine(dynamodb, throttle, kernel.clock, prefix=cfg.backup_name_prefix,
+                          schedules=[s.name for s in specs])
     engines: dict[str, Engine] = {"dynamodb": native,
                                   "aws-backup": AwsBackupEngine(aws.backup, throttle, kernel.clock)}
     retention = RetentionRunner(catalog, throttle, native, backup=aws.backup,
-                                schedules=settings.schedules, cfg=cfg, dry_run=settings.dry_run,
+                                schedules=specs, cfg=cfg, dry_run=settings.dry_run,
                                 metrics=metrics, clock=kernel.clock)
     now = kernel.clock.now()
-    states = {s.name: ScheduleState.of(s, engines[s.engine], now)
-              for s in settings.schedules if s.enabled}
+    states = {s.name: ScheduleState.of(s, engines[s.engine], now) for s in specs if s.enabled}
     starter = Starter(states, catalog, retention, tracker=kernel.tracker, bus=kernel.bus,
                       alerts=kernel.alerts, metrics=metrics,
                       follow_timeout_seconds=cfg.follow_timeout_seconds,
-                      dry_run=settings.dry_run, region=settings.region)
+                      dry_run=settings.dry_run, region=settings.region, publish=not member)
     kernel.bus.subscribe(starter.on_completed)
     budget = int(settings.limit_bytes * (cfg.admission_ratio or settings.critical_ratio))
     scheduler = BackupScheduler(states, catalog, starter,
                                 AdmissionQueue(budget, cfg.admission_order), cfg,
                                 metrics=metrics, alerts=kernel.alerts, clock=kernel.clock)
-    kernel.board.add("schedules", scheduler.status)
-    freshness, coverage = wire_freshness(settings, aws, kernel, catalog)
-    leader: list[Component | None] = [catalog, scheduler, retention, freshness, coverage]
-    return Scheduling(leader=tuple(c for c in leader if c is not None), catalog=catalog,
-                      scheduler=scheduler, retention=retention, freshness=freshness,
-                      coverage=coverage)
+    return Unit(catalog, scheduler, retention)
 
 
 def wire_freshness(settings: Settings, aws: AwsClients, kernel: Kernel, catalog: TableCatalog,
                    ) -> tuple[FreshnessTracker, CoverageWatch | None]:
     """Freshness and coverage over the enabled schedules, with their own read budget. Coverage
     also counts the tables the configured backup plans' selections take as protected."""
-    enabled = [s for s in settings.schedules if s.enabled]
+    enabled = [s for s in settings.schedules if s.enabled and not s.accounts]
     reads = Throttle(settings.freshness.api_calls_per_second, FRESHNESS_CONCURRENCY)
     rpo = settings.coverage.rpo_seconds if settings.coverage.enabled else None
     freshness = FreshnessTracker(

@@ -40,3 +40,9 @@ def test_an_account_that_is_not_twelve_digits_exits_2() -> None:
     done = iam_policy({}, "--account", "my-account")
     assert done.returncode == 2
     assert "--account" in done.stderr
+
+
+def test_member_role_needs_the_member_account() -> None:
+    done = iam_policy({}, "--member-role")
+    assert done.returncode == 2
+    assert "--member-role: name the member account with --account" in done.stderr

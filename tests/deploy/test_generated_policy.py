@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from daemon.config.iam_policy import PRINCIPAL_ACCOUNT, policy_for
+from daemon.config.iam_policy import PRINCIPAL_ACCOUNT, member_policy, policy_for
 from daemon.config.settings import Settings
 from daemon.core.tasks.rotation import MANAGED, TAG_MANAGED
 from tests.deploy import iam
@@ -146,3 +146,24 @@ def test_rds_keys_named_by_alias_are_matched_by_alias() -> None:
     assert statement["Condition"]["ForAnyValue:StringEquals"] == {
         "kms:ResourceAliases": ["alias/exports"]}
     assert statement["Condition"]["StringEquals"] == {"kms:ViaService": "rds.eu-west-1.amazonaws.com"}
+
+
+def test_schedules_in_member_accounts_are_granted_in_the_members_roles() -> None:
+    """The daemon's own role assumes the members' roles; each member's role does that
+    account's discovery, backups and retention, on its tables only."""
+    member, other = "222222222222", "444444444444"
+    settings = Settings(region="eu-west-1", organization={
+        "role_arn_template": "arn:aws:iam::{account}:role/ddb-backupd-member"}, schedules=[
+        {"name": "members", "expression": "rate(1 hour)", "tables": ["orders-*"],
+         "accounts": [member], "retention": {"keep_last": 2}}])
+    own = policy_for(settings, ACCOUNT)
+    assert "dynamodb:CreateBackup" not in iam.granted_actions(own)
+    assert resources(own, "CrossAccountMemberRoles") == ["arn:aws:iam::*:role/ddb-backupd-member"]
+    role = member_policy(settings, member)
+    at = f"eu-west-1:{member}"
+    assert resources(role, "SchedulerNativeBackups") == [f"arn:aws:dynamodb:{at}:table/orders-*"]
+    assert resources(role, "SchedulerNativeBackupRecords") == [
+        f"arn:aws:dynamodb:{at}:table/orders-*/backup/*"]
+    assert {"dynamodb:ListTables", "dynamodb:ListBackups", "dynamodb:DescribeTable",
+            "dynamodb:DeleteBackup"} <= iam.granted_actions(role)
+    assert iam.granted_actions(member_policy(settings, other)) == {"dynamodb:DescribeTable"}

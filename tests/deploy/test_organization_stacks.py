@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from daemon.config.iam_policy import member_policy
+from daemon.config.settings import Settings
 from daemon.core.events.models import JOB_EVENTS
 from tests.deploy import cfn, iam
 from tests.deploy.tools import ROOT, run
@@ -56,5 +58,14 @@ def test_the_member_role_is_one_the_daemons_policy_may_assume_with_the_external_
     (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
     assert trust["Condition"]["StringEquals"]["sts:ExternalId"] == {"Ref": "ExternalId"}
     (policy,) = role["Policies"]
-    actions = {s["Action"] for s in policy["PolicyDocument"]["Statement"]}
-    assert actions == {"dynamodb:DescribeTable"}, "what the daemon calls in a member account"
+    statements = policy["PolicyDocument"]["Statement"]
+    always = {a for s in statements if "Fn::If" not in s for a in iam.as_list(s["Action"])}
+    assert always == {"dynamodb:DescribeTable"}, "what the daemon calls in a member account"
+    scheduled = {a for s in statements if "Fn::If" in s
+                 for a in iam.as_list(s["Fn::If"][1]["Action"])}
+    member = "222222222222"
+    settings = Settings(organization={"role_arn_template": f"arn:aws:iam::{{account}}:role/{name}"},
+                        schedules=[{"name": "m", "expression": "rate(1 hour)", "tags": {"a": "b"},
+                                    "accounts": [member], "retention": {"keep_last": 1}}])
+    needed = iam.granted_actions(member_policy(settings, member))
+    assert needed <= always | scheduled, "ScheduledBackups=true grants what a schedule does there"

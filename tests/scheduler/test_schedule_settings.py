@@ -94,3 +94,26 @@ def test_scheduler_defaults_leave_admission_at_the_critical_level() -> None:
 def test_two_schedules_may_not_share_a_name() -> None:
     with pytest.raises(ValidationError, match="schedule names must be unique: daily"):
         Settings(schedules=[VALID, {**VALID, "expression": "rate(1 hour)"}])
+
+
+def test_member_accounts_are_twelve_digit_ids_listed_once() -> None:
+    assert ScheduleSpec(**VALID, accounts=["222222222222"]).accounts == ["222222222222"]
+    assert "not 12-digit AWS account ids: 2222, abc" in errors(accounts=["2222", "abc"])[
+        "accounts"]
+    assert "listed twice" in errors(accounts=["222222222222", "222222222222"])["accounts"]
+
+
+def test_member_accounts_are_for_the_dynamodb_engine() -> None:
+    found = errors(engine="aws-backup", backup_vault="v", accounts=["222222222222"],
+                   iam_role_arn="arn:aws:iam::123456789012:role/backup")
+    assert "dynamodb engine only" in found[""]
+
+
+def test_member_accounts_need_the_role_template() -> None:
+    spec = {**VALID, "accounts": ["222222222222"]}
+    with pytest.raises(ValidationError, match=r"daily list accounts: set "
+                                              r"organization.role_arn_template"):
+        Settings(region="us-east-1", schedules=[spec])
+    settings = Settings(region="us-east-1", schedules=[spec], organization={
+        "role_arn_template": "arn:aws:iam::{account}:role/ddb-backupd-member"})
+    assert settings.schedules[0].accounts == ["222222222222"]

@@ -12,19 +12,23 @@ from daemon.aws.accounts import MemberSessions
 from daemon.aws.session import AwsClients
 from daemon.config.settings import Settings
 from daemon.core.alerts import Alert
-from daemon.kernel.kernel import Kernel
+from daemon.kernel.outbox import AlertOutbox
+from daemon.kernel.status import StatusBoard
+from daemon.obs.metrics import Metrics
 
 
-def member_sessions(settings: Settings, aws: AwsClients, kernel: Kernel) -> MemberSessions | None:
-    """The sessions of member accounts when `organization.role_arn_template` is set."""
+def member_sessions(settings: Settings, aws: AwsClients, metrics: Metrics, alerts: AlertOutbox,
+                    board: StatusBoard) -> MemberSessions | None:
+    """The sessions of member accounts when `organization.role_arn_template` is set: built
+    once with the kernel (`Kernel.members`), so the events and scheduling capabilities share
+    one client per account and one report per failure."""
     org = settings.organization
     if org.role_arn_template is None:
         return None
     state: dict[str, str] = {}
-    metrics, alerts = kernel.metrics.aws, kernel.alerts
 
     def report(account: str, error: str | None) -> None:
-        metrics.member_session(account, error is None)
+        metrics.aws.member_session(account, error is None)
         if error is not None and state.get(account, "ok") == "ok":
             alerts.submit(Alert(
                 severity="warning", event="account.role_failed",
@@ -38,5 +42,5 @@ def member_sessions(settings: Settings, aws: AwsClients, kernel: Kernel) -> Memb
         external_id=org.external_id.get_secret_value() if org.external_id else None,
         session_name=settings.aws.role_session_name, on_change=report,
         retry_seconds=org.role_retry_seconds)
-    kernel.board.add("member_accounts", lambda: dict(sorted(state.items())))
+    board.add("member_accounts", lambda: dict(sorted(state.items())))
     return sessions

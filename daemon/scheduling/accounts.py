@@ -1,0 +1,61 @@
+"""Schedules that list member accounts (`schedules[].accounts`): each such account gets its own
+table discovery, scheduler and retention (see `wire.py`), whose every DynamoDB call goes
+through that account's assumed-role client (`Kernel.members`, shared with the events
+capability: one session, one failure report per account).
+
+A member whose role cannot be assumed answers `AccountUnavailableError` (naming the account)
+instead of a client: its discovery, slot or retention pass is skipped and tried again on
+the next one, while the other accounts go on. The failure itself is reported once by the
+sessions (`account.role_failed`: gauge, `/status`, one alert). Every log line of an
+account's components carries `account`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import structlog
+
+from daemon.aws.accounts import MemberSessions
+from daemon.kernel.supervisor import Component
+
+if TYPE_CHECKING:
+    from types_aiobotocore_dynamodb.client import DynamoDBClient
+
+    from daemon.aws.session import Connect
+
+
+class AccountUnavailableError(RuntimeError):
+    """The role of a member account cannot be assumed now."""
+
+
+def member_dynamodb(members: MemberSessions, account: str) -> Connect[DynamoDBClient]:
+    """DynamoDB in `account` through its role; raises `AccountUnavailableError` while it fails."""
+
+    async def connect() -> DynamoDBClient:
+        client = await members.dynamodb(account)
+        if client is None:
+            raise AccountUnavailableError(
+                f"account {account}: its role {members.role_arn(account)} cannot be assumed "
+                "now (see account.role_failed); skipped until it can")
+        return client
+
+    return connect
+
+
+@dataclass
+class InAccount:
+    """A component of one member account: named after it, and its logs name it."""
+
+    inner: Component
+    account: str
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        self.name = f"{self.inner.name}:{self.account}"
+
+    async def run(self, stop: asyncio.Event) -> None:
+        with structlog.contextvars.bound_contextvars(account=self.account):
+            await self.inner.run(stop)
