@@ -247,9 +247,20 @@ class FreshnessTracker:
         table = arns.table_name(item.resource_arn)
         if table is None or item.region not in (None, self._region):
             return
+        if not self._is_ours(table, item.resource_arn):  # a member's table of that name
+            return
         if self.book.record(table, item.created):
             log.debug("freshness.moved", table=table, at=item.created.isoformat(),
                       origin=item.origin)
+
+    def _is_ours(self, table: str, resource_arn: str) -> bool:
+        """Whether `resource_arn` is the discovered table of that name (events come from a
+        whole Organization: another account's table of the same name is not this one)."""
+        known = self._catalog.tables.get(table)
+        if known is None or known.arn is None:
+            return True
+        ours, theirs = arns.parse(known.arn), arns.parse(resource_arn)
+        return ours is None or theirs is None or ours.account == theirs.account
 
     def selection(self) -> dict[str, tuple[str, ...]]:
         """Each schedule's tables, as discovery knows them now (re-selected when it changed)."""

@@ -182,6 +182,29 @@ async def test_completions_on_the_bus_and_later_listings_move_tables_forward(
                  table="orders-b") == created_at(ddb, "orders-b").timestamp()
 
 
+async def test_a_backup_of_another_accounts_table_of_the_same_name_is_not_this_ones(
+        instance, estate):
+    """Events come from a whole Organization: a member's `orders-a` backed up says nothing
+    about this account's `orders-a`, whose newest backup stays what it was."""
+    del estate
+    now = datetime.now(UTC) + timedelta(seconds=1)
+    daemon = await instance([DAILY], FakeClock(now))
+    await daemon.catalog.run_once()
+    await daemon.freshness.seed()
+    own = daemon.catalog.tables["orders-a"].arn
+    assert own is not None
+    member = own.replace(f":{own.split(':')[4]}:", ":999999999999:")
+    before = value(daemon, "backupd_table_last_backup_timestamp_seconds", schedule="daily",
+                   table="orders-a")
+    assert before != now.timestamp()
+    daemon.kernel.bus.publish(BackupCompleted(
+        recovery_point_arn=f"{member}/backup/x", resource_arn=member,
+        resource_type="DynamoDB", created=now, origin="event", region="us-east-1"))
+    await daemon.kernel.bus.drain()
+    assert value(daemon, "backupd_table_last_backup_timestamp_seconds", schedule="daily",
+                 table="orders-a") == before
+
+
 async def test_aws_backup_jobs_count_and_seed_an_aws_backup_schedules_last_success(
         instance, make_table, make_vault, backup_fake):
     table = make_table("orders-x")
