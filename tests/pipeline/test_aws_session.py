@@ -10,8 +10,7 @@ import pytest
 from aiobotocore.session import AioSession
 from botocore.exceptions import UnknownServiceError
 
-from daemon.aws.botodata import LeanLoader
-from daemon.aws.session import ENDPOINT_PREFIXES, AwsClients, classify
+from daemon.aws.session import ENDPOINT_PREFIXES, AwsClients, classify, lean_botocore_session
 
 
 @pytest.mark.parametrize(("status", "code", "outcome"), [
@@ -27,13 +26,6 @@ from daemon.aws.session import ENDPOINT_PREFIXES, AwsClients, classify
 def test_calls_are_classified_into_a_bounded_set(status: int, code: str | None,
                                                  outcome: str) -> None:
     assert classify(status, code) == outcome
-
-
-def lean_session() -> AioSession:
-    session = AioSession()
-    session.register_component("data_loader", LeanLoader(
-        ENDPOINT_PREFIXES, session.get_component("data_loader").search_paths))
-    return session
 
 
 def resolved(client: Any) -> dict[str, Any]:
@@ -58,7 +50,7 @@ async def test_the_lean_data_loader_resolves_every_client_as_botocore_does(regio
     everything loaded."""
     keys = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing",
             "region_name": region}
-    full, lean = AioSession(), lean_session()
+    full, lean = AioSession(), lean_botocore_session()
     for service in ENDPOINT_PREFIXES:
         async with (full.create_client(service, **keys) as plain,  # type: ignore[call-overload]
                     lean.create_client(service, **keys) as cut):  # type: ignore[call-overload]
@@ -79,7 +71,7 @@ def test_every_accessor_is_a_service_whose_endpoints_are_kept() -> None:
 def test_the_lean_data_loader_builds_plain_dicts() -> None:
     """botocore parses its data into OrderedDicts, twice the memory of a dict for nothing the
     clients use: the lean loader builds plain dicts, for the models and the endpoints alike."""
-    loader = lean_session().get_component("data_loader")
+    loader = lean_botocore_session().get_component("data_loader")
     model = loader.load_service_model("sqs", "service-2")
     endpoints = loader.load_data("endpoints")
     for data in (model, model["shapes"], model["operations"]["ReceiveMessage"], endpoints,
@@ -91,7 +83,7 @@ def test_the_lean_data_loader_knows_only_the_daemons_services() -> None:
     """botocore looks into every service it ships when it first lists them (three times
     before the first call): the lean loader lists only the daemon's, and says another is
     unknown."""
-    loader = lean_session().get_component("data_loader")
+    loader = lean_botocore_session().get_component("data_loader")
     assert loader.list_available_services("service-2") == sorted(ENDPOINT_PREFIXES)
     assert set(loader.list_available_services("waiters-2")) < set(ENDPOINT_PREFIXES)
     with pytest.raises(UnknownServiceError, match="ec2"):

@@ -7,10 +7,10 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
 from structlog.testing import capture_logs
 
 from daemon.events.wire import wire
+from tests.fixtures.roles import RefusingSts
 from tests.fixtures.standin import boto3_client
 from tests.pipeline.helpers import backup_event, context, settings
 
@@ -64,25 +64,8 @@ async def test_a_role_that_cannot_be_assumed_is_reported_once_and_blocks_no_othe
     async with context(org()) as (env, _):
         real = env.aws.sts
 
-        class Refusing:
-            """STS refusing the broken account's role, as AWS does without a trust policy."""
-
-            def __init__(self, sts: Any) -> None:
-                self._sts = sts
-
-            def __getattr__(self, name: str) -> Any:
-                return getattr(self._sts, name)
-
-            async def assume_role(self, **call: Any) -> Any:
-                if BROKEN in call["RoleArn"]:
-                    raise ClientError({"Error": {"Code": "AccessDenied", "Message": "not "
-                                                 "authorized to perform sts:AssumeRole"}},
-                                      "AssumeRole")
-                assert call["ExternalId"] == "ddb-backupd-2026"
-                return await self._sts.assume_role(**call)
-
         async def sts() -> Any:
-            return Refusing(await real())
+            return RefusingSts(await real(), {BROKEN}, external_id="ddb-backupd-2026")
 
         monkeypatch.setattr(env.aws, "sts", sts)
         pipeline = wire(env.settings, env.aws, env.kernel).pipeline

@@ -28,6 +28,7 @@ from daemon.obs.metrics import Metrics
 from daemon.scheduling.accounts import AccountUnavailableError, InAccount
 from daemon.scheduling.engines import NativeEngine
 from daemon.scheduling.wire import Scheduling, wire
+from tests.fixtures.roles import RefusingSts
 from tests.fixtures.standin import boto3_client
 from tests.scheduler.conftest import settings_for
 
@@ -169,24 +170,8 @@ async def test_a_member_whose_role_is_refused_is_skipped_and_reported_the_other_
         monkeypatch: pytest.MonkeyPatch) -> None:
     real = AwsClients.sts
 
-    class Refusing:
-        """STS refusing B's role, as AWS does when its trust policy does not name us."""
-
-        def __init__(self, sts: Any) -> None:
-            self._sts = sts
-
-        def __getattr__(self, name: str) -> Any:
-            return getattr(self._sts, name)
-
-        async def assume_role(self, **call: Any) -> Any:
-            if B in call["RoleArn"]:
-                raise ClientError({"Error": {"Code": "AccessDenied", "Message": "not "
-                                             "authorized to perform sts:AssumeRole"}},
-                                  "AssumeRole")
-            return await self._sts.assume_role(**call)
-
     async def sts(self: AwsClients) -> Any:
-        return Refusing(await real(self))
+        return RefusingSts(await real(self), {B})
 
     monkeypatch.setattr(AwsClients, "sts", sts)
     served = await daemon()
