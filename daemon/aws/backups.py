@@ -22,12 +22,15 @@ if TYPE_CHECKING:
 
 async def list_native_backups(ddb: DynamoDBClient, throttle: Throttle, *, prefix: str,
                               schedules: Iterable[str], since: datetime | None = None,
-                              ) -> list[Listed]:
-    """Every USER backup (created since `since`), attributed to its schedule by name."""
+                              table: str | None = None) -> list[Listed]:
+    """Every USER backup (of `table`, created since `since`), attributed to its schedule
+    by name."""
     names = tuple(schedules)
     kwargs: ListBackupsInputTypeDef = {"BackupType": "USER", "Limit": 100}
     if since is not None:
         kwargs["TimeRangeLowerBound"] = since
+    if table is not None:
+        kwargs["TableName"] = table
     found: list[Listed] = []
     while True:
         page = await throttle.call(ddb.list_backups, **kwargs)

@@ -22,7 +22,13 @@ from daemon.aws.throttle import Throttle
 from daemon.config.schedules import ScheduleSpec
 from daemon.core import arns
 from daemon.core.clock import Clock, aware_time
-from daemon.core.scheduling.inventory import TAG_SCHEDULE, TAG_SLOT, Listed, job_slot
+from daemon.core.scheduling.inventory import (
+    TAG_SCHEDULE,
+    TAG_SLOT,
+    Listed,
+    job_slot,
+    survivor,
+)
 from daemon.core.scheduling.planner import backup_name, idempotency_token
 from daemon.kernel.supervisor import backoff_delay, sleep_or_stop
 from daemon.scheduling.discovery import TableInfo
@@ -88,6 +94,15 @@ class NativeEngine:
                        ) -> list[Listed]:
         listed = await self.list_backups(since - LIST_MARGIN)
         return [b for b in listed if b.schedule == spec.name and b.slot == slot]
+
+    async def kept(self, spec: ScheduleSpec, slot: datetime, table: str) -> Listed | None:
+        """The backup of `table` the slot keeps (the earliest), read from AWS now."""
+        ddb = await self._dynamodb()
+        listed = await list_native_backups(ddb, self._throttle, prefix=self._prefix,
+                                           schedules=self._schedules,
+                                           since=slot - LIST_MARGIN, table=table)
+        return survivor(b for b in listed
+                        if b.schedule == spec.name and b.slot == slot and b.table == table)
 
     async def latest_slot(self, spec: ScheduleSpec, since: datetime) -> datetime | None:
         """The newest slot this schedule has a backup for, among those created since."""

@@ -3,14 +3,19 @@
 - `refresh`: list the slot's backups in AWS, delete duplicates a racing replica made
   (keeping the earliest), and follow CREATING native backups nobody follows (restart).
 - `start`: one CreateBackup / StartBackupJob (or a dry-run log line).
-- following: DescribeBackup with backoff to AVAILABLE, then `BackupCompleted` on the bus;
-  a failure or a timeout raises an alert on the same path as failed jobs. AWS Backup jobs
+- following: DescribeBackup with backoff to AVAILABLE, then `BackupCompleted` on the bus
+  for the backup the slot keeps: a start call retried after a lost answer can leave two
+  backups in one slot, and the later one is deleted as a duplicate, so a completion is
+  published only once AWS's listing shows it is the earliest (else the later one goes and
+  the earliest is completed or followed instead); a failure or a timeout raises an alert on
+  the same path as failed jobs. AWS Backup jobs
   are followed by the event pipeline: its `BackupCompleted` events close them here.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from datetime import datetime
 
 import structlog
@@ -20,7 +25,7 @@ from daemon.core import arns
 from daemon.core.alerts import Alert
 from daemon.core.events.tracker import JobTable
 from daemon.core.scheduling.admission import Pending
-from daemon.core.scheduling.inventory import Listed
+from daemon.core.scheduling.inventory import Listed, retention_status
 from daemon.kernel.bus import BackupCompleted, CompletionBus
 from daemon.kernel.outbox import AlertOutbox
 from daemon.obs.metrics_scheduler import SchedulerMetrics
@@ -32,6 +37,7 @@ from daemon.scheduling.slots import ScheduleState, SlotRun
 log = structlog.get_logger(__name__)
 LEDGER_SECONDS = 600.0  # how long a started job counts before the tracker must know it
 MAX_JOBS_REMEMBERED = 100_000
+MAX_COMPLETED_REMEMBERED = 10_000  # backups completed lately: each is published once
 GONE_CODES = frozenset({"TableNotFoundException", "ResourceNotFoundException"})
 
 
@@ -49,6 +55,7 @@ class Starter:
         self._followers: dict[str, asyncio.Task[None]] = {}
         self._following_bytes: dict[str, int] = {}
         self._jobs: dict[str, tuple[str, int, float]] = {}  # job id -> (schedule, size, t)
+        self._completed_arns: OrderedDict[str, None] = OrderedDict()
         self._tracker = tracker
         self._bus = bus
         self._alerts = alerts
@@ -66,22 +73,23 @@ class Starter:
             await self._delete_duplicate(state, run, extra)
         if isinstance(state.engine, NativeEngine):
             for backup in run.creating():
-                self._follow(state, run, backup.arn, backup.table, size=0)
+                self._follow(state, run.slot, backup.arn, backup.table, size=0)
 
-    async def _delete_duplicate(self, state: ScheduleState, run: SlotRun, extra: Listed) -> None:
+    async def _delete_duplicate(self, state: ScheduleState, run: SlotRun | None,
+                                extra: Listed) -> None:
         if not isinstance(state.engine, NativeEngine):
             return  # jobs cannot be deleted; the idempotency token prevents them instead
         if self._dry_run:
             log.info("backup.duplicate_kept_dry_run", schedule=state.spec.name, arn=extra.arn)
             return
         deleted = await state.engine.delete(extra.arn)
-        if deleted or extra.status != "CREATING":
+        if run is not None and (deleted or extra.status != "CREATING"):
             run.forget(extra.arn)
         if deleted:
             self._metrics.deletion(state.spec.name, "duplicate")
             log.info("backup.duplicate_deleted", schedule=state.spec.name, table=extra.table,
-                     arn=extra.arn, slot=run.slot.isoformat())
-        else:
+                     arn=extra.arn, slot=None if extra.slot is None else extra.slot.isoformat())
+        elif run is not None:
             run.list_again()  # still CREATING: look again next tick
 
     async def start(self, state: ScheduleState, item: Pending) -> None:
@@ -128,37 +136,69 @@ class Starter:
             self._jobs[started.job_id] = (spec.name, size, self._clock())
             if len(self._jobs) > MAX_JOBS_REMEMBERED:
                 self._jobs.pop(next(iter(self._jobs)))
-        elif started.status == "AVAILABLE":
-            self._completed(state, run.slot, started.arn, started.table, size)
         else:
-            self._follow(state, run, started.arn, started.table, size)
+            self._follow(state, run.slot, started.arn, started.table, size,
+                         available=started.status == "AVAILABLE")
 
-    def _follow(self, state: ScheduleState, run: SlotRun, arn: str, table: str,
-                size: int) -> None:
+    def _follow(self, state: ScheduleState, slot: datetime, arn: str, table: str,
+                size: int, *, available: bool = False) -> None:
         if arn in self._followers:
             return
         self._following_bytes[arn] = size
         task = asyncio.get_running_loop().create_task(
-            self._follow_one(state, run.slot, arn, table, size), name=f"follow:{arn}")
+            self._follow_one(state, slot, arn, table, size, available=available),
+            name=f"follow:{arn}")
         self._followers[arn] = task
 
     async def _follow_one(self, state: ScheduleState, slot: datetime, arn: str, table: str,
-                          size: int) -> None:
+                          size: int, *, available: bool) -> None:
         engine = state.engine
         assert isinstance(engine, NativeEngine)
         try:
-            result = await engine.follow(arn, self._stopping,
-                                         self._follow_timeout)
+            result = "AVAILABLE" if available else await engine.follow(
+                arn, self._stopping, self._follow_timeout)
+            if result == "AVAILABLE":
+                await self._settle(state, engine, slot, Listed(
+                    table, arn, slot, "AVAILABLE", state.spec.name, slot), size)
         finally:
             self._followers.pop(arn, None)
             self._following_bytes.pop(arn, None)
-        if result == "AVAILABLE":
-            self._completed(state, slot, arn, table, size)
-        elif result != "STOPPED":
+        if result not in ("AVAILABLE", "STOPPED"):
             self._failed(state, slot, arn, table, result)
+
+    async def _settle(self, state: ScheduleState, engine: NativeEngine, slot: datetime,
+                      done: Listed, size: int) -> None:
+        """`done` is AVAILABLE: complete it if the slot keeps it; if an earlier backup of the
+        table exists, delete `done` as the duplicate and complete (or follow) the earlier one."""
+        try:
+            kept = await engine.kept(state.spec, slot, done.table)
+        except Exception as exc:  # unconfirmed: complete it; a later listing still converges
+            log.warning("backup.keep_check_failed", schedule=state.spec.name, table=done.table,
+                        arn=done.arn, code=error_code(exc), error=str(exc))
+            kept = None
+        if kept is None or kept.arn == done.arn:
+            self._completed(state, slot, done.arn, done.table, size)
+            return
+        log.info("backup.completed_duplicate", schedule=state.spec.name, table=done.table,
+                 arn=done.arn, kept=kept.arn, slot=slot.isoformat())
+        run = state.run if state.run is not None and state.run.slot == slot else None
+        try:
+            await self._delete_duplicate(state, run, done)
+        except Exception as exc:  # the next listing of the slot deletes it
+            log.warning("backup.duplicate_delete_failed", schedule=state.spec.name,
+                        table=done.table, arn=done.arn, code=error_code(exc))
+        if retention_status(kept.status) == "AVAILABLE":
+            self._completed(state, slot, kept.arn, kept.table, size)
+        elif retention_status(kept.status) == "CREATING":
+            self._follow(state, slot, kept.arn, kept.table, size)
 
     def _completed(self, state: ScheduleState, slot: datetime, arn: str, table: str,
                    size: int) -> None:
+        if arn in self._completed_arns:
+            return  # completed (and published) once already
+        self._completed_arns[arn] = None
+        if len(self._completed_arns) > MAX_COMPLETED_REMEMBERED:
+            self._completed_arns.popitem(last=False)
         spec = state.spec
         self._metrics.backup(spec.name, spec.engine, "completed")
         self._metrics.last_success(spec.name, slot.timestamp())

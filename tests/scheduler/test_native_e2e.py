@@ -210,3 +210,38 @@ async def test_every_schedules_counters_exist_at_zero_and_its_interval_is_export
     await daemon.tick()
     assert daemon.metric("backupd_schedule_next_run_timestamp_seconds",
                          schedule="hourly") == (SLOT + timedelta(hours=1)).timestamp()
+
+
+async def test_a_retried_start_publishes_only_the_backup_the_slot_keeps(
+        instance, make_table, ddb, monkeypatch):
+    """A CreateBackup whose answer was lost and that was retried made two backups: the later
+    one, which the start returned, is deleted as the duplicate, so its completion must not
+    reach the restore and export rules; the earliest one's does, once."""
+    make_table("orders-r")
+    real_start = NativeEngine.start
+    made: list[str] = []
+
+    async def start_twice(self: NativeEngine, *args: Any) -> Any:
+        made.append((await real_start(self, *args)).arn)  # its answer was lost
+        again = await real_start(self, *args)  # the retry
+        made.append(again.arn)
+        return again
+
+    monkeypatch.setattr(NativeEngine, "start", start_twice)
+    daemon = await instance([HOURLY], FakeClock(SLOT + timedelta(seconds=5)))
+    published: list[str] = []
+
+    async def seen(item: Any) -> None:
+        published.append(item.recovery_point_arn)
+
+    daemon.kernel.bus.subscribe(seen)
+    await daemon.tick()
+    await daemon.tick(SLOT + timedelta(minutes=1))
+    await asyncio.sleep(0.1)  # the bus's handlers run as tasks
+    earliest, duplicate = made
+    assert published == [earliest]
+    listed = ddb.list_backups(BackupType="USER")["BackupSummaries"]
+    assert [b["BackupArn"] for b in listed] == [earliest]
+    assert duplicate not in published
+    assert daemon.metric("backupd_scheduled_backups_total", schedule="hourly",
+                         engine="dynamodb", outcome="completed") == 1

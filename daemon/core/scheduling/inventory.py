@@ -107,6 +107,16 @@ def duplicates(listed: Iterable[Listed]) -> list[Listed]:
             groups[(item.table, item.schedule, item.slot)].append(item)
     extra: list[Listed] = []
     for group in groups.values():
-        group.sort(key=lambda i: (i.created, i.arn))
+        group.sort(key=_keep_order)
         extra.extend(group[1:])
     return extra
+
+
+def survivor(listed: Iterable[Listed]) -> Listed | None:
+    """The backup `duplicates` keeps among those of one (table, schedule, slot)."""
+    alive = [item for item in listed if retention_status(item.status) != "DELETED"]
+    return min(alive, key=_keep_order, default=None)
+
+
+def _keep_order(item: Listed) -> tuple[datetime, str]:
+    return item.created, item.arn
