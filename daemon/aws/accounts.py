@@ -4,8 +4,9 @@
 role the daemon assumes in each member account, with `organization.external_id` when the
 role's trust policy requires one. A session is made on first use, through botocore's public
 credential resolver: its credentials are `AioRefreshableCredentials`, renewed by a new
-AssumeRole before they expire. One client per account is kept and counted like the shared
-ones (DynamoDB, for table sizes: what the events capability reads in a member account).
+AssumeRole before they expire. One session per account, and one client per (account,
+service), is kept and counted like the shared ones (`dynamodb`, `backup`, `rds`: what the
+capabilities call in a member account).
 The daemon's own account (STS GetCallerIdentity, asked once) is served by the shared
 clients.
 
@@ -21,7 +22,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from datetime import UTC
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import structlog
 from aiobotocore.credentials import AioRefreshableCredentials
@@ -30,7 +31,11 @@ from botocore.credentials import CredentialProvider
 from daemon.aws.session import AwsClients
 
 if TYPE_CHECKING:
+    import aioboto3
+    from aiobotocore.client import AioBaseClient
+    from types_aiobotocore_backup.client import BackupClient
     from types_aiobotocore_dynamodb.client import DynamoDBClient
+    from types_aiobotocore_rds.client import RDSClient
 
 log = structlog.get_logger(__name__)
 Report = Callable[[str, str | None], None]  # (account, error or None when the role works)
@@ -63,7 +68,8 @@ class MemberSessions:
         self._session_name = session_name
         self._on_change = on_change
         self._retry = retry_seconds
-        self._clients: dict[str, DynamoDBClient] = {}
+        self._sessions: dict[str, aioboto3.Session] = {}
+        self._clients: dict[tuple[str, str], AioBaseClient] = {}  # (account, service)
         self._failed: dict[str, float] = {}  # account -> monotonic time of the next try
         self._locks: dict[str, asyncio.Lock] = {}
         self._home: str | None = None
@@ -83,19 +89,39 @@ class MemberSessions:
         its role cannot be assumed."""
         if account == await self.home():
             return await self._aws.dynamodb()
-        if account in self._clients:
-            return self._clients[account]
+        return cast("DynamoDBClient | None", await self._client(account, "dynamodb"))
+
+    async def backup(self, account: str) -> BackupClient | None:
+        """AWS Backup in `account`, as `dynamodb`."""
+        if account == await self.home():
+            return await self._aws.backup()
+        return cast("BackupClient | None", await self._client(account, "backup"))
+
+    async def rds(self, account: str) -> RDSClient | None:
+        """RDS in `account`, as `dynamodb`."""
+        if account == await self.home():
+            return await self._aws.rds()
+        return cast("RDSClient | None", await self._client(account, "rds"))
+
+    async def _client(self, account: str, service: str) -> AioBaseClient | None:
+        """The member's client of `service` (made once), None while its role fails."""
+        if (account, service) in self._clients:
+            return self._clients[account, service]
         if time.monotonic() < self._failed.get(account, 0.0):
             return None
         async with self._locks.setdefault(account, asyncio.Lock()):
-            if account not in self._clients:
-                client = await self._open(account)
-                if client is None:
+            if (account, service) not in self._clients:
+                session = self._sessions.get(account) or await self._open(account)
+                if session is None:
                     return None
-                self._clients[account] = client
-        return self._clients[account]
+                client: AioBaseClient = await self._aws.hold(session.client(
+                    service, config=self._aws.config(),  # type: ignore[call-overload]
+                    endpoint_url=self._aws.endpoint_url()))
+                self._aws.watch(service, client)
+                self._clients[account, service] = client
+        return self._clients[account, service]
 
-    async def _open(self, account: str) -> DynamoDBClient | None:
+    async def _open(self, account: str) -> aioboto3.Session | None:
         refresh = self._refresher(account)
         try:
             first = await refresh()
@@ -108,10 +134,8 @@ class MemberSessions:
         self._failed.pop(account, None)
         self._on_change(account, None)
         session = self._aws.session_of(_AssumedRole(first, refresh))
-        client = await self._aws.hold(session.client(
-            "dynamodb", config=self._aws.config(), endpoint_url=self._aws.endpoint_url()))
-        self._aws.watch("dynamodb", client)
-        return client
+        self._sessions[account] = session
+        return session
 
     def _refresher(self, account: str) -> Callable[[], Any]:
         role_arn = self.role_arn(account)
