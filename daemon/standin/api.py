@@ -36,17 +36,17 @@ def _start_backup(f: BackupFake, r: ApiRequest) -> dict[str, Any]:
 
 
 def _describe_backup(f: BackupFake, r: ApiRequest) -> dict[str, Any]:
-    return f.backups.describe(r.labels["backupJobId"], utcnow())
+    return f.backups.describe(r.labels["backupJobId"], utcnow(), r.caller)
 
 
 def _stop_backup(f: BackupFake, r: ApiRequest) -> None:
-    f.backups.stop(r.labels["backupJobId"], utcnow())
+    f.backups.stop(r.labels["backupJobId"], utcnow(), r.caller)
 
 
 def _list_backups(f: BackupFake, r: ApiRequest) -> dict[str, Any]:
     """ListBackupJobs: AWS's `By*` filters (query names from service-2.json), paginated."""
     q, now = r.query, utcnow()
-    jobs = f.backups.listed(r.region, q.get("accountId"))  # ByAccountId: own, one, or *
+    jobs = f.backups.listed(r.region, q.get("accountId") or r.caller)  # ByAccountId, or own
     exact = {"state": "state", "resourceArn": "resource_arn",
              "backupVaultName": "vault_name", "resourceType": "resource_type"}
     for param, attr in exact.items():
@@ -120,10 +120,10 @@ def match(method: str, raw_path: str) -> tuple[str, Handler, dict[str, str]] | N
 
 def handle(fake: BackupFake, handler: Handler, *, method: str, raw_path: str,
            labels: dict[str, str], raw_query: str, raw_body: bytes,
-           region: str) -> ApiResponse:
+           region: str, caller: str) -> ApiResponse:
     """Run one faked operation and render its result or its AWS error."""
     try:
-        req = ApiRequest(method, raw_path, region, labels, parse_query(raw_query),
+        req = ApiRequest(method, raw_path, region, caller, labels, parse_query(raw_query),
                          parse_body(raw_body))
         return json_response(handler(fake, req))
     except BackupApiError as err:

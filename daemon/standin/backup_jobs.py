@@ -6,10 +6,12 @@ table that does not exist is not a synchronous error: the job is created and FAI
 Backup reports it.
 
 Several accounts: a job belongs to the account of its resource ARN (AWS Backup runs it there),
-and its vault and recovery point ARNs carry that account. The stand-in's own account is the
-caller's: `ListBackupJobs` without `ByAccountId` lists only its jobs, `ByAccountId` one
-account's, and `*` every account's (cross-account monitoring, from the Organization's
-management account); `DescribeBackupJob` finds only the caller's own jobs. A member account's
+and its vault and recovery point ARNs carry that account. The caller's account is the one
+whose credentials signed the request (moto's: the stand-in's own account, or a member's
+through an assumed role's credentials): `ListBackupJobs` without `ByAccountId` lists only
+its jobs, `ByAccountId` one account's, and `*` every account's (cross-account monitoring,
+from the Organization's management account); `DescribeBackupJob` and `StopBackupJob` find
+only the caller's own jobs. A member account's
 jobs (`BackupFake.inject_job` with a member's resource ARN) have no moto records behind them:
 their tables are not checked and their recovery points are the fake's alone.
 """
@@ -134,15 +136,16 @@ class BackupJobs:
         size = self._bridge.table_size_bytes(region, table) if table else None
         return size if size else self._store.config.default_size_bytes
 
-    def describe(self, job_id: str, now: datetime) -> dict[str, Any]:
+    def describe(self, job_id: str, now: datetime, caller: str | None = None) -> dict[str, Any]:
+        """DescribeBackupJob: a job of the `caller`'s account (None: the stand-in's own)."""
         with self._store.lock:
             job = self._store.jobs.get(job_id)
-            if job is None or job.account != self._store.account:
+            if job is None or job.account != (caller or self._store.account):
                 raise not_found(f"Cannot find backup job with id {job_id}.")
             return job.to_api(now)
 
     def listed(self, region: str, account: str | None = None) -> list[BackupJob]:
-        """This region's jobs of `account` (None: the caller's own; `*`: every account's),
+        """This region's jobs of `account` (None: the stand-in's own; `*`: every account's),
         newest first (copies; filtering happens outside the lock)."""
         st = self._store
         want = st.account if account is None else account
@@ -151,12 +154,12 @@ class BackupJobs:
                     if j.region == region and want in ("*", j.account)]
         return sorted(jobs, key=lambda j: j.creation_date, reverse=True)
 
-    def stop(self, job_id: str, now: datetime) -> None:
-        """StopBackupJob: ABORTING now, ABORTED at the next tick."""
+    def stop(self, job_id: str, now: datetime, caller: str | None = None) -> None:
+        """StopBackupJob of the `caller`'s job: ABORTING now, ABORTED at the next tick."""
         st = self._store
         with st.lock:
             job = st.jobs.get(job_id)
-            if job is None:
+            if job is None or job.account != (caller or st.account):
                 raise not_found(f"Cannot find backup job with id {job_id}.")
             if job.terminal or job.state == "ABORTING":
                 raise invalid_request(f"Backup job {job_id} cannot be stopped in state "

@@ -16,6 +16,7 @@ from moto.backup.models import backup_backends
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models import dynamodb_backends
 from moto.dynamodb.models.table import Backup, RestoredTable
+from moto.iam.models import get_account_id_from
 from moto.sns.models import sns_backends
 from moto.sqs.models import sqs_backends
 
@@ -36,6 +37,13 @@ class MotoBridge:
         self.account = account
         self._sizes: dict[tuple[str, str], int] = {}
         self._lock = threading.Lock()
+
+    def caller_account(self, access_key: str | None) -> str:
+        """The account whose credentials signed a request: moto's answer for its own APIs
+        (an assumed role's temporary key belongs to the role's account), the stand-in's own
+        account for a key moto did not issue."""
+        account = get_account_id_from(access_key) if access_key else DEFAULT_ACCOUNT_ID
+        return self.account if account == DEFAULT_ACCOUNT_ID else account
 
     # -- vaults -------------------------------------------------------------------------
     def vault_arn(self, region: str, name: str) -> str | None:

@@ -55,6 +55,7 @@ class ApiRequest:
     method: str
     path: str
     region: str
+    caller: str  # the account whose credentials signed the request
     labels: dict[str, str] = field(default_factory=dict)
     query: dict[str, str] = field(default_factory=dict)
     body: JsonDict = field(default_factory=dict)

@@ -66,7 +66,7 @@ class StandInApp:
         path = environ.get("PATH_INFO", "")
         if method == "POST" and path.rstrip("/") == "/moto-api/reset":
             self.fake.reset()
-        service, region = _scope(environ.get("HTTP_AUTHORIZATION", ""))
+        service, region, access_key = _scope(environ.get("HTTP_AUTHORIZATION", ""))
         if service == "backup":
             raw_uri = _raw_uri(environ)
             raw_path, _, raw_query = raw_uri.partition("?")
@@ -74,14 +74,15 @@ class StandInApp:
             if hit is not None:
                 operation, handler, labels = hit
                 body = _read_body(environ)
+                caller = self.fake.bridge.caller_account(access_key)
                 try:
-                    authorize(environ, operation, raw_uri, body, self.fake.account)
+                    authorize(environ, operation, raw_uri, body, caller)
                 except BackupApiError as err:
                     resp = error_response(err)
                 else:
                     resp = api.handle(self.fake, handler, method=method, raw_path=raw_path,
                                       labels=labels, raw_query=raw_query, raw_body=body,
-                                      region=region or self.fake.region)
+                                      region=region or self.fake.region, caller=caller)
                 headers = [*resp.headers, ("Content-Length", str(len(resp.body)))]
                 start_response(f"{resp.status} {_REASONS.get(resp.status, 'OK')}", headers)
                 return [resp.body]
@@ -120,14 +121,14 @@ _REASONS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
             500: "Internal Server Error"}
 
 
-def _scope(auth: str) -> tuple[str | None, str | None]:
-    """(service, region) from a SigV4 `Authorization` header's credential scope."""
+def _scope(auth: str) -> tuple[str | None, str | None, str | None]:
+    """(service, region, access key id) from a SigV4 `Authorization` header's credential."""
     try:
         credential = auth.split("Credential=", 1)[1].split(",", 1)[0]
-        _, _, region, service, _ = credential.split("/")
+        access_key, _, region, service, _ = credential.split("/")
     except (IndexError, ValueError):
-        return None, None
-    return service.lower(), region
+        return None, None, None
+    return service.lower(), region, access_key
 
 
 def _raw_uri(environ: dict[str, Any]) -> str:

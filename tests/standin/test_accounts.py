@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import boto3
 import pytest
 
+from tests.fixtures.standin import boto3_client
 from tests.standin.conftest import drain
 
 pytestmark = pytest.mark.e2e
@@ -47,6 +49,44 @@ async def test_a_member_accounts_job_is_not_described_from_the_callers_account(
     backup = aws["backup"]
     with pytest.raises(backup.exceptions.ResourceNotFoundException):
         await backup.describe_backup_job(BackupJobId=member.job_id)
+
+
+def member_backup(standin, account):
+    """AWS Backup with the credentials of a role assumed in `account` (moto's STS)."""
+    creds = boto3_client(standin, "sts").assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/ddb-backupd-member",
+        RoleSessionName="test")["Credentials"]
+    return boto3.client("backup", region_name=standin.region, endpoint_url=standin.endpoint_url,
+                        aws_access_key_id=creds["AccessKeyId"],
+                        aws_secret_access_key=creds["SecretAccessKey"],
+                        aws_session_token=creds["SessionToken"])
+
+
+def test_in_a_member_account_its_own_jobs_are_listed_described_and_stopped(
+        fresh_standin, make_vault, make_table, backup_fake):
+    """The caller is the account whose credentials signed the request: through a role
+    assumed in a member account, the listing without ByAccountId and DescribeBackupJob
+    are that account's, as they are the own account's for the own credentials."""
+    vault, table = make_vault(), make_table()
+    own = backup_fake.inject_job(table.arn, vault.name, state="RUNNING", duration=float("inf"))
+    mine = backup_fake.inject_job(table_arn(MEMBER), "ops", state="RUNNING",
+                                  duration=float("inf"))
+    other = backup_fake.inject_job(table_arn(OTHER), "ops", state="RUNNING",
+                                   duration=float("inf"))
+    backup = member_backup(fresh_standin, MEMBER)
+    listed = backup.list_backup_jobs()["BackupJobs"]
+    assert [(j["BackupJobId"], j["AccountId"]) for j in listed] == [(mine.job_id, MEMBER)]
+    assert backup.describe_backup_job(BackupJobId=mine.job_id)["AccountId"] == MEMBER
+    for foreign in (own, other):
+        with pytest.raises(backup.exceptions.ResourceNotFoundException):
+            backup.describe_backup_job(BackupJobId=foreign.job_id)
+        with pytest.raises(backup.exceptions.ResourceNotFoundException):
+            backup.stop_backup_job(BackupJobId=foreign.job_id)
+    backup.stop_backup_job(BackupJobId=mine.job_id)
+    assert backup.describe_backup_job(BackupJobId=mine.job_id)["State"] == "ABORTING"
+    own_backup = boto3_client(fresh_standin, "backup")
+    assert [j["BackupJobId"] for j in own_backup.list_backup_jobs()["BackupJobs"]] == [
+        own.job_id]
 
 
 async def test_a_member_accounts_events_name_its_account(aws, make_queue, backup_fake):
