@@ -10,19 +10,21 @@ still seen when its events are missing, and a FAILED one still raises its alert.
 twice are dropped by the tracker's memory of finished jobs; the first pass lists no history,
 so a restart does not raise old failures again.
 
-Which accounts a pass covers: without `accounts` the daemon's own (ListBackupJobs without
-`ByAccountId` lists the caller's jobs; which account that is, is learned from the `AccountId`
-AWS returns, and jobs of other accounts are left alone). With `accounts` (an Organization:
-`organization.enabled`), AWS Backup's cross-account monitoring lists each of them, or `*`
-for every member account, and a job the listing no longer shows is looked up by a listing of
-its own account and resource (DescribeBackupJob answers for the caller's own jobs only).
-Jobs of accounts not served here (`accounts:`) are skipped.
+Which accounts a pass covers is the `JobSources`' choice (`daemon/events/listers.py`): the
+daemon's own (the default; which account that is, is learned from the `AccountId` AWS
+returns, and jobs of other accounts are left alone), the Organization's through cross-account
+monitoring (`organization.enabled`), or each account of `accounts:` through its role
+(`organization.role_arn_template` without an Organization). An account that cannot be listed
+(its role refused, its listing failed) is skipped for the pass, logged and shown in
+`/status`, and its tracked jobs are left as they are: not being listed is not having ended.
+The pass fails only when no account could be listed. Jobs of accounts not served here
+(`accounts:`) are skipped.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, cast
 
@@ -31,17 +33,19 @@ import structlog
 from daemon.core.clock import Clock
 from daemon.core.events.decode import OPEN_STATES, JobEvent
 from daemon.core.events.tracker import JobTable
+from daemon.events.listers import JobSources, Lister
 from daemon.events.pipeline import Pipeline
 from daemon.kernel.status import StatusBoard
 from daemon.kernel.supervisor import repeat, sleep_or_stop
 from daemon.obs.metrics import EventMetrics
 
 if TYPE_CHECKING:
-    from types_aiobotocore_backup.client import BackupClient
     from types_aiobotocore_backup.literals import BackupJobStateType
-    from types_aiobotocore_backup.type_defs import BackupJobTypeDef, DescribeBackupJobOutputTypeDef
-
-    from daemon.aws.session import Connect
+    from types_aiobotocore_backup.type_defs import (
+        BackupJobTypeDef,
+        DescribeBackupJobOutputTypeDef,
+        ListBackupJobsInputPaginateTypeDef,
+    )
 
 log = structlog.get_logger(__name__)
 LOOKBACK = timedelta(days=7)  # AWS keeps open jobs listed; bound the scan anyway
@@ -70,12 +74,10 @@ class Reconciler:
 
     name = "reconciler"
 
-    def __init__(self, backup: Connect[BackupClient], pipeline: Pipeline, tracker: JobTable, *,
+    def __init__(self, sources: JobSources, pipeline: Pipeline, tracker: JobTable, *,
                  region: str, interval_seconds: float, metrics: EventMetrics,
-                 board: StatusBoard, clock: Clock, accounts: Sequence[str] | None = None,
-                 ) -> None:
-        self._backup = backup
-        self._accounts = list(accounts) if accounts is not None else None
+                 board: StatusBoard, clock: Clock) -> None:
+        self._sources = sources
         self._home: str | None = None  # the caller's account, once AWS has named it
         self._pipeline = pipeline
         self._tracker = tracker
@@ -85,13 +87,15 @@ class Reconciler:
         self._board = board
         self._clock = clock
         self.last_success: datetime | None = None
+        self.last_pass: dict[str, str] = {}  # account -> "ok", or why it was skipped
         self._passed_at: float | None = None  # loop time of the last successful pass
         self._first_pass: datetime | None = None
         self._ended_since: datetime | None = None  # list jobs ended after this (None: don't)
         board.set_health("reconciler", False, "first reconcile not done yet")
         board.add("reconcile", lambda: {
-            "last_success": self.last_success,
-            "accounts": self._accounts if self._accounts is not None else "own"})
+            "last_success": self.last_success, "mode": sources.mode,
+            "accounts": sources.accounts if sources.accounts is not None else "own",
+            "last_pass": dict(self.last_pass)})
 
     async def run(self, stop: asyncio.Event) -> None:
         if self._passed_at is not None:  # a new leader reconciled just before running this
@@ -106,26 +110,23 @@ class Reconciler:
 
     async def run_once(self) -> int:
         """One reconcile pass; returns the number of repairs made."""
-        backup = await self._backup()
         now = self._clock.now()
-        open_jobs, ended_jobs = await asyncio.gather(self._list_open(backup, now),
-                                                     self._list_ended(backup))
+        listers, open_jobs, ended_jobs, skipped = await self._list(now)
         listed = [job_event(j, self._region, now) for j in open_jobs]
         ended = [job_event(j, self._region, now) for j in ended_jobs]
-        if self._accounts is None and self._home is None:
-            self._home = next((e.account for e in [*listed, *ended] if e.account), None)
         repairs = 0
         for event in ended:  # first: a tracked job that ended needs no DescribeBackupJob
             if self._pipeline.serves(event):
                 repairs += await self._pipeline.apply(event, origin="reconcile")
         listed = [event for event in listed if self._pipeline.serves(event)]
-        plan = self._tracker.diff(listed, region=self._region, accounts=self._covered())
+        plan = self._tracker.diff(listed, region=self._region, accounts=self._covered(listers))
         for event in plan.upserts:
             repairs += await self._pipeline.apply(event, origin="reconcile")
         for job_id in plan.vanished:
-            repairs += await self._close(backup, job_id)
+            repairs += await self._close(listers, job_id)
         await self._pipeline.settle()  # sizes of the jobs just learned, before "ready"
         self.last_success, self._passed_at = now, asyncio.get_running_loop().time()
+        self.last_pass = {**{self._named(lister): "ok" for lister in listers}, **skipped}
         # the next pass lists jobs ended since this one, one period earlier in case AWS lists
         # an end late or its clock is behind ours, but never before the first pass
         self._first_pass = self._first_pass or now
@@ -133,79 +134,82 @@ class Reconciler:
         self._metrics.reconciled(True, repairs, now.timestamp())
         self._board.set_health("reconciler", True)
         log.info("reconcile.done", listed_open=len(listed), repairs=repairs,
-                 vanished=len(plan.vanished), running_jobs=self._tracker.running_jobs_total())
+                 vanished=len(plan.vanished), running_jobs=self._tracker.running_jobs_total(),
+                 accounts=len(listers), skipped=sorted(skipped))
         return repairs
 
-    def _covered(self) -> Collection[str] | None:
-        """The accounts this pass listed (None: any, when not known)."""
-        if self._accounts is None:
-            return None if self._home is None else {self._home}
-        return None if "*" in self._accounts else set(self._accounts)
+    async def _list(self, now: datetime) -> tuple[
+            list[Lister], list[BackupJobTypeDef], list[BackupJobTypeDef], dict[str, str]]:
+        """Every account's open and ended jobs, listed side by side: (the listers that
+        answered, open jobs, ended jobs, skipped accounts with the reason)."""
+        listing = await self._sources.listing()
+        results = await asyncio.gather(*(self._list_one(lister, now)
+                                         for lister in listing.listers))
+        listers, open_jobs, ended_jobs = [], [], []
+        skipped, errors = dict(listing.skipped), []
+        for lister, result in zip(listing.listers, results, strict=True):
+            if isinstance(result, Exception):
+                errors.append(result)
+                skipped[self._named(lister)] = f"ListBackupJobs failed: {result}"
+                continue
+            listers.append(lister)
+            open_jobs += result[0]
+            ended_jobs += result[1]
+            if lister.account is None and self._home is None:
+                self._home = next((j["AccountId"] for j in [*result[0], *result[1]]
+                                   if j.get("AccountId")), None)
+        if not listers:  # the pass fails (and is retried), naming why
+            if len(errors) == 1 and not listing.skipped:
+                raise errors[0]  # one account (the usual case): its own error
+            raise RuntimeError("no account could be listed: " + "; ".join(
+                f"{account}: {reason}" for account, reason in sorted(skipped.items())))
+        for account, reason in skipped.items():
+            log.warning("reconcile.account_skipped", account=account, reason=reason)
+        return listers, open_jobs, ended_jobs, skipped
 
-    async def _list_open(self, backup: BackupClient, now: datetime) -> list[BackupJobTypeDef]:
-        """The jobs in every open state (of every account listed), listed side by side."""
-        selectors: list[str | None] = [*self._accounts] if self._accounts else [None]
-        listings = await asyncio.gather(*(
-            self._list_state(backup, state, now, account)
-            for state in sorted(OPEN_STATES) for account in selectors))
-        return [job for jobs in listings for job in jobs]
-
-    @staticmethod
-    async def _list_state(backup: BackupClient, state: str, now: datetime,
-                          account: str | None) -> list[BackupJobTypeDef]:
+    async def _list_one(self, lister: Lister, now: datetime) -> tuple[
+            list[BackupJobTypeDef], list[BackupJobTypeDef]] | Exception:
+        """One account's jobs in every open state, and those ended since the previous pass
+        (none on the first), listed side by side; the error when its listing fails."""
         # the core's open states are AWS's own BackupJobState values
-        by_state = cast("BackupJobStateType", state)
-        paginator = backup.get_paginator("list_backup_jobs")
-        pages = (paginator.paginate(ByState=by_state, ByCreatedAfter=now - LOOKBACK)
-                 if account is None else
-                 paginator.paginate(ByState=by_state, ByCreatedAfter=now - LOOKBACK,
-                                    ByAccountId=account))
-        return [job async for page in pages for job in page.get("BackupJobs", [])]
-
-    async def _list_ended(self, backup: BackupClient) -> list[BackupJobTypeDef]:
-        """The jobs (of every account listed) that ended since the previous pass; none on
-        the first pass."""
-        since = self._ended_since
-        if since is None:
-            return []
-        paginator = backup.get_paginator("list_backup_jobs")
-        selectors: list[str | None] = [*self._accounts] if self._accounts else [None]
-        listings = [paginator.paginate(ByCompleteAfter=since) if account is None else
-                    paginator.paginate(ByCompleteAfter=since, ByAccountId=account)
-                    for account in selectors]
-        return [job for pages in listings async for page in pages
-                for job in page.get("BackupJobs", [])]
-
-    async def _close(self, backup: BackupClient, job_id: str) -> int:
-        if self._accounts is not None:
-            return await self._close_listed(backup, job_id)
+        queries: list[ListBackupJobsInputPaginateTypeDef] = [
+            {"ByState": cast("BackupJobStateType", state), "ByCreatedAfter": now - LOOKBACK}
+            for state in sorted(OPEN_STATES)]
+        if self._ended_since is not None:
+            queries.append({"ByCompleteAfter": self._ended_since})
         try:
-            job = await backup.describe_backup_job(BackupJobId=job_id)
-        except backup.exceptions.ResourceNotFoundException:
-            log.warning("reconcile.job_unknown", job_id=job_id)
-            return 0
-        self._home = self._home or job.get("AccountId")
-        seen_at = self._clock.now()
-        return await self._pipeline.apply(job_event(job, self._region, seen_at),
-                                          origin="reconcile")
+            listings = await asyncio.gather(*(lister.jobs(query) for query in queries))
+        except Exception as exc:
+            return exc
+        ended = listings.pop() if self._ended_since is not None else []
+        return [job for jobs in listings for job in jobs], ended
 
-    async def _close_listed(self, backup: BackupClient, job_id: str) -> int:
-        """A member account's job the open listing lacks, found by a listing of its account
-        and resource since it started (cross-account monitoring has no describe)."""
+    def _covered(self, listers: list[Lister]) -> Collection[str] | None:
+        """The accounts this pass listed (None: any, when not known)."""
+        covered: set[str] = set()
+        for lister in listers:
+            account = lister.account or self._home  # the caller's, once AWS has named it
+            if account is None or account == "*":
+                return None
+            covered.add(account)
+        return covered
+
+    def _named(self, lister: Lister) -> str:
+        """The account a lister lists, as `/status` and the logs name it."""
+        return lister.account or self._home or "own"
+
+    async def _close(self, listers: list[Lister], job_id: str) -> int:
+        """A tracked job the open listing lacks: how it ended, in its own account."""
         tracked = self._tracker.get(job_id)
         if tracked is None:
             return 0
-        account = tracked.account if tracked.account and tracked.account.isdigit() else "*"
-        paginator = backup.get_paginator("list_backup_jobs")
-        since = tracked.started - timedelta(minutes=5)
-        pages = (paginator.paginate(ByAccountId=account, ByCreatedAfter=since,
-                                    ByResourceArn=tracked.resource_arn)
-                 if tracked.resource_arn else
-                 paginator.paginate(ByAccountId=account, ByCreatedAfter=since))
-        async for page in pages:
-            for job in page.get("BackupJobs", []):
-                if job["BackupJobId"] == job_id:
-                    return await self._pipeline.apply(
-                        job_event(job, self._region, self._clock.now()), origin="reconcile")
-        log.warning("reconcile.job_unknown", job_id=job_id, account=tracked.account)
-        return 0
+        lister = next((found for each in listers
+                       if (found := each.of(tracked.account)) is not None), None)
+        job = await lister.find(tracked) if lister is not None else None
+        if lister is None or job is None:
+            log.warning("reconcile.job_unknown", job_id=job_id, account=tracked.account)
+            return 0
+        if lister.account is None:
+            self._home = self._home or job.get("AccountId")
+        return await self._pipeline.apply(job_event(job, self._region, self._clock.now()),
+                                          origin="reconcile")

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from daemon.aws.session import AwsClients
 from daemon.config.settings import Settings
 from daemon.core.events.monitor import Scope
+from daemon.events.listers import JobSources, MemberRoles, Members, Organization, OwnAccount
 from daemon.events.pipeline import Limits, Pipeline, ThresholdWatch
 from daemon.events.reconciler import Reconciler
 from daemon.events.sizes import SizeResolver
@@ -51,10 +52,10 @@ def wire(settings: Settings, aws: AwsClients, kernel: Kernel) -> Events:
         levels=pipeline.levels))
     register_status(kernel.board, kernel.tracker, pipeline.thresholds_view, settings,
                     levels=pipeline.levels, limit_bytes=limits.limit_bytes)
-    reconciler = Reconciler(aws.backup, pipeline, kernel.tracker, region=settings.region,
+    reconciler = Reconciler(job_sources(settings, aws, kernel.members), pipeline,
+                            kernel.tracker, region=settings.region,
                             interval_seconds=settings.reconcile_seconds, metrics=metrics,
-                            board=kernel.board, clock=kernel.clock,
-                            accounts=listed_accounts(settings))
+                            board=kernel.board, clock=kernel.clock)
     consumer = cloudwatch = None
     if settings.queue_url:
         from daemon.events.consumer import Consumer  # noqa: PLC0415 - only with a queue
@@ -78,9 +79,12 @@ def wire(settings: Settings, aws: AwsClients, kernel: Kernel) -> Events:
                   reconciler=reconciler, consumer=consumer, cloudwatch=cloudwatch)
 
 
-def listed_accounts(settings: Settings) -> list[str] | None:
-    """The accounts the reconcile lists through cross-account monitoring: those served
-    (`accounts:`), else every member account (`*`); None without an Organization."""
-    if not settings.organization.enabled:
-        return None
-    return list(settings.accounts) or ["*"]
+def job_sources(settings: Settings, aws: AwsClients, members: Members | None) -> JobSources:
+    """Whose jobs the reconcile lists: with an Organization, every member account's through
+    cross-account monitoring (those of `accounts:`, else `*`); with member roles and
+    `accounts:`, each of them through its role; else the daemon's own account."""
+    if settings.organization.enabled:
+        return Organization(aws.backup, list(settings.accounts) or ["*"])
+    if members is not None and settings.accounts:
+        return MemberRoles(members, settings.accounts)
+    return OwnAccount(aws.backup)

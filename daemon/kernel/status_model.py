@@ -291,9 +291,17 @@ class Alerts(Part):
 
 class Reconcile(Part):
     last_success: Timestamp | None
+    mode: Literal["own", "organization", "member_roles"] = Field(
+        "own", description="How each pass lists: `own` (the caller's account), `organization` "
+        "(cross-account monitoring, ByAccountId per account), `member_roles` (each account "
+        "through its role).")
     accounts: list[str] | Literal["own"] = Field(
         "own", description="The accounts each pass lists: `own` (the caller's), else those of "
-        "`accounts:` through cross-account monitoring (`*`: every member account).")
+        "`accounts:` (`*`: every member account, through cross-account monitoring).")
+    last_pass: dict[str, str] = Field(
+        default_factory=dict, description="Each account of the last successful pass: `ok`, "
+        "or why it was skipped (its role refused, its listing failed); a skipped account's "
+        "jobs stay as they were until a pass lists it.")
 
 
 class ComponentHealth(Part):

@@ -22,7 +22,7 @@ from daemon.events.consumer import Consumer, Handler
 from daemon.events.pipeline import Limits, Pipeline, Sizes
 from daemon.events.reconciler import Reconciler
 from daemon.events.sizes import SizeResolver
-from daemon.events.wire import listed_accounts
+from daemon.events.wire import job_sources
 from daemon.kernel.kernel import Kernel
 from daemon.kernel.outbox import AlertOutbox
 from daemon.kernel.status import StatusBoard
@@ -92,10 +92,10 @@ class Env:
                         grace_seconds=s.shutdown_grace_seconds)
 
     def reconciler(self, pipeline: Pipeline) -> Reconciler:
-        return Reconciler(self.aws.backup, pipeline, self.tracker, region=self.settings.region,
+        return Reconciler(job_sources(self.settings, self.aws, self.kernel.members), pipeline,
+                          self.tracker, region=self.settings.region,
                           interval_seconds=self.settings.reconcile_seconds,
-                          metrics=self.metrics.events, board=self.board, clock=self.clock,
-                          accounts=listed_accounts(self.settings))
+                          metrics=self.metrics.events, board=self.board, clock=self.clock)
 
     def cloudwatch(self) -> CloudWatchPublisher:
         s = self.settings
