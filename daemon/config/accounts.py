@@ -3,6 +3,8 @@
 `organization.enabled`: the daemon runs in the Organization's management account or its
 delegated administrator for AWS Backup, whose cross-account monitoring lists every member
 account's jobs (`ListBackupJobs` with `ByAccountId`), so one reconcile repairs them all.
+Without it, `organization.role_arn_template` and `accounts:` make the reconcile list each
+served account through its own role instead.
 
 AWS's limits on concurrent backups apply per account and region, so the threshold levels
 do too: `limits.default_bytes` for every (account, region) (unset: the root `limit_bytes`,
@@ -62,10 +64,12 @@ class OrganizationSettings(_Section):
         False, description="Reconcile every member account's jobs through AWS Backup "
         "cross-account monitoring (ListBackupJobs with ByAccountId: each of accounts:, or * "
         "for all); needs the management or delegated administrator account's credentials. "
-        "Off: the reconcile lists the daemon's own account.")
+        "Off: the reconcile lists each account of accounts: through its role (with "
+        "role_arn_template), else the daemon's own account.")
     role_arn_template: str | None = Field(
         None, description="Role assumed in each member account to act on its tables (table "
-        "sizes by DescribeTable; backups and retention of schedules that list accounts), e.g. "
+        "sizes by DescribeTable; backups and retention of schedules that list accounts; "
+        "without organization.enabled, the reconcile of each account of accounts:), e.g. "
         "arn:aws:iam::{account}:role/ddb-backupd-member; {account} is the member's id. Unset: "
         "member tables are read by ARN only.")
     external_id: SecretStr | None = Field(

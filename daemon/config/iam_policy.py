@@ -167,14 +167,18 @@ def _cross_account(settings: Settings, scope: Scope) -> list[Statement]:
 
 def member_policy(settings: Settings, account: str) -> dict[str, Any]:
     """The policy of the role the daemon assumes in member `account`: DescribeTable (table
-    sizes of its jobs) and, for the schedules listing the account, their discovery, native
-    backups and retention, scoped to the member's tables."""
+    sizes of its jobs); ListBackupJobs and DescribeBackupJob when the reconcile lists the
+    account through its role (a served account without an Organization); and, for the
+    schedules listing the account, their discovery, native backups and retention, scoped to
+    the member's tables."""
     scope = Scope(partition(settings.region), settings.region, account)
     listed = [s.model_copy(update={"accounts": []}) for s in settings.schedules
               if account in s.accounts]
     here = settings.model_copy(update={"schedules": listed, "restores": [], "exports": []})
+    reconciled = not settings.organization.enabled and account in settings.accounts
+    tracker = _tracker(scope) if reconciled else _tracker(scope)[1:]
     return {"Version": "2012-10-17", "Statement": [
-        *_tracker(scope)[1:], *_discovery(here, scope), *_scheduler(here, scope)]}
+        *tracker, *_discovery(here, scope), *_scheduler(here, scope)]}
 
 
 # -- schedules and retention --------------------------------------------------------------

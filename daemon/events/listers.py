@@ -40,12 +40,12 @@ STARTED_SLACK = timedelta(minutes=5)  # a job's creation may precede its first e
 
 @dataclass(frozen=True, slots=True)
 class Lister:
-    """One account's jobs: `client` lists them, passing `by_account` as `ByAccountId` when
+    """One account's jobs: `backup` lists them, passing `by_account` as `ByAccountId` when
     it lists another account's (None: the caller's own). `account` is the account listed:
     an id, `*` for every member account, or None for the caller's while AWS has not named it.
     """
 
-    client: BackupClient
+    backup: BackupClient
     account: str | None
     by_account: str | None = None
 
@@ -54,7 +54,7 @@ class Lister:
         if self.by_account is not None:
             query = query.copy()
             query["ByAccountId"] = self.by_account
-        pages = self.client.get_paginator("list_backup_jobs").paginate(**query)
+        pages = self.backup.get_paginator("list_backup_jobs").paginate(**query)
         return [job async for page in pages for job in page.get("BackupJobs", [])]
 
     async def find(self, job: TrackedJob,
@@ -66,8 +66,8 @@ class Lister:
         """
         if self.by_account is None:
             try:
-                return await self.client.describe_backup_job(BackupJobId=job.job_id)
-            except self.client.exceptions.ResourceNotFoundException:
+                return await self.backup.describe_backup_job(BackupJobId=job.job_id)
+            except self.backup.exceptions.ResourceNotFoundException:
                 return None
         query: ListBackupJobsInputPaginateTypeDef = {
             "ByCreatedAfter": job.started - STARTED_SLACK}

@@ -167,3 +167,17 @@ def test_schedules_in_member_accounts_are_granted_in_the_members_roles() -> None
     assert {"dynamodb:ListTables", "dynamodb:ListBackups", "dynamodb:DescribeTable",
             "dynamodb:DeleteBackup"} <= iam.granted_actions(role)
     assert iam.granted_actions(member_policy(settings, other)) == {"dynamodb:DescribeTable"}
+
+
+def test_a_member_reconciled_through_its_role_may_list_and_describe_its_backup_jobs() -> None:
+    """Without an Organization the reconcile lists each served account through its role;
+    with one, cross-account monitoring lists it from the management account."""
+    member, other = "222222222222", "444444444444"
+    roles = {"role_arn_template": "arn:aws:iam::{account}:role/ddb-backupd-member"}
+    reconcile = {"backup:ListBackupJobs", "backup:DescribeBackupJob"}
+    served = Settings(organization=roles, accounts=[ACCOUNT, member])
+    assert iam.granted_actions(member_policy(served, member)) == {
+        "dynamodb:DescribeTable", *reconcile}
+    assert iam.granted_actions(member_policy(served, other)) == {"dynamodb:DescribeTable"}
+    organization = Settings(organization={**roles, "enabled": True}, accounts=[member])
+    assert not reconcile & iam.granted_actions(member_policy(organization, member))

@@ -60,11 +60,15 @@ def test_the_member_role_is_one_the_daemons_policy_may_assume_with_the_external_
     (policy,) = role["Policies"]
     statements = policy["PolicyDocument"]["Statement"]
     always = {a for s in statements if "Fn::If" not in s for a in iam.as_list(s["Action"])}
-    assert always == {"dynamodb:DescribeTable"}, "what the daemon calls in a member account"
+    member = "222222222222"
+    template = {"role_arn_template": f"arn:aws:iam::{{account}}:role/{name}"}
+    reconciled = Settings(organization=template, accounts=[member])  # through its role
+    assert always == iam.granted_actions(member_policy(reconciled, member)) == {
+        "dynamodb:DescribeTable", "backup:ListBackupJobs", "backup:DescribeBackupJob"}, \
+        "what the daemon calls in a member account"
     scheduled = {a for s in statements if "Fn::If" in s
                  for a in iam.as_list(s["Fn::If"][1]["Action"])}
-    member = "222222222222"
-    settings = Settings(organization={"role_arn_template": f"arn:aws:iam::{{account}}:role/{name}"},
+    settings = Settings(organization=template,
                         schedules=[{"name": "m", "expression": "rate(1 hour)", "tags": {"a": "b"},
                                     "accounts": [member], "retention": {"keep_last": 1}}])
     needed = iam.granted_actions(member_policy(settings, member))
