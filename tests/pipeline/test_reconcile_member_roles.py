@@ -13,9 +13,11 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from structlog.testing import capture_logs
 
 from daemon.aws.session import AwsClients
+from daemon.events.listers import Lister
 from daemon.events.wire import wire
 from tests.fixtures.roles import RefusingSts
 from tests.fixtures.standin import boto3_client
@@ -147,6 +149,31 @@ async def test_a_member_whose_role_is_refused_is_skipped_and_its_jobs_left_open(
         assert "cannot be assumed" in status["reconcile"]["last_pass"][C]
         assert "AccessDenied" in status["member_accounts"][C]
         assert env.board.health["reconciler"].ready, "a skipped member fails no pass"
+
+
+async def test_a_member_whose_listing_is_refused_is_skipped_the_others_rebuilt(
+        estate: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A member role without backup:ListBackupJobs: C's listing fails, the pass goes on."""
+    served = {start(estate, OWN).job_id, start(estate, B).job_id}
+    start(estate, C)
+    real = Lister.jobs
+
+    async def jobs(self: Lister, query: Any) -> Any:
+        if self.account == C:
+            raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "not "
+                                         "authorized to perform: backup:ListBackupJobs"}},
+                              "ListBackupJobs")
+        return await real(self, query)
+
+    monkeypatch.setattr(Lister, "jobs", jobs)
+    async with context(roles()) as (env, _):
+        events = wire(env.settings, env.aws, env.kernel)
+        await events.reconciler.run_once()
+        assert {j.job_id for j in env.tracker.open_jobs()} == served
+        last_pass = env.board.snapshot()["reconcile"]["last_pass"]
+        assert (last_pass[OWN], last_pass[B]) == ("ok", "ok")
+        assert last_pass[C].startswith("ListBackupJobs failed: ")
+        assert "AccessDeniedException" in last_pass[C]
 
 
 async def test_every_role_refused_fails_the_pass(
