@@ -78,11 +78,10 @@ class Lister:
 
     def of(self, account: str | None) -> Lister | None:
         """The lister for a job of `account` (None: unknown), when this one covers it."""
-        if self.account is None or self.account == account:
+        if self.account == "*" and account is not None and account.isdigit():
+            return replace(self, account=account, by_account=account)  # narrowed to the job's
+        if self.account in (None, "*", account):
             return self
-        if self.account == "*":  # every member account: narrow it to the job's
-            known = account is not None and account.isdigit()
-            return replace(self, account=account, by_account=account if known else "*")
         return None
 
 
