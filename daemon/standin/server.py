@@ -26,10 +26,10 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from daemon.standin import api, pitr_clock, signatures
-from daemon.standin.auth import authorize
+from daemon.standin.auth import authorize, caller_account
 from daemon.standin.backup_fake import BackupFake
 from daemon.standin.protocol import BackupApiError, error_response
-from daemon.standin.store import FakeConfig
+from daemon.standin.store import FakeConfig, acting_as
 
 StartResponse = Callable[..., Any]
 
@@ -62,6 +62,10 @@ class StandInApp:
         self.moto = DomainDispatcherApplication(create_backend_app)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        with acting_as(caller_account(environ)):
+            return self._serve(environ, start_response)
+
+    def _serve(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
         path = environ.get("PATH_INFO", "")
         if method == "POST" and path.rstrip("/") == "/moto-api/reset":
@@ -75,7 +79,7 @@ class StandInApp:
                 operation, handler, labels = hit
                 body = _read_body(environ)
                 try:
-                    authorize(environ, operation, raw_uri, body, self.fake.account)
+                    authorize(environ, operation, raw_uri, body, self.fake.store.account)
                 except BackupApiError as err:
                     resp = error_response(err)
                 else:
