@@ -1,7 +1,7 @@
 """Schedules that list member accounts (`schedules[].accounts`): each such account gets its own
-table discovery, scheduler and retention (see `wire.py`), whose every DynamoDB call goes
-through that account's assumed-role client (`Kernel.members`, shared with the events
-capability: one session, one failure report per account).
+table discovery, scheduler, retention and freshness (see `wire.py`), whose every DynamoDB and
+AWS Backup call goes through that account's assumed-role clients (`Kernel.members`, shared
+with the events capability: one session, one failure report per account).
 
 A member whose role cannot be assumed answers `AccountUnavailableError` (naming the account)
 instead of a client: its discovery, slot or retention pass is skipped and tried again on
@@ -22,6 +22,7 @@ from daemon.aws.accounts import MemberSessions
 from daemon.kernel.supervisor import Component
 
 if TYPE_CHECKING:
+    from types_aiobotocore_backup.client import BackupClient
     from types_aiobotocore_dynamodb.client import DynamoDBClient
 
     from daemon.aws.session import Connect
@@ -35,14 +36,27 @@ def member_dynamodb(members: MemberSessions, account: str) -> Connect[DynamoDBCl
     """DynamoDB in `account` through its role; raises `AccountUnavailableError` while it fails."""
 
     async def connect() -> DynamoDBClient:
-        client = await members.dynamodb(account)
-        if client is None:
-            raise AccountUnavailableError(
-                f"account {account}: its role {members.role_arn(account)} cannot be assumed "
-                "now (see account.role_failed); skipped until it can")
-        return client
+        return _available(await members.dynamodb(account), members, account)
 
     return connect
+
+
+def member_backup(members: MemberSessions, account: str) -> Connect[BackupClient]:
+    """AWS Backup in `account` through its role (its jobs, vaults and recovery points);
+    raises `AccountUnavailableError` while the role fails."""
+
+    async def connect() -> BackupClient:
+        return _available(await members.backup(account), members, account)
+
+    return connect
+
+
+def _available[C](client: C | None, members: MemberSessions, account: str) -> C:
+    if client is None:
+        raise AccountUnavailableError(
+            f"account {account}: its role {members.role_arn(account)} cannot be assumed "
+            "now (see account.role_failed); skipped until it can")
+    return client
 
 
 @dataclass
