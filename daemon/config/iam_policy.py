@@ -167,14 +167,19 @@ def _cross_account(settings: Settings, scope: Scope) -> list[Statement]:
 
 def member_policy(settings: Settings, account: str) -> dict[str, Any]:
     """The policy of the role the daemon assumes in member `account`: DescribeTable (table
-    sizes of its jobs) and, for the schedules listing the account, their discovery, native
-    backups and retention, scoped to the member's tables."""
+    sizes of its jobs) and, for the schedules listing the account (their `{account}` role and
+    vault made the member's), their discovery, native backups, AWS Backup jobs (passing the
+    member's backup role), retention and freshness listings, scoped to the member's tables,
+    vaults and roles."""
     scope = Scope(partition(settings.region), settings.region, account)
-    listed = [s.model_copy(update={"accounts": []}) for s in settings.schedules
-              if account in s.accounts]
+    listed = [s.for_account(account).model_copy(update={"accounts": []})
+              for s in settings.schedules if account in s.accounts]
     here = settings.model_copy(update={"schedules": listed, "restores": [], "exports": []})
-    return {"Version": "2012-10-17", "Statement": [
-        *_tracker(scope)[1:], *_discovery(here, scope), *_scheduler(here, scope)]}
+    out = [*_tracker(scope)[1:], *_discovery(here, scope), *_scheduler(here, scope)]
+    if _active(here):  # freshness lists both kinds of backups, whatever the engine
+        out.append(statement("MemberFreshnessListings",
+                             ["backup:ListBackupJobs", "dynamodb:ListBackups"], ANY))
+    return {"Version": "2012-10-17", "Statement": out}
 
 
 # -- schedules and retention --------------------------------------------------------------

@@ -29,9 +29,9 @@ from daemon.core.scheduling.admission import AdmissionQueue
 from daemon.core.scheduling.plan_selection import PlanSelection
 from daemon.core.tasks.exports import needs_pitr
 from daemon.kernel.kernel import Kernel, Wired
+from daemon.kernel.member_clients import InAccount, member_backup, member_dynamodb
 from daemon.kernel.supervisor import Component
 from daemon.obs.metrics_scheduler import SchedulerMetrics
-from daemon.scheduling.accounts import InAccount, member_backup, member_dynamodb
 from daemon.scheduling.coverage import CoverageWatch
 from daemon.scheduling.discovery import TableCatalog
 from daemon.scheduling.engines import AwsBackupEngine, Engine, NativeEngine

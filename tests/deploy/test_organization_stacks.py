@@ -66,6 +66,10 @@ def test_the_member_role_is_one_the_daemons_policy_may_assume_with_the_external_
     member = "222222222222"
     settings = Settings(organization={"role_arn_template": f"arn:aws:iam::{{account}}:role/{name}"},
                         schedules=[{"name": "m", "expression": "rate(1 hour)", "tags": {"a": "b"},
+                                    "accounts": [member], "retention": {"keep_last": 1}},
+                                   {"name": "v", "expression": "rate(1 hour)", "tables": ["*"],
+                                    "engine": "aws-backup", "backup_vault": "vault",
+                                    "iam_role_arn": "arn:aws:iam::{account}:role/backup",
                                     "accounts": [member], "retention": {"keep_last": 1}}])
     needed = iam.granted_actions(member_policy(settings, member))
     assert needed <= always | scheduled, "ScheduledBackups=true grants what a schedule does there"

@@ -27,8 +27,8 @@ from daemon.core import arns
 from daemon.core.clock import FakeClock
 from daemon.kernel.bus import BackupCompleted
 from daemon.kernel.kernel import Kernel
+from daemon.kernel.member_clients import AccountUnavailableError, InAccount
 from daemon.obs.metrics import Metrics
-from daemon.scheduling.accounts import AccountUnavailableError, InAccount
 from daemon.scheduling.engines import NativeEngine
 from daemon.scheduling.wire import Scheduling, wire
 from tests.fixtures.roles import RefusingSts

@@ -18,8 +18,8 @@ from daemon.app import build_kernel
 from daemon.aws.session import AwsClients
 from daemon.core.clock import FakeClock
 from daemon.core.scheduling.inventory import TAG_SCHEDULE, TAG_SLOT
+from daemon.kernel.member_clients import AccountUnavailableError
 from daemon.obs.metrics import Metrics
-from daemon.scheduling.accounts import AccountUnavailableError
 from daemon.scheduling.wire import Scheduling, wire
 from tests.fixtures.roles import RefusingSts
 from tests.fixtures.standin import boto3_client

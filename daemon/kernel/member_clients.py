@@ -1,13 +1,14 @@
-"""Schedules that list member accounts (`schedules[].accounts`): each such account gets its own
-table discovery, scheduler, retention and freshness (see `wire.py`), whose every DynamoDB and
-AWS Backup call goes through that account's assumed-role clients (`Kernel.members`, shared
-with the events capability: one session, one failure report per account).
+"""Clients of one member account for the capabilities that act there: the schedules and the
+backup plans that list `accounts` (`daemon/scheduling/wire.py`, `daemon/plans/wire.py`).
+Every DynamoDB and AWS Backup call of a member's components goes through that account's
+assumed-role clients (`Kernel.members`, shared by every capability: one session, one
+failure report per account).
 
 A member whose role cannot be assumed answers `AccountUnavailableError` (naming the account)
-instead of a client: its discovery, slot or retention pass is skipped and tried again on
-the next one, while the other accounts go on. The failure itself is reported once by the
-sessions (`account.role_failed`: gauge, `/status`, one alert). Every log line of an
-account's components carries `account`.
+instead of a client: that pass (discovery, slot, retention, freshness listing, plans
+reconcile) is skipped and tried again on the next one, while the other accounts go on. The
+failure itself is reported once by the sessions (`account.role_failed`: gauge, `/status`,
+one alert). Every log line of an account's components carries `account` (`InAccount`).
 """
 
 from __future__ import annotations
