@@ -204,6 +204,8 @@ def wire_freshness(settings: Settings, aws: AwsClients, kernel: Kernel, catalog:
     for spec in enabled:
         coverage.add_selector(f"schedule:{spec.name}", spec.selector())
     for plan in settings.backup_plans:  # what the plans capability keeps selected in AWS
+        if plan.accounts:  # kept in member accounts: their tables, not the own
+            continue
         for selection in plan.selections:
             coverage.add_selector(f"plan:{plan.name}/{selection.name}", PlanSelection.build(
                 settings.region, resources=selection.resources,
