@@ -10,10 +10,11 @@ which the events capability's publisher sends in its one batch.
 
 A schedule that lists `accounts` runs in each of them instead of the daemon's own account:
 every listed member account gets its own discovery, scheduler, retention and freshness (a
-`Unit`), talking DynamoDB and AWS Backup through that account's role (`accounts.py`), with
-the schedule's `{account}` in its role and vault replaced by the member's id. Its
-completions go on the bus with the member's table ARN (the readers decide what to do with
-another account's table). Coverage watches the own account's tables only.
+`Unit`), talking DynamoDB and AWS Backup through that account's role
+(`daemon/kernel/member_clients.py`), with the schedule's `{account}` in its role and vault
+replaced by the member's id. Its completions go on the bus with the member's table ARN (the
+readers decide what to do with another account's table). Coverage watches the own
+account's tables only.
 """
 
 from __future__ import annotations
