@@ -26,8 +26,7 @@ from daemon.config.settings import Settings
 from daemon.core.clock import FakeClock
 from daemon.kernel.kernel import Kernel
 from daemon.obs.metrics import Metrics
-from daemon.plans.plan_aws import PlanCalls
-from daemon.plans.reconciler import PlanReconciler
+from daemon.plans.wire import reconcilers_of
 from daemon.scheduling.coverage import CoverageWatch
 from daemon.scheduling.discovery import TableCatalog
 from daemon.scheduling.freshness import FreshnessTracker, age_json
@@ -84,19 +83,20 @@ async def _schedules(scheduling: Scheduling, now: datetime) -> None:
 
 async def backup_plan_lines(settings: Settings, aws: AwsClients,
                             kernel: Kernel) -> list[dict[str, Any]]:
-    """One object per configured backup plan: its state, what differs and the steps the
-    reconciler would take (`steps` empty: nothing to do). Nothing is written to AWS."""
+    """One object per configured backup plan (a plan listing accounts: one per member, as
+    `<plan>@<account>`): its state, what differs and the steps the reconciler would take
+    (`steps` empty: nothing to do). Nothing is written to AWS."""
     if not settings.backup_plans:
         return []
-    reconciler = PlanReconciler(
-        settings.backup_plans, calls=PlanCalls(aws.backup), metrics=kernel.metrics.plans,
-        board=kernel.board, alerts=kernel.alerts, clock=kernel.clock,
-        interval_seconds=settings.reconcile_seconds, apply=False)
-    return [{"backup_plan": v.plan, "state": v.state, "cause": v.cause, "plan_id": v.plan_id,
-             "changes": [{"field": d.field, "actual": d.actual, "desired": d.desired}
-                         for d in v.differences],
-             "steps": [f"{s.kind} {s.target}" for s in v.steps], "notes": list(v.notes)}
-            for v in await reconciler.preview()]
+    lines: list[dict[str, Any]] = []
+    for reconciler in reconcilers_of(settings, aws, kernel, apply=False):
+        lines += [{"backup_plan": reconciler.label(v.plan), "state": v.state, "cause": v.cause,
+                   "plan_id": v.plan_id,
+                   "changes": [{"field": d.field, "actual": d.actual, "desired": d.desired}
+                               for d in v.differences],
+                   "steps": [f"{s.kind} {s.target}" for s in v.steps], "notes": list(v.notes)}
+                  for v in await reconciler.preview()]
+    return lines
 
 
 def schedule_lines(scheduler: BackupScheduler, catalog: TableCatalog,

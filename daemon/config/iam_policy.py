@@ -169,16 +169,23 @@ def member_policy(settings: Settings, account: str) -> dict[str, Any]:
     """The policy of the role the daemon assumes in member `account`: DescribeTable (table
     sizes of its jobs); ListBackupJobs and DescribeBackupJob when the reconcile lists the
     account through its role (a served account without an Organization); and, for the
-    schedules listing the account, their discovery, native backups and retention, scoped to
-    the member's tables."""
+    schedules listing the account (their `{account}` role and
+    vault made the member's), their discovery, native backups, AWS Backup jobs (passing the
+    member's backup role), retention and freshness listings, scoped to the member's tables,
+    vaults and roles; and the backup plans listing the account, kept there."""
     scope = Scope(partition(settings.region), settings.region, account)
-    listed = [s.model_copy(update={"accounts": []}) for s in settings.schedules
-              if account in s.accounts]
-    here = settings.model_copy(update={"schedules": listed, "restores": [], "exports": []})
+    listed = [s.for_account(account).model_copy(update={"accounts": []})
+              for s in settings.schedules if account in s.accounts]
+    plans = [p.for_account(account) for p in settings.backup_plans if account in p.accounts]
+    here = settings.model_copy(update={"schedules": listed, "restores": [], "exports": [],
+                                       "backup_plans": plans})
     reconciled = not settings.organization.enabled and account in settings.accounts
     tracker = _tracker(scope) if reconciled else _tracker(scope)[1:]
-    return {"Version": "2012-10-17", "Statement": [
-        *tracker, *_discovery(here, scope), *_scheduler(here, scope)]}
+    out = [*tracker, *_discovery(here, scope), *_scheduler(here, scope), *_plans(here, scope)]
+    if _active(here):  # freshness lists both kinds of backups, whatever the engine
+        out.append(statement("MemberFreshnessListings",
+                             ["backup:ListBackupJobs", "dynamodb:ListBackups"], ANY))
+    return {"Version": "2012-10-17", "Statement": out}
 
 
 # -- schedules and retention --------------------------------------------------------------
@@ -373,7 +380,7 @@ def _kms(keys: list[str], scope: Scope) -> list[Statement]:
 def _plans(settings: Settings, scope: Scope) -> list[Statement]:
     """Plans and vaults read back on every pass; written only when the daemon made them
     (tagged), created only with that tag; the selections' roles passed to AWS Backup."""
-    plans = settings.backup_plans
+    plans = [p for p in settings.backup_plans if not p.accounts]  # members': member_policy
     if not plans:
         return []
     owned = [scope.arn("backup", "backup-plan:*"),

@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from daemon.config.accounts import AccountId
 from daemon.core.plans.ownership import SELECTION_NAME_MAX, SELECTION_PREFIX
 from daemon.core.scheduling.schedule import (
     Cron,
@@ -33,7 +34,9 @@ from daemon.core.scheduling.schedule import (
 
 AWS_NAME = r"^[A-Za-z0-9_.-]{1,50}$"
 VAULT_NAME = r"^[A-Za-z0-9_-]{2,50}$"
-ROLE_ARN = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]+$"  # IAM: ASCII only
+ROLE_ARN = (r"^arn:aws[a-z-]*:iam::([0-9]{12}|\{account\}):role/"  # IAM: ASCII only
+            r"[A-Za-z0-9_+=,.@/-]+$")
+ACCOUNT = "{account}"  # a member account's id, in a plan listing accounts
 VAULT_ARN = r"^arn:aws[a-z-]*:backup:[a-z0-9-]+:[0-9]{12}:backup-vault:[A-Za-z0-9_-]{2,50}$"
 KMS_ARN = r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)/.+$"
 MAX_DAYS = 36500  # AWS: 100 years
@@ -170,8 +173,10 @@ class SelectionSpec(Section):
         pattern=rf"^[A-Za-z0-9_.-]{{1,{SELECTION_NAME_MAX - len(SELECTION_PREFIX)}}}$",
         description=f"Selection name; in AWS it is prefixed '{SELECTION_PREFIX}', which marks "
         "it as the daemon's.")
-    iam_role_arn: str = Field(pattern=ROLE_ARN,
-                              description="Role AWS Backup assumes to back up the resources.")
+    iam_role_arn: str = Field(
+        pattern=ROLE_ARN, description="Role AWS Backup assumes to back up the resources. In a "
+        "plan listing accounts, a role of each member: arn:aws:iam::{account}:role/NAME "
+        "('{account}' replaced by the member's id).")
     resources: list[str] = Field(
         default_factory=list, description="ARNs (wildcards allowed, '*' for every resource) "
         "to back up; any of them matches.")
@@ -256,6 +261,10 @@ class BackupPlanSpec(Section):
     rules: list[RuleSpec] = Field(min_length=1, description="The plan's rules.")
     selections: list[SelectionSpec] = Field(default_factory=list,
                                             description="The resources the plan backs up.")
+    accounts: list[AccountId] = Field(
+        default_factory=list, description="Member accounts (12-digit ids) in each of which "
+        "this plan, its selections and its vault are kept, through the account's role "
+        "(organization.role_arn_template). Empty: the daemon's own account.")
 
     @field_validator("rules", "selections", mode="after")
     @classmethod
@@ -265,6 +274,41 @@ class BackupPlanSpec(Section):
         if repeated := sorted({n for n in names if names.count(n) > 1}):
             raise ValueError(f"names must be unique: {', '.join(repeated)}")
         return value
+
+    @field_validator("accounts", mode="after")
+    @classmethod
+    def _listed_once(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("an account is listed twice")
+        return value
+
+    @model_validator(mode="after")
+    def _roles_of_each_account(self) -> Self:
+        """In a member account AWS Backup takes only a role of that account: a plan listing
+        accounts names its selections' roles with `{account}`; one without cannot."""
+        for i, selection in enumerate(self.selections):
+            templated = ACCOUNT in selection.iam_role_arn
+            where = f"selections[{i}].iam_role_arn"
+            if self.accounts and not templated:
+                raise ValueError(f"{where}: {selection.iam_role_arn} is not a role of each "
+                                 "member account: with accounts write "
+                                 "arn:aws:iam::{account}:role/NAME")
+            if templated and not self.accounts:
+                raise ValueError(f"{where}: '{{account}}' names a member account's role; "
+                                 "this plan lists no accounts")
+        return self
+
+    def for_account(self, account: str) -> BackupPlanSpec:
+        """This plan as it is kept in member `account`: `{account}` in its selections' roles
+        and resource ARNs replaced by the member's id."""
+
+        def member(value: str) -> str:
+            return value.replace(ACCOUNT, account)
+
+        selections = [s.model_copy(update={
+            "iam_role_arn": member(s.iam_role_arn), "resources": [member(r) for r in s.resources],
+            "not_resources": [member(r) for r in s.not_resources]}) for s in self.selections]
+        return self.model_copy(update={"selections": selections, "accounts": []})
 
     @model_validator(mode="after")
     def _retention_fits_the_lock(self) -> Self:

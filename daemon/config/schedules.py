@@ -18,6 +18,8 @@ from daemon.core.scheduling.schedule import Expression, ScheduleError, load_zone
 Engine = Literal["dynamodb", "aws-backup"]
 NAME_RE = re.compile(r"[A-Za-z0-9_.]+(?:-[A-Za-z0-9_.]+)*")
 ACCOUNT_RE = re.compile(r"[0-9]{12}")
+ACCOUNT = "{account}"  # in iam_role_arn / backup_vault of a schedule with accounts
+MEMBER_ROLE_RE = re.compile(r"arn:aws[a-z-]*:iam::\{account\}:role/[A-Za-z0-9_+=,.@/-]+")
 AWS_BACKUP_MIN_WINDOW = 60
 
 
@@ -76,8 +78,13 @@ class ScheduleSpec(BaseModel):
         "after downtime, admission waits); later it is counted missed.")
     complete_window_minutes: int | None = Field(
         None, ge=1, description="aws-backup: CompleteWindowMinutes of the job.")
-    backup_vault: str | None = Field(None, description="aws-backup: the target vault.")
-    iam_role_arn: str | None = Field(None, description="aws-backup: role AWS Backup assumes.")
+    backup_vault: str | None = Field(
+        None, description="aws-backup: the target vault. With accounts, the vault of that "
+        "name in each member account; '{account}' in it is replaced by the member's id.")
+    iam_role_arn: str | None = Field(
+        None, description="aws-backup: role AWS Backup assumes. With accounts, a role of each "
+        "member account: arn:aws:iam::{account}:role/NAME ('{account}' replaced by the "
+        "member's id; AWS Backup takes only a role of the job's own account).")
     retention: RetentionPolicy = Field(default_factory=RetentionPolicy,
                                        description="Which backups to keep.")
     enabled: bool = Field(True, description="A disabled schedule neither backs up nor prunes.")
@@ -141,12 +148,35 @@ class ScheduleSpec(BaseModel):
             missing = [f for f in ("backup_vault", "iam_role_arn") if not getattr(self, f)]
             if missing:
                 raise ValueError(f"{', '.join(missing)}: required by the aws-backup engine")
-            if self.accounts:
-                raise ValueError("accounts: member accounts are backed up by the dynamodb "
-                                 "engine only (aws-backup schedules serve the own account)")
+            self._per_account_names()
             if self.start_window_minutes < AWS_BACKUP_MIN_WINDOW:
                 raise ValueError("start_window_minutes: AWS Backup needs at least 60")
         return self
+
+    def _per_account_names(self) -> None:
+        """With accounts, each member's job needs a role of that member (AWS Backup runs the
+        job in the resource's account, with a role passed there): `{account}` in the role
+        ARN's account field. Without accounts there is no member to substitute."""
+        role, vault = str(self.iam_role_arn), str(self.backup_vault)
+        if not self.accounts:
+            if ACCOUNT in role or ACCOUNT in vault:
+                raise ValueError("iam_role_arn, backup_vault: '{account}' names a member "
+                                 "account's; this schedule lists no accounts")
+            return
+        if not MEMBER_ROLE_RE.fullmatch(role):
+            raise ValueError(f"iam_role_arn: {role} is not a role of each member account: "
+                             "with accounts write arn:aws:iam::{account}:role/NAME (AWS "
+                             "Backup takes only a role of the account the job runs in)")
+
+    def for_account(self, account: str) -> ScheduleSpec:
+        """This schedule as it runs in member `account`: `{account}` in its role and vault
+        replaced by the member's id."""
+        update: dict[str, str] = {}
+        if self.iam_role_arn is not None:
+            update["iam_role_arn"] = self.iam_role_arn.replace(ACCOUNT, account)
+        if self.backup_vault is not None:
+            update["backup_vault"] = self.backup_vault.replace(ACCOUNT, account)
+        return self.model_copy(update=update)
 
     def vault_and_role(self) -> tuple[str, str]:
         """aws-backup: the target vault and the role AWS Backup assumes (required by that

@@ -234,10 +234,15 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _schedule_accounts_have_roles(self) -> Self:
-        """A schedule reaches member accounts through their roles: the template must be set."""
+        """Schedules and plans reach member accounts through their roles: the template must
+        be set."""
         listed = [s.name for s in self.schedules if s.accounts]
         if listed and self.organization.role_arn_template is None:
             raise ValueError(f"schedules {', '.join(listed)} list accounts: set "
+                             "organization.role_arn_template (the role assumed in each)")
+        plans = [p.name for p in self.backup_plans if p.accounts]
+        if plans and self.organization.role_arn_template is None:
+            raise ValueError(f"backup_plans {', '.join(plans)} list accounts: set "
                              "organization.role_arn_template (the role assumed in each)")
         return self
 

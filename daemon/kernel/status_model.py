@@ -322,6 +322,9 @@ class StatusDocument(Part):
     jobs: Jobs | None = None
     schedules: dict[str, Schedule] | None = None
     freshness: Freshness | None = None
+    member_freshness: dict[str, Freshness] | None = Field(
+        None, description="Freshness of the schedules that list member accounts, by account "
+        "(their schedules named <schedule>@<account>).")
     coverage: Coverage | None = None
     backup_plans: dict[str, BackupPlan] | None = None
     tasks: Tasks | None = None

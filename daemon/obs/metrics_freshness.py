@@ -5,6 +5,8 @@ one collector reads the scheduler's latest `FreshnessReport` and `Coverage` (pur
 recomputed by their owners at most every few seconds). Nothing is exported before the first
 seed from AWS (no made-up zeros), nor by a replica that does not lead (a former leader's
 ages would go stale). Per-table series can be turned off (`metrics.per_table: false`).
+Every watched report is exported: the own account's and each member account's (whose
+schedules read `<schedule>@<account>`).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ class FreshnessCollector(Collector):
     """Per table and per schedule freshness, and the coverage gaps, at scrape time."""
 
     def __init__(self) -> None:
-        self.report: ReportSource = _none
+        self.reports: list[ReportSource] = []
         self.coverage: CoverageSource = _none
         self.per_table = True
         self.enabled: Callable[[], bool] = lambda: True
@@ -44,8 +46,9 @@ class FreshnessCollector(Collector):
         if not self.enabled():
             yield from families
             return
-        report = self.report()
-        if report is not None:
+        for report in (source() for source in self.reports):
+            if report is None:
+                continue
             for item in report.schedules:
                 oldest.add_metric([item.schedule], item.oldest.age_seconds if item.oldest else 0)
                 late.add_metric([item.schedule], item.late)
@@ -96,8 +99,8 @@ class FreshnessMetrics:
 
     def watch(self, report: ReportSource, *, per_table: bool,
               enabled: Callable[[], bool] = lambda: True) -> None:
-        """Export the freshness `report()` returns at each scrape, while `enabled()`."""
-        self._collector.report = report
+        """Also export the freshness `report()` returns at each scrape, while `enabled()`."""
+        self._collector.reports.append(report)
         self._collector.per_table = per_table
         self._collector.enabled = enabled
 

@@ -10,6 +10,10 @@ touched. Each differing field is logged (`plan.field_differs`); drift sets
 one SNS alert per episode; `/status` shows every plan's state. With `apply=False` (dry run)
 nothing is written: the same verdicts are logged and reported.
 
+A plan listing member accounts is kept in each of them by a reconciler of that account
+(`account`, through its role: `wire.py`); its series, `/status` entry and alerts name it
+`<plan>@<account>`.
+
 Nothing here is needed after a restart: AWS's tags say which plans are the daemon's, and the
 drift episodes kept in memory start again from what the first pass sees.
 """
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import structlog
@@ -54,8 +59,10 @@ class PlanReconciler:
 
     def __init__(self, specs: Sequence[PlanLike], *, calls: PlanCalls, metrics: PlanMetrics,
                  board: StatusBoard, alerts: AlertOutbox, clock: Clock,
-                 interval_seconds: float, apply: bool = True) -> None:
+                 interval_seconds: float, apply: bool = True,
+                 account: str | None = None) -> None:
         self.desired = [desired_plan(spec) for spec in specs]
+        self.account = account  # a member account's reconciler; None: the own account
         self._calls = calls
         self._metrics = metrics
         self._alerts = alerts
@@ -65,8 +72,18 @@ class PlanReconciler:
         self._episodes = DriftEpisodes()
         self._status: dict[str, dict[str, Any]] = {d.name: {"state": "pending"}
                                                    for d in self.desired}
-        metrics.register_plans(d.name for d in self.desired)
-        board.add("backup_plans", lambda: {name: dict(s) for name, s in self._status.items()})
+        metrics.register_plans(self.label(d.name) for d in self.desired)
+        if account is None:
+            board.add("backup_plans", self.status)
+
+    def label(self, plan: str) -> str:
+        """The plan as its series, `/status` entry and alerts name it: `<plan>@<account>`
+        in a member account."""
+        return plan if self.account is None else f"{plan}@{self.account}"
+
+    def status(self) -> dict[str, dict[str, Any]]:
+        """Each plan's `/status` entry, by label."""
+        return {self.label(name): dict(s) for name, s in self._status.items()}
 
     async def run(self, stop: asyncio.Event) -> None:
         await repeat(self.run_once, stop, interval=self._interval, failed=self._failed)
@@ -127,9 +144,10 @@ class PlanReconciler:
         for diff in verdict.differences:
             log.log(_LEVELS[level], "plan.field_differs", plan=verdict.plan, field=diff.field,
                     actual=diff.actual, desired=diff.desired, cause=verdict.cause)
-        self._metrics.drift(verdict.plan, verdict.drifted)
+        self._metrics.drift(self.label(verdict.plan), verdict.drifted)
         if self._episodes.update(verdict.plan, verdict.drifted):
-            self._alerts.submit(drift_alert(verdict, repairing=self._apply))
+            self._alerts.submit(drift_alert(replace(verdict, plan=self.label(verdict.plan)),
+                                            repairing=self._apply))
 
     async def _carry_out(self, desired: DesiredPlan, verdict: Verdict,
                          observed: Observed) -> str | None:
@@ -162,7 +180,7 @@ class PlanReconciler:
         return plan_id
 
     def _step_done(self, plan: str, step: Step, plan_id: str | None) -> None:
-        self._metrics.changed(plan, step.kind)
+        self._metrics.changed(self.label(plan), step.kind)
         log.info(STEP_EVENTS[step.kind], plan=plan, target=step.target, plan_id=plan_id,
                  selection_id=step.selection_id)
         self._status[plan]["last_change"] = self._now_iso()

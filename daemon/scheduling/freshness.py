@@ -11,6 +11,12 @@ retrying). The same listing seeds each schedule's last success, so
 After the seed, every completion on the bus (the scheduler's native backups, the AWS Backup
 jobs the event pipeline saw) moves its table forward at once, and every `refresh_seconds` a
 listing from the previous one on catches backups nothing announced.
+
+One tracker watches one account: the daemon's own (its schedules without `accounts`), or a
+member account (its schedules listing it, through that account's role: `wire.py`), whose
+schedules are named `<schedule>@<account>` in the report, the metrics, CloudWatch and
+`/status` (`member_freshness`). A completion counts only for the tracker of the account its
+table ARN names. A member's tracker does not hold /readyz back: its role may fail for long.
 """
 
 from __future__ import annotations
@@ -89,7 +95,8 @@ class FreshnessTracker:
                  catalog: TableCatalog, metrics: FreshnessMetrics,
                  scheduler_metrics: SchedulerMetrics, board: StatusBoard, bus: CompletionBus,
                  clock: Clock, per_table: bool = True, rpo_seconds: float | None = None,
-                 leading: Callable[[], bool] = lambda: True) -> None:
+                 leading: Callable[[], bool] = lambda: True, account: str | None = None,
+                 ) -> None:
         self._settings = settings
         self._prefix = prefix
         self._region = region
@@ -99,9 +106,12 @@ class FreshnessTracker:
         self._catalog = catalog
         self._scheduler_metrics = scheduler_metrics
         self._clock = clock
+        self.account = account  # a member's; None: the own (its tables' ARNs name it)
+        self.members: list[FreshnessTracker] = []  # the own one's: member accounts' trackers
         now = clock.now()
         self._names = tuple(s.name for s in schedules)
-        self.watched = [Watched(s.name, s.selector(), expected_interval_seconds(s.parsed(), now))
+        self.watched = [Watched(scheduler_metrics.label(s.name), s.selector(),
+                                expected_interval_seconds(s.parsed(), now))
                         for s in schedules]
         self._owners = [JobOwner(s.name, s.iam_role_arn, s.backup_vault, s.parsed())
                         for s in schedules if s.engine == "aws-backup"]
@@ -119,9 +129,10 @@ class FreshnessTracker:
         self._view: FreshnessReport | None = None
         self._view_key = (-1, -1)
         bus.subscribe(self._on_completed)
-        board.add("freshness", self.status)
-        board.set_health(self.name, False, "seeding freshness from AWS")
         self._board = board
+        if account is None:
+            board.add("freshness", self.status)
+            board.set_health(self.name, False, "seeding freshness from AWS")
         metrics.watch(self.report, per_table=per_table, enabled=leading)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -129,7 +140,7 @@ class FreshnessTracker:
         it stops leading, what it knew is no longer reported (it would go stale)."""
         self.seeded.clear()
         self._full_listing_done = False
-        self._board.set_health(self.name, False, "seeding freshness from AWS")
+        self._health(False, "seeding freshness from AWS")
         try:
             if not await self._seed_until_done(stop):
                 return
@@ -152,14 +163,18 @@ class FreshnessTracker:
                 code = error_code(exc) or type(exc).__name__
                 log.warning("freshness.seed_failed", attempt=attempt, error=str(exc), code=code)
                 if attempt >= SEED_ATTEMPTS or permanent(exc):
-                    self._board.set_health(self.name, True,
-                                           f"freshness not seeded, retrying: {code}: {exc}")
+                    self._health(True, f"freshness not seeded, retrying: {code}: {exc}")
                 if await sleep_or_stop(backoff_delay(attempt, base=2.0, cap=60.0), stop):
                     return False
                 continue
-            self._board.set_health(self.name, True)
+            self._health(True)
             return True
         return False
+
+    def _health(self, ready: bool, detail: str | None = None) -> None:
+        """The own account's readiness (a member's tracker reports none)."""
+        if self.account is None:
+            self._board.set_health(self.name, ready, detail)
 
     async def seed(self, stop: asyncio.Event | None = None) -> bool:
         """List the lookback window's good backups, wait for the table list, and be seeded
@@ -254,13 +269,25 @@ class FreshnessTracker:
                       origin=item.origin)
 
     def _is_ours(self, table: str, resource_arn: str) -> bool:
-        """Whether `resource_arn` is the discovered table of that name (events come from a
-        whole Organization: another account's table of the same name is not this one)."""
-        known = self._catalog.tables.get(table)
-        if known is None or known.arn is None:
+        """Whether `resource_arn` is a table of the watched account (events and member
+        schedules' completions come from a whole Organization: another account's table of
+        the same name is not this one)."""
+        theirs = arns.parse(resource_arn)
+        if theirs is None:
             return True
-        ours, theirs = arns.parse(known.arn), arns.parse(resource_arn)
-        return ours is None or theirs is None or ours.account == theirs.account
+        account = self.account or self._own_account(table)
+        return account is None or account == theirs.account
+
+    def _own_account(self, table: str) -> str | None:
+        """The own account, as the ARNs of discovered tables name it (that table's first)."""
+        known = self._catalog.tables.get(table)
+        candidates = [known] if known is not None else []
+        candidates += list(self._catalog.tables.values())[:1]
+        for info in candidates:
+            parsed = arns.parse(info.arn) if info.arn else None
+            if parsed is not None:
+                return parsed.account
+        return None
 
     def selection(self) -> dict[str, tuple[str, ...]]:
         """Each schedule's tables, as discovery knows them now (re-selected when it changed)."""
@@ -296,9 +323,9 @@ class FreshnessTracker:
         self._view, self._view_key = FreshnessReport(now, tuple(summaries), ages), key
         return self._view
 
-    def datums(self, now: datetime) -> list[Datum]:
-        """CloudWatch: per schedule OldestBackupAgeSeconds and LateTables, and LateTables in
-        all (no dimension: an alarm needs no metric math); nothing before the seed."""
+    def schedule_datums(self, now: datetime) -> list[Datum]:
+        """CloudWatch: per schedule OldestBackupAgeSeconds and LateTables; nothing before the
+        seed."""
         report = self.report()
         if report is None:
             return []
@@ -308,8 +335,20 @@ class FreshnessTracker:
             out.append(datum(OLDEST_AGE_DATUM, item.oldest.age_seconds if item.oldest else 0.0,
                              "Seconds", now, dims))
             out.append(datum(LATE_DATUM, item.late, "Count", now, dims))
-        out.append(datum(LATE_DATUM, sum(s.late for s in report.schedules), "Count", now))
         return out
+
+    def datums(self, now: datetime) -> list[Datum]:
+        """The own account's tracker: its schedules' datums and its `members'` (member
+        accounts' trackers), and LateTables over all of them (no dimension: an alarm needs
+        no metric math); nothing before its seed."""
+        report = self.report()
+        if report is None:
+            return []
+        trackers = [self, *self.members]
+        late = sum(s.late for r in (t.report() for t in trackers) if r is not None
+                   for s in r.schedules)
+        return [*(d for t in trackers for d in t.schedule_datums(now)),
+                datum(LATE_DATUM, late, "Count", now)]
 
     def status(self) -> dict[str, Any]:
         """The `/status` section `freshness` (bounded: SAMPLE late tables per schedule)."""

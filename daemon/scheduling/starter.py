@@ -47,7 +47,7 @@ class Starter:
     def __init__(self, states: dict[str, ScheduleState], catalog: TableCatalog,
                  retention: RetentionRunner | None, *, tracker: JobTable, bus: CompletionBus,
                  alerts: AlertOutbox, metrics: SchedulerMetrics, follow_timeout_seconds: float,
-                 dry_run: bool, region: str, publish: bool = True) -> None:
+                 dry_run: bool, region: str) -> None:
         self.states = states
         self.catalog = catalog
         self.retention = retention
@@ -63,7 +63,6 @@ class Starter:
         self._follow_timeout = follow_timeout_seconds
         self._dry_run = dry_run
         self._region = region
-        self._publish = publish  # False in member accounts: the bus's readers act in ours
 
     async def refresh(self, state: ScheduleState, run: SlotRun, now: datetime) -> None:
         """Read the slot's backups from AWS; converge duplicates; adopt CREATING ones."""
@@ -204,7 +203,7 @@ class Starter:
         self._metrics.last_success(spec.name, slot.timestamp())
         state.count(slot, "completed")
         log.info("backup.completed", schedule=spec.name, table=table, arn=arn)
-        if spec.engine == "dynamodb" and self._publish:
+        if spec.engine == "dynamodb":  # a member's table ARN names its account (readers decide)
             self._bus.publish(BackupCompleted(
                 recovery_point_arn=arn, resource_arn=arns.table_arn(arn) or arn,
                 resource_type="DynamoDB", created=slot, origin="scheduler",

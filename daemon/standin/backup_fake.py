@@ -34,7 +34,7 @@ class BackupFake:
     def __init__(self, region: str = "us-east-1", config: FakeConfig | None = None,
                  bridge: MotoBridge | None = None) -> None:
         self.bridge = bridge or MotoBridge()
-        self.store = Store(region=region, account=self.bridge.account,
+        self.store = Store(region=region, home=self.bridge.home,
                            config=config or FakeConfig())
         self.store.rng.seed(self.store.config.seed)
         emitter = Emitter(self.store, self.bridge)
@@ -53,7 +53,8 @@ class BackupFake:
 
     @property
     def account(self) -> str:
-        return self.store.account
+        """The stand-in's own account (the caller's without an assumed role)."""
+        return self.store.home
 
     # -- clock ---------------------------------------------------------------------------
     def start_clock(self) -> None:

@@ -6,14 +6,15 @@ table that does not exist is not a synchronous error: the job is created and FAI
 Backup reports it.
 
 Several accounts: a job belongs to the account of its resource ARN (AWS Backup runs it there),
-and its vault and recovery point ARNs carry that account. The caller's account is the one
-whose credentials signed the request (moto's: the stand-in's own account, or a member's
-through an assumed role's credentials): `ListBackupJobs` without `ByAccountId` lists only
-its jobs, `ByAccountId` one account's, and `*` every account's (cross-account monitoring,
-from the Organization's management account); `DescribeBackupJob` and `StopBackupJob` find
-only the caller's own jobs. A member account's
-jobs (`BackupFake.inject_job` with a member's resource ARN) have no moto records behind them:
-their tables are not checked and their recovery points are the fake's alone.
+and its vault and recovery point ARNs carry that account. Every call acts as its caller's
+account (`store.acting_as`: the stand-in's own, or a member's through its assumed role):
+`StartBackupJob` takes a vault of the caller's and only the caller's own resources (AWS
+Backup backs up a resource in its own account only), `ListBackupJobs` without `ByAccountId`
+lists only the caller's jobs, `ByAccountId` one account's, and `*` every account's
+(cross-account monitoring, from the Organization's management account); `DescribeBackupJob`
+finds (and `StopBackupJob` stops) only the caller's own jobs. Jobs injected for a member
+(`BackupFake.inject_job` with a member's resource ARN) need no moto records behind them: a
+vault or table the member lacks in moto is not checked.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from daemon.standin.protocol import (
     not_found,
 )
 from daemon.standin.recovery_points import RecoveryPoints
-from daemon.standin.store import Plan, Store, copy_job
+from daemon.standin.store import Plan, Store, acting_as, copy_job
 
 DEFAULT_START_WINDOW = timedelta(hours=8)
 
@@ -61,6 +62,11 @@ class BackupJobs:
             existing = st.token_hit(st.job_tokens, token, now, st.config.idempotency_seconds)
             if existing is not None:
                 return _start_output(st.jobs[existing])
+            if (account := owner(body["ResourceArn"], st.account)) != st.account:
+                raise invalid_parameter(
+                    f"Resource {body['ResourceArn']} belongs to account {account}, not to the "
+                    f"caller's ({st.account}): AWS Backup backs up resources of the caller's "
+                    "account only.")
             vault_arn = self._bridge.vault_arn(region, body["BackupVaultName"])
             if vault_arn is None:
                 raise not_found(f"Backup vault {body['BackupVaultName']} does not exist.")
@@ -183,13 +189,15 @@ class BackupJobs:
             if job.state != "RUNNING":
                 self._jump(job, "RUNNING", now)
                 self._emit.backup_changed(job, now)
-            self.advance(job, now)
+            with acting_as(job.account):
+                self.advance(job, now)
 
     def advance_all(self, now: datetime) -> None:
-        """One clock step for every open job (lock held by the caller)."""
+        """One clock step for every open job, each in its account (lock held by the caller)."""
         for job in list(self._store.jobs.values()):
             if not job.terminal:
-                self.advance(job, now)
+                with acting_as(job.account):
+                    self.advance(job, now)
 
     def advance(self, job: BackupJob, now: datetime) -> None:
         tt = job.timetable

@@ -60,7 +60,7 @@ class Emitter:
     def _sender(self, target: EventTarget, body: str) -> Any:
         bridge, region = self._bridge, self._store.region
         if target.sns_wrapped:
-            topic = target.topic_arn or f"arn:aws:sns:{region}:{bridge.account}:backup-events"
+            topic = target.topic_arn or f"arn:aws:sns:{region}:{bridge.home}:backup-events"
             body = events.sns_envelope(body, topic, utcnow())
         return lambda: bridge.send_to_queue(target.queue_url, body, region)
 

@@ -16,11 +16,11 @@ from moto.backup.models import backup_backends
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models import dynamodb_backends
 from moto.dynamodb.models.table import Backup, RestoredTable
-from moto.iam.models import get_account_id_from
 from moto.sns.models import sns_backends
 from moto.sqs.models import sqs_backends
 
 from daemon.standin import arns
+from daemon.standin.store import caller
 
 ACCOUNT = DEFAULT_ACCOUNT_ID
 
@@ -34,16 +34,15 @@ class MotoBridge:
     """
 
     def __init__(self, account: str = ACCOUNT) -> None:
-        self.account = account
+        self.home = account
         self._sizes: dict[tuple[str, str], int] = {}
         self._lock = threading.Lock()
 
-    def caller_account(self, access_key: str | None) -> str:
-        """The account whose credentials signed a request: moto's answer for its own APIs
-        (an assumed role's temporary key belongs to the role's account), the stand-in's own
-        account for a key moto did not issue."""
-        account = get_account_id_from(access_key) if access_key else DEFAULT_ACCOUNT_ID
-        return self.account if account == DEFAULT_ACCOUNT_ID else account
+    @property
+    def account(self) -> str:
+        """Whose tables, vaults, plans and tags: the caller's (`store.acting_as`); queues
+        and topics (event targets) are the stand-in's own (`home`)."""
+        return caller(self.home)
 
     # -- vaults -------------------------------------------------------------------------
     def vault_arn(self, region: str, name: str) -> str | None:
@@ -173,17 +172,17 @@ class MotoBridge:
         """Deliver one message to a queue given by URL (name is its last path segment)."""
         region = _queue_region(queue_url) or region
         name = queue_url.rstrip("/").rsplit("/", 1)[-1]
-        sqs_backends[self.account][region].send_message(name, body)
+        sqs_backends[self.home][region].send_message(name, body)
 
     def queue_exists(self, queue_url: str, region: str) -> bool:
         name = queue_url.rstrip("/").rsplit("/", 1)[-1]
-        return name in sqs_backends[self.account][_queue_region(queue_url) or region].queues
+        return name in sqs_backends[self.home][_queue_region(queue_url) or region].queues
 
     def publish(self, topic_arn: str, message: str, subject: str | None,
                 attributes: dict[str, str]) -> None:
         """Publish through moto's SNS, so subscribed queues receive the notification."""
         region = arns.parts(topic_arn)[1]
-        sns_backends[self.account][region].publish(
+        sns_backends[self.home][region].publish(
             message, arn=topic_arn, subject=subject,
             message_attributes={k: {"Type": "String", "Value": v}
                                 for k, v in attributes.items()},
@@ -191,7 +190,7 @@ class MotoBridge:
 
     def topic_exists(self, topic_arn: str) -> bool:
         region = arns.parts(topic_arn)[1]
-        return bool(region) and topic_arn in sns_backends[self.account][region].topics
+        return bool(region) and topic_arn in sns_backends[self.home][region].topics
 
 
 def _queue_region(queue_url: str) -> str | None:

@@ -16,7 +16,7 @@ from daemon.standin import arns
 from daemon.standin.models import BackupJob, RecoveryPoint
 from daemon.standin.moto_bridge import MotoBridge
 from daemon.standin.protocol import ApiRequest, not_found, paginate, parse_timestamp
-from daemon.standin.store import Store
+from daemon.standin.store import Store, acting_as
 
 
 class RecoveryPoints:
@@ -27,10 +27,14 @@ class RecoveryPoints:
         self._bridge = bridge
 
     def create_for(self, job: BackupJob, now: datetime) -> RecoveryPoint:
-        """The recovery point a COMPLETED job leaves in its vault (lock held by the caller)."""
+        """The recovery point a COMPLETED job leaves in its vault, in the job's account (lock
+        held by the caller). A member's job whose table or vault moto lacks (injected) leaves
+        the fake's record alone."""
+        with acting_as(job.account):
+            return self._create(job, now)
+
+    def _create(self, job: BackupJob, now: datetime) -> RecoveryPoint:
         st, region = self._store, job.region
-        if job.account != st.account:
-            return self._member_point(job, now)
         table = arns.dynamodb_table_name(job.resource_arn)
         snapshot = self._bridge.snapshot_table(region, table) if table else None
         arn = job.recovery_point_arn
@@ -53,21 +57,6 @@ class RecoveryPoints:
             st.snapshots[arn] = snapshot
         self._bridge.tag_recovery_point(region, arn, job.recovery_point_tags)
         self._bridge.count_recovery_point(region, job.vault_name, +1)
-        return rp
-
-    def _member_point(self, job: BackupJob, now: datetime) -> RecoveryPoint:
-        """A member account's recovery point: in its own vault, the fake's record alone
-        (moto holds no member account's tables or vaults)."""
-        arn = job.recovery_point_arn or arns.recovery_point_arn(job.region, job.account,
-                                                                job.job_id.lower())
-        rp = RecoveryPoint(
-            arn=arn, account=job.account, region=job.region, vault_name=job.vault_name,
-            vault_arn=job.vault_arn, resource_arn=job.resource_arn,
-            resource_type=job.resource_type, iam_role_arn=job.iam_role_arn,
-            creation_date=job.creation_date, completion_date=now, size_bytes=job.size_bytes,
-            backup_job_id=job.job_id, lifecycle=job.lifecycle, created_by=job.created_by,
-            resource_name=job.resource_name)
-        self._store.recovery_points[arn] = rp
         return rp
 
     def get(self, arn: str) -> RecoveryPoint | None:
@@ -114,7 +103,8 @@ class RecoveryPoints:
         vault, arn = req.labels["backupVaultName"], req.labels["recoveryPointArn"]
         with self._store.lock:
             rp = self._store.recovery_points.get(arn)
-        if rp is None or rp.vault_name != vault or rp.region != req.region:
+        if rp is None or rp.vault_name != vault or rp.region != req.region \
+                or rp.account != self._store.account:
             raise not_found(f"Recovery point {arn} not found in backup vault {vault}.")
         return rp
 

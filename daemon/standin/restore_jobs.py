@@ -25,7 +25,7 @@ from daemon.standin.protocol import (
     parse_timestamp,
 )
 from daemon.standin.recovery_points import RecoveryPoints
-from daemon.standin.store import Store
+from daemon.standin.store import Store, acting_as
 
 
 class RestoreJobs:
@@ -103,12 +103,15 @@ class RestoreJobs:
         tt = job.timetable
         tt.final_state, tt.finish_at, tt.status_message = state, now, message
         tt.run_at = min(tt.run_at, now)
-        self.advance(job, now)
+        with acting_as(job.account):
+            self.advance(job, now)
 
     def advance_all(self, now: datetime) -> None:
+        """One clock step for every open restore, each in its account (its tables)."""
         for job in list(self._store.restores.values()):
             if not job.terminal:
-                self.advance(job, now)
+                with acting_as(job.account):
+                    self.advance(job, now)
 
     def advance(self, job: RestoreJob, now: datetime) -> None:
         tt, vault = job.timetable, self._vault_name(job)

@@ -26,10 +26,10 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from daemon.standin import api, pitr_clock, signatures
-from daemon.standin.auth import authorize
+from daemon.standin.auth import authorize, caller_account
 from daemon.standin.backup_fake import BackupFake
 from daemon.standin.protocol import BackupApiError, error_response
-from daemon.standin.store import FakeConfig
+from daemon.standin.store import FakeConfig, acting_as
 
 StartResponse = Callable[..., Any]
 
@@ -62,11 +62,15 @@ class StandInApp:
         self.moto = DomainDispatcherApplication(create_backend_app)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        with acting_as(caller_account(environ)):
+            return self._serve(environ, start_response)
+
+    def _serve(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
         path = environ.get("PATH_INFO", "")
         if method == "POST" and path.rstrip("/") == "/moto-api/reset":
             self.fake.reset()
-        service, region, access_key = _scope(environ.get("HTTP_AUTHORIZATION", ""))
+        service, region = _scope(environ.get("HTTP_AUTHORIZATION", ""))
         if service == "backup":
             raw_uri = _raw_uri(environ)
             raw_path, _, raw_query = raw_uri.partition("?")
@@ -74,7 +78,7 @@ class StandInApp:
             if hit is not None:
                 operation, handler, labels = hit
                 body = _read_body(environ)
-                caller = self.fake.bridge.caller_account(access_key)
+                caller = self.fake.store.account  # the caller's: see acting_as above
                 try:
                     authorize(environ, operation, raw_uri, body, caller)
                 except BackupApiError as err:
@@ -121,14 +125,14 @@ _REASONS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
             500: "Internal Server Error"}
 
 
-def _scope(auth: str) -> tuple[str | None, str | None, str | None]:
-    """(service, region, access key id) from a SigV4 `Authorization` header's credential."""
+def _scope(auth: str) -> tuple[str | None, str | None]:
+    """(service, region) from a SigV4 `Authorization` header's credential scope."""
     try:
         credential = auth.split("Credential=", 1)[1].split(",", 1)[0]
-        access_key, _, region, service, _ = credential.split("/")
+        _, _, region, service, _ = credential.split("/")
     except (IndexError, ValueError):
-        return None, None, None
-    return service.lower(), region, access_key
+        return None, None
+    return service.lower(), region
 
 
 def _raw_uri(environ: dict[str, Any]) -> str:

@@ -7,6 +7,11 @@ thread at a time, so they leave in the order the state changed and no moto call 
 while the lock is held. HTTP calls only queue; the clock thread delivers (within one tick),
 so an API call's latency never includes moto's SQS/SNS work. The control object's calls
 deliver at once, so a test sees their messages as soon as they return.
+
+Several accounts: each request acts as its caller's account (`acting_as`, set by the server
+from the request's credentials as moto derives it: an assumed role's keys name the role's
+account), and so does the clock while it moves one account's job. `Store.account` is that
+account, `Store.home` the stand-in's own (whose queues receive the events).
 """
 
 from __future__ import annotations
@@ -14,7 +19,9 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,6 +36,22 @@ from daemon.standin.models import (
 )
 
 log = logging.getLogger(__name__)
+_CALLER: ContextVar[str | None] = ContextVar("standin_caller", default=None)
+
+
+@contextmanager
+def acting_as(account: str) -> Iterator[None]:
+    """Serve this request (or move this job) as `account`: its records, its moto backends."""
+    token = _CALLER.set(account)
+    try:
+        yield
+    finally:
+        _CALLER.reset(token)
+
+
+def caller(home: str) -> str:
+    """The account the current request or job acts as, else `home`."""
+    return _CALLER.get() or home
 
 
 @dataclass(slots=True)
@@ -80,7 +103,7 @@ class Store:
     """Every record of the fake, guarded by `lock`; see the module docstring."""
 
     region: str
-    account: str
+    home: str
     config: FakeConfig = field(default_factory=FakeConfig)
     lock: threading.RLock = field(default_factory=threading.RLock)
     jobs: dict[str, BackupJob] = field(default_factory=dict)
@@ -101,6 +124,11 @@ class Store:
     delivered: int = 0
     delivery_errors: list[str] = field(default_factory=list)
     _deliver_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def account(self) -> str:
+        """The caller's account (the stand-in's own outside a request)."""
+        return caller(self.home)
 
     def clear(self) -> None:
         """Forget every record (moto's reset does the same to moto's side)."""

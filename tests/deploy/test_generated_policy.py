@@ -181,3 +181,24 @@ def test_a_member_reconciled_through_its_role_may_list_and_describe_its_backup_j
     assert iam.granted_actions(member_policy(served, other)) == {"dynamodb:DescribeTable"}
     organization = Settings(organization={**roles, "enabled": True}, accounts=[member])
     assert not reconcile & iam.granted_actions(member_policy(organization, member))
+def test_aws_backup_schedules_in_members_pass_the_members_backup_role_into_its_vault() -> None:
+    """Each member's role starts the jobs into that member's vault, passes that member's
+    backup role ('{account}' made the member's) to AWS Backup only, and lists and prunes the
+    recovery points there."""
+    member = "222222222222"
+    settings = Settings(region="eu-west-1", organization={
+        "role_arn_template": "arn:aws:iam::{account}:role/ddb-backupd-member"}, schedules=[
+        {"name": "members", "expression": "rate(1 hour)", "tables": ["orders-*"],
+         "engine": "aws-backup", "backup_vault": "vault-{account}",
+         "iam_role_arn": "arn:aws:iam::{account}:role/backup", "accounts": [member],
+         "retention": {"keep_last": 2}}])
+    role = member_policy(settings, member)
+    at = f"eu-west-1:{member}"
+    assert resources(role, "SchedulerAwsBackupJobs") == [
+        f"arn:aws:backup:{at}:backup-vault:vault-{member}"]
+    (passing,) = [s for s in iam.statements(role) if s["Sid"] == "SchedulerPassBackupRole"]
+    assert passing["Resource"] == [f"arn:aws:iam::{member}:role/backup"]
+    assert passing["Condition"] == {"StringEquals": {"iam:PassedToService": "backup.amazonaws.com"}}
+    assert {"backup:ListBackupJobs", "backup:ListRecoveryPointsByBackupVault",
+            "backup:ListTags", "backup:DeleteRecoveryPoint"} <= iam.granted_actions(role)
+    assert "backup:StartBackupJob" not in iam.granted_actions(policy_for(settings, ACCOUNT))

@@ -70,6 +70,17 @@ def test_the_member_role_is_one_the_daemons_policy_may_assume_with_the_external_
                  for a in iam.as_list(s["Fn::If"][1]["Action"])}
     settings = Settings(organization=template,
                         schedules=[{"name": "m", "expression": "rate(1 hour)", "tags": {"a": "b"},
-                                    "accounts": [member], "retention": {"keep_last": 1}}])
+                                    "accounts": [member], "retention": {"keep_last": 1}},
+                                   {"name": "v", "expression": "rate(1 hour)", "tables": ["*"],
+                                    "engine": "aws-backup", "backup_vault": "vault",
+                                    "iam_role_arn": "arn:aws:iam::{account}:role/backup",
+                                    "accounts": [member], "retention": {"keep_last": 1}}],
+                        backup_plans=[{"name": "p", "vault": {"name": "vp", "create": True},
+                                       "rules": [{"name": "r", "expression": "cron(0 5 * * ? *)"}],
+                                       "selections": [{"name": "s", "resources": ["*"],
+                                                       "iam_role_arn":
+                                                           "arn:aws:iam::{account}:role/b"}],
+                                       "accounts": [member]}])
     needed = iam.granted_actions(member_policy(settings, member))
-    assert needed <= always | scheduled, "ScheduledBackups=true grants what a schedule does there"
+    assert needed <= always | scheduled, "the conditions grant what schedules and plans do"
+    assert "backup:CreateBackupPlan" in needed

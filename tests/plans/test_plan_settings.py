@@ -123,3 +123,24 @@ def test_check_config_prints_the_plans(tmp_path: Path) -> None:
                           capture_output=True, text=True, check=True)
     plans = json.loads(proc.stdout)["backup_plans"]
     assert plans[0]["rules"][1]["copy_to"][0]["destination_vault_arn"].endswith(":dr")
+
+
+def test_a_plan_listing_accounts_names_a_role_of_each_member(
+        clean_env: pytest.MonkeyPatch) -> None:
+    fixed = plan_spec(accounts=["222222222222"])  # its selection names one account's role
+    (found,) = errors_of(clean_env, [fixed])
+    assert "selections[0].iam_role_arn" in found
+    assert "arn:aws:iam::{account}:role/NAME" in found
+    templated = plan_spec(selections=[{**plan_spec()["selections"][0],
+                                       "iam_role_arn": "arn:aws:iam::{account}:role/b"}])
+    (found,) = errors_of(clean_env, [templated])
+    assert "this plan lists no accounts" in found
+    (found,) = errors_of(clean_env, [{**templated, "accounts": ["222222222222"]}])
+    assert "backup_plans daily list accounts: set organization.role_arn_template" in found
+    clean_env.setenv("BACKUPD_ORGANIZATION__ROLE_ARN_TEMPLATE",
+                     "arn:aws:iam::{account}:role/ddb-backupd-target")
+    clean_env.setenv("BACKUPD_BACKUP_PLANS", json.dumps([{**templated,
+                                                          "accounts": ["222222222222"]}]))
+    plan = load_settings().backup_plans[0].for_account("222222222222")
+    assert plan.selections[0].iam_role_arn == "arn:aws:iam::222222222222:role/b"
+    assert plan.accounts == []

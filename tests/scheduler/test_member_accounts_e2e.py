@@ -1,7 +1,9 @@
 """Schedules in member accounts, end to end on the stand-in: a schedule listing two member
 accounts backs up and prunes the tables of each through that account's role (moto's STS
-AssumeRole), never the daemon's own; a restart in the same slot makes no second backup; a
-member whose role is refused is skipped and reported while the other is served."""
+AssumeRole), never the daemon's own, and publishes each completion with the member's table
+ARN; a restart in the same slot makes no second backup; a member whose role is refused is
+skipped and reported while the other is served; each member's freshness is tracked under
+`<schedule>@<account>`."""
 
 from __future__ import annotations
 
@@ -21,11 +23,12 @@ from structlog.testing import capture_logs
 
 from daemon.app import build_kernel
 from daemon.aws.session import AwsClients
+from daemon.core import arns
 from daemon.core.clock import FakeClock
 from daemon.kernel.bus import BackupCompleted
 from daemon.kernel.kernel import Kernel
+from daemon.kernel.member_clients import AccountUnavailableError, InAccount
 from daemon.obs.metrics import Metrics
-from daemon.scheduling.accounts import AccountUnavailableError, InAccount
 from daemon.scheduling.engines import NativeEngine
 from daemon.scheduling.wire import Scheduling, wire
 from tests.fixtures.roles import RefusingSts
@@ -153,7 +156,13 @@ async def test_one_backup_per_table_in_each_member_account_through_its_role(
                             outcome="deleted") == 1
     assert first.metric("backupd_scheduled_backups_total", schedule="hourly",
                         engine="dynamodb", outcome="completed") == 0
-    assert published == [], "the bus's readers act in the own account: members' stay off it"
+    await first.kernel.bus.drain()
+    # each completion names the member's table, whose ARN names its account
+    assert sorted(item.resource_arn for item in published) == sorted(
+        accounts[account].describe_table(TableName=name)["Table"]["TableArn"]
+        for account, name in ((A, "orders-a"), (A, "orders-shared"), (B, "orders-shared")))
+    assert all(arns.table_arn(item.recovery_point_arn) == item.resource_arn
+               and item.region == "us-east-1" for item in published)
     schedules = first.kernel.board.snapshot()["schedules"]
     assert set(schedules) == {f"hourly@{A}", f"hourly@{B}"}
 
@@ -220,3 +229,56 @@ async def test_a_members_missed_slot_is_alerted_under_its_account(
                     for r in served.kernel.alerts.recent if r.alert.event == "backup_missed")
     assert [schedule for schedule, _ in missed] == [f"hourly@{A}", f"hourly@{B}"]
     assert missed[0][1].startswith(f"Backups missed: hourly@{A} slot 2026-11-24 05:00 UTC")
+
+
+async def test_each_members_freshness_is_tracked_under_its_account(
+        accounts: dict[str, Any], daemon: Callable[[], Awaitable[Daemon]]) -> None:
+    """Seeded from the member's own listings through its role, moved by the member's
+    completions only (A's orders-shared backed up does not freshen B's), and exported as
+    `<schedule>@<account>` in the metrics, CloudWatch datums and /status."""
+    del accounts
+    served = await daemon()
+    trackers = {account: unit.freshness for account, unit in served.scheduling.accounts.items()}
+    assert set(trackers) == {A, B}
+    for unit in served.scheduling.accounts.values():
+        await unit.catalog.run_once()
+        assert unit.freshness is not None
+        await unit.freshness.seed()
+    without = "backupd_schedule_tables_without_backup"
+    assert served.metric(without, schedule=f"hourly@{A}") == 1, "orders-a has none yet"
+    assert served.metric(without, schedule=f"hourly@{B}") == 0
+    await served.tick(SLOT + timedelta(seconds=5))
+    await served.kernel.bus.drain()
+    assert served.metric(without, schedule=f"hourly@{A}") == 0, "moved by A's completion"
+    assert served.metric("backupd_schedule_late_tables", schedule=f"hourly@{A}") == 0
+    section = served.kernel.board.snapshot()["member_freshness"]
+    assert set(section) == {A, B}
+    assert set(section[A]["schedules"]) == {f"hourly@{A}"}
+    assert section[A]["schedules"][f"hourly@{A}"]["tables"] == 2
+    own = served.scheduling.freshness
+    await served.scheduling.catalog.run_once()
+    await own.seed()  # the datums wait for the own account's seed
+    dims = {tuple((d["Name"], d["Value"]) for d in item.get("Dimensions", []))
+            for item in own.datums(SLOT)}
+    assert (("Schedule", f"hourly@{A}"),) in dims
+    assert (("Schedule", f"hourly@{B}"),) in dims
+
+
+async def test_a_members_completion_does_not_freshen_another_accounts_table(
+        accounts: dict[str, Any], daemon: Callable[[], Awaitable[Daemon]]) -> None:
+    del accounts
+    served = await daemon()
+    b = served.scheduling.accounts[B]
+    await b.catalog.run_once()
+    assert b.freshness is not None
+    await b.freshness.seed()
+    before = b.freshness.book.get("orders-shared")
+    for name in ("orders-shared", "orders-a"):  # one B has too, one B does not know
+        a_table = f"arn:aws:dynamodb:us-east-1:{A}:table/{name}"
+        served.kernel.bus.publish(BackupCompleted(
+            recovery_point_arn=f"{a_table}/backup/01", resource_arn=a_table,
+            resource_type="DynamoDB", created=SLOT + timedelta(days=30), origin="event",
+            region="us-east-1"))
+    await served.kernel.bus.drain()
+    assert b.freshness.book.get("orders-shared") == before
+    assert b.freshness.book.get("orders-a") is None

@@ -103,10 +103,20 @@ def test_member_accounts_are_twelve_digit_ids_listed_once() -> None:
     assert "listed twice" in errors(accounts=["222222222222", "222222222222"])["accounts"]
 
 
-def test_member_accounts_are_for_the_dynamodb_engine() -> None:
-    found = errors(engine="aws-backup", backup_vault="v", accounts=["222222222222"],
+def test_an_aws_backup_schedule_with_accounts_names_a_role_of_each_member() -> None:
+    member = ["222222222222"]
+    found = errors(engine="aws-backup", backup_vault="v", accounts=member,
                    iam_role_arn="arn:aws:iam::123456789012:role/backup")
-    assert "dynamodb engine only" in found[""]
+    assert "not a role of each member account" in found[""]
+    assert "arn:aws:iam::{account}:role/NAME" in found[""]
+    found = errors(engine="aws-backup", backup_vault="v-{account}",
+                   iam_role_arn="arn:aws:iam::{account}:role/backup")
+    assert "this schedule lists no accounts" in found[""]
+    spec = ScheduleSpec(**{**VALID, "engine": "aws-backup", "accounts": member,
+                           "backup_vault": "vault-{account}",
+                           "iam_role_arn": "arn:aws:iam::{account}:role/backup"})
+    assert spec.for_account("444444444444").vault_and_role() == (
+        "vault-444444444444", "arn:aws:iam::444444444444:role/backup")
 
 
 def test_member_accounts_need_the_role_template() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import boto3
 import pytest
 
@@ -99,3 +101,58 @@ async def test_a_member_accounts_events_name_its_account(aws, make_queue, backup
     assert {b["account"] for b in mine} == {MEMBER}
     assert {b["detail-type"] for b in mine} == {"Backup Job State Change",
                                                "Recovery Point State Change"}
+
+
+def as_member(standin, service: str, account: str = MEMBER):
+    """A boto3 client with credentials of a role assumed in `account` (moto's STS)."""
+    creds = boto3_client(standin, "sts").assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/ddb-backupd-target",
+        RoleSessionName="test")["Credentials"]
+    return boto3.client(service, region_name=standin.region, endpoint_url=standin.endpoint_url,
+                        aws_access_key_id=creds["AccessKeyId"],
+                        aws_secret_access_key=creds["SecretAccessKey"],
+                        aws_session_token=creds["SessionToken"])
+
+
+def test_calls_through_an_assumed_role_act_in_the_roles_account(fresh_standin):
+    """StartBackupJob, ListBackupJobs, the recovery point, its tags and its deletion, all in
+    the member account whose role signed them; the stand-in's own account sees none of it."""
+    backup, ddb = as_member(fresh_standin, "backup"), as_member(fresh_standin, "dynamodb")
+    backup.create_backup_vault(BackupVaultName="member-vault")
+    arn = ddb.create_table(TableName="orders", BillingMode="PAY_PER_REQUEST",
+                           KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                           AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                           )["TableDescription"]["TableArn"]
+    role = f"arn:aws:iam::{MEMBER}:role/backup"
+    job_id = backup.start_backup_job(BackupVaultName="member-vault", ResourceArn=arn,
+                                     IamRoleArn=role, RecoveryPointTags={"k": "v"})["BackupJobId"]
+    own = boto3_client(fresh_standin, "backup")
+    with pytest.raises(own.exceptions.ResourceNotFoundException):
+        own.describe_backup_job(BackupJobId=job_id)
+    assert own.list_backup_jobs()["BackupJobs"] == []
+    for _ in range(100):
+        (job,) = backup.list_backup_jobs()["BackupJobs"]
+        if job["State"] == "COMPLETED":
+            break
+        time.sleep(0.05)
+    assert (job["AccountId"], job["State"]) == (MEMBER, "COMPLETED")
+    assert job["BackupVaultArn"] == f"arn:aws:backup:us-east-1:{MEMBER}:backup-vault:member-vault"
+    (point,) = backup.list_recovery_points_by_backup_vault(
+        BackupVaultName="member-vault")["RecoveryPoints"]
+    assert point["RecoveryPointArn"] == job["RecoveryPointArn"]
+    assert backup.list_tags(ResourceArn=point["RecoveryPointArn"])["Tags"] == {"k": "v"}
+    with pytest.raises(own.exceptions.ResourceNotFoundException):  # not the own account's
+        own.delete_recovery_point(BackupVaultName="member-vault",
+                                  RecoveryPointArn=point["RecoveryPointArn"])
+    backup.delete_recovery_point(BackupVaultName="member-vault",
+                                 RecoveryPointArn=point["RecoveryPointArn"])
+    assert backup.list_recovery_points_by_backup_vault(
+        BackupVaultName="member-vault")["RecoveryPoints"] == []
+
+
+def test_a_resource_of_another_account_is_refused_by_start_backup_job(fresh_standin):
+    own = boto3_client(fresh_standin, "backup")
+    own.create_backup_vault(BackupVaultName="own-vault")
+    with pytest.raises(own.exceptions.InvalidParameterValueException, match=MEMBER):
+        own.start_backup_job(BackupVaultName="own-vault", ResourceArn=table_arn(MEMBER),
+                             IamRoleArn=f"arn:aws:iam::{OWN}:role/backup")

@@ -124,9 +124,9 @@ def test_the_demos_document_from_every_real_producer_validates(demo: str) -> Non
     plans, restores and exports, alerts): each section fits its model and the schema."""
     document = get_json(f"{demo}/status")
     assert document["errors"] == {}
-    # one account: no member role assumed (member_accounts is the Organization demo's)
+    # one account: no member role assumed, no member schedule (the Organization demo's)
     assert sorted(name for name in SECTIONS if document.get(name) is None) == [
-        "member_accounts"]
+        "member_accounts", "member_freshness"]
     errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator().iter_errors(document)]
     assert not errors
 
