@@ -279,10 +279,14 @@ class ExportRule(Section):
             raise ValueError("rds exports need kms_key_id (StartExportTask requires a KMS key)")
         return value
 
-    def rds_access(self) -> tuple[str, str]:
+    def rds_access(self, account: str | None = None) -> tuple[str, str]:
         """rds: the role RDS assumes to write to S3 and the export's KMS key (both required
-        for rds, so present once the settings loaded)."""
+        for rds, so present once the settings loaded), `{account}` in them replaced with the
+        account the export runs in (a member account's own role and key)."""
         if self.iam_role_arn is None or self.kms_key_id is None:
             raise ValueError(f"export rule {self.name}: rds exports need iam_role_arn and "
                              "kms_key_id")
-        return self.iam_role_arn, self.kms_key_id
+        if account is None:
+            return self.iam_role_arn, self.kms_key_id
+        return (self.iam_role_arn.replace("{account}", account),
+                self.kms_key_id.replace("{account}", account))
