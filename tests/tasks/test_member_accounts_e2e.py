@@ -20,7 +20,7 @@ from daemon.aws.session import AwsClients
 from daemon.kernel.bus import BackupCompleted
 from tests.fixtures.roles import RefusingSts
 from tests.fixtures.standin import boto3_client
-from tests.tasks.conftest import settings_with, wait_until
+from tests.tasks.conftest import halt, settings_with, wait_until
 
 pytestmark = pytest.mark.e2e
 A, B = "222222222222", "444444444444"
@@ -80,7 +80,8 @@ def staging(ddb: Any) -> set[str]:
 
 def tags_of(ddb: Any, name: str) -> dict[str, str]:
     arn = ddb.describe_table(TableName=name)["Table"]["TableArn"]
-    return {t["Key"]: t["Value"] for t in ddb.list_tags_of_resource(ResourceArn=arn)["Tags"]}
+    pages = ddb.get_paginator("list_tags_of_resource").paginate(ResourceArn=arn)
+    return {t["Key"]: t["Value"] for page in pages for t in page["Tags"]}
 
 
 def no_parameter(ssm: Any, name: str) -> bool:
@@ -219,3 +220,47 @@ async def test_without_a_role_template_a_member_completion_is_skipped_with_a_rea
     assert instance.calls("ExportTableToPointInTime") == 0
     assert instance.runner.recent == type(instance.runner.recent)([])
     assert staging(own) == staging(member) == set()
+
+
+async def test_a_member_restore_cut_short_by_a_restart_is_finished_by_the_rescan(
+        daemon: Any, fresh_standin: Any) -> None:
+    """The rescan covers the member accounts rules list: a copy left `restoring` there is
+    found and finished, not restored again."""
+    member = {s: in_account(fresh_standin, A, s) for s in ("dynamodb", "ssm")}
+    at = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    target = f"orders-staging-{at:%Y%m%d-%H-%M-%S}"
+    event = backed_up(member["dynamodb"], source_table(member["dynamodb"], "orders-production"),
+                      at)
+    settings = org(restores=[rule(accounts=[A])])
+    first = await daemon(settings)
+    hit = first.interrupt_at("waiting_active")
+    first.kernel.bus.publish(event)
+    await first.settle()
+    assert hit.is_set()
+    await halt(first)
+    assert tags_of(member["dynamodb"], target)["backupd:state"] == "restoring"
+
+    second = await daemon(settings)
+    assert await wait_until(lambda: second.tasks_total("restore", "succeeded"))
+    assert tags_of(member["dynamodb"], target)["backupd:state"] == "done"
+    assert member["ssm"].get_parameter(Name=SSM.format(table="orders-production"))[
+        "Parameter"]["Value"].endswith(f":{A}:table/{target}")
+    assert (first.calls("RestoreTableFromBackup"), second.calls("RestoreTableFromBackup")) == (
+        1, 0)
+
+
+async def test_a_scheduled_export_listing_a_member_account_exports_its_tables_there(
+        daemon: Any, fresh_standin: Any) -> None:
+    boto3_client(fresh_standin, "s3").create_bucket(Bucket=BUCKET)
+    member = in_account(fresh_standin, A, "dynamodb")
+    own = boto3_client(fresh_standin, "dynamodb")
+    theirs = source_table(member, "orders", pitr=True)
+    pitr_for_a_day(fresh_standin, A, "orders")
+    ours = source_table(own, "orders", pitr=True)
+    instance = await daemon(org(exports=[{
+        "name": "hourly", "source_pattern": "^orders$", "bucket": BUCKET, "on_backup": False,
+        "schedule": "rate(1 hour)", "accounts": [A]}]))
+    assert await wait_until(lambda: instance.tasks_total("export", "succeeded"))
+    await instance.settle()
+    assert len(member.list_exports(TableArn=theirs)["ExportSummaries"]) == 1
+    assert own.list_exports(TableArn=ours)["ExportSummaries"] == [], "not listed: not exported"
