@@ -167,14 +167,22 @@ def _cross_account(settings: Settings, scope: Scope) -> list[Statement]:
 
 def member_policy(settings: Settings, account: str) -> dict[str, Any]:
     """The policy of the role the daemon assumes in member `account`: DescribeTable (table
-    sizes of its jobs) and, for the schedules listing the account, their discovery, native
-    backups and retention, scoped to the member's tables."""
+    sizes of its jobs); for the schedules listing the account, their discovery, native
+    backups and retention; for the restore and export rules acting there (those listing the
+    account, or listing none), their restores, SSM parameters and exports. All scoped to the
+    member's resources; export markers are not: the daemon writes them with its own role."""
     scope = Scope(partition(settings.region), settings.region, account)
     listed = [s.model_copy(update={"accounts": []}) for s in settings.schedules
               if account in s.accounts]
-    here = settings.model_copy(update={"schedules": listed, "restores": [], "exports": []})
+    restores = [r.model_copy(update={"accounts": []}) for r in settings.restores
+                if not r.accounts or account in r.accounts]
+    exports = [r.model_copy(update={"accounts": []}) for r in settings.exports
+               if not r.accounts or account in r.accounts]
+    here = settings.model_copy(update={"schedules": listed, "restores": restores,
+                                       "exports": exports})
     return {"Version": "2012-10-17", "Statement": [
-        *_tracker(scope)[1:], *_discovery(here, scope), *_scheduler(here, scope)]}
+        *_tracker(scope)[1:], *_discovery(here, scope), *_scheduler(here, scope),
+        *_restores(here, scope, on_demand=False), *_exports(here, scope, markers=False)]}
 
 
 # -- schedules and retention --------------------------------------------------------------
@@ -247,7 +255,9 @@ def _pass_role(sid: str, roles: Iterable[str], service: str) -> Statement:
 
 
 # -- restores -----------------------------------------------------------------------------
-def _restores(settings: Settings, scope: Scope) -> list[Statement]:
+def _restores(settings: Settings, scope: Scope, *, on_demand: bool = True) -> list[Statement]:
+    """Restores in `scope`'s account; `on_demand`: `ddb-backupd restore`'s lookups too (by
+    hand, in the daemon's own account only)."""
     rules = settings.restores
     if not rules:
         return []
@@ -264,13 +274,14 @@ def _restores(settings: Settings, scope: Scope) -> list[Statement]:
                   {"StringEquals": {f"aws:ResourceTag/{TAG_MANAGED}": MANAGED}}),
         statement("RestoresAwsBackupJobStatus",
                   ["backup:DescribeRestoreJob", "backup:ListRestoreJobs"], ANY),
-        # `ddb-backupd restore` (by hand, in the same role): find a table's recovery points
-        statement("RestoresOnDemandFindRecoveryPoints",
-                  ["backup:ListBackupVaults", "backup:ListRecoveryPointsByResource"], ANY),
-        statement("RestoresOnDemandDescribeRecoveryPoint", ["backup:DescribeRecoveryPoint"],
-                  [scope.arn("backup", "recovery-point:*")]),
     ]
-    roles = sorted({scope.role(role) for r in rules
+    if on_demand:  # `ddb-backupd restore` (by hand, in the same role): a table's recovery points
+        out += [statement("RestoresOnDemandFindRecoveryPoints",
+                          ["backup:ListBackupVaults", "backup:ListRecoveryPointsByResource"], ANY),
+                statement("RestoresOnDemandDescribeRecoveryPoint",
+                          ["backup:DescribeRecoveryPoint"],
+                          [scope.arn("backup", "recovery-point:*")])]
+    roles = sorted({scope.role(role.replace("{account}", scope.account)) for r in rules
                     if (role := r.iam_role_arn or settings.tasks.restore_role_arn)})
     if roles:  # without a role a recovery point is not restored (the task fails first)
         out += [statement("RestoresAwsBackupJobs", ["backup:StartRestoreJob"],
@@ -290,7 +301,8 @@ def marker_base(rule: ExportRule) -> str:
     return "/".join(p for p in (rule.prefix, "_backupd", rule.name) if p)
 
 
-def _exports(settings: Settings, scope: Scope) -> list[Statement]:
+def _exports(settings: Settings, scope: Scope, *, markers: bool = True) -> list[Statement]:
+    """Exports in `scope`'s account; `markers`: the daemon's markers too (its own role)."""
     rules = settings.exports
     if not rules:
         return []
@@ -299,7 +311,7 @@ def _exports(settings: Settings, scope: Scope) -> list[Statement]:
            statement("ExportsListBucketMarkers", ["s3:ListBucket"],
                      [scope.bucket(r.bucket) for r in rules],
                      {"StringLike": {"s3:prefix": sorted({f"{marker_base(r)}/open/*"
-                                                          for r in rules})}})]
+                                                          for r in rules})}})] if markers else []
     out += _dynamodb_exports([r for r in rules if r.kind == "dynamodb"], scope)
     out += _rds_exports([r for r in rules if r.kind == "rds"], scope)
     if any(r.delete_source_on_success for r in rules):
@@ -336,10 +348,10 @@ def _rds_exports(rules: list[ExportRule], scope: Scope) -> list[Statement]:
     return [statement("ExportsRdsSnapshots",
                       ["rds:DescribeDBClusterSnapshots", "rds:DescribeDBSnapshots",
                        "rds:DescribeExportTasks", "rds:StartExportTask"], ANY),
-            _pass_role("ExportsRdsPassExportRole", [scope.role(str(r.iam_role_arn))
-                                                    for r in rules],
+            _pass_role("ExportsRdsPassExportRole",
+                       [scope.role(r.rds_access(scope.account)[0]) for r in rules],
                        "export.rds.amazonaws.com"),
-            *_kms(sorted({str(r.kms_key_id) for r in rules}), scope)]
+            *_kms(sorted({r.rds_access(scope.account)[1] for r in rules}), scope)]
 
 
 def _kms(keys: list[str], scope: Scope) -> list[Statement]:

@@ -248,7 +248,8 @@ class Settings(BaseSettings):
         names at least one the daemon cannot act in (one account is allowed: check-config
         does not ask AWS which account is the daemon's own, and a single account is how a
         rule is pinned to it; a completion of any other account is skipped at run time)."""
-        listed = [r.name for r in (*self.restores, *self.exports) if len(r.accounts) > 1]
+        rules: list[RestoreRule | ExportRule] = [*self.restores, *self.exports]
+        listed = [r.name for r in rules if len(r.accounts) > 1]
         if listed and self.organization.role_arn_template is None:
             raise ValueError(f"restore/export rules {', '.join(listed)} list several accounts: "
                              "set organization.role_arn_template (the role assumed in each "

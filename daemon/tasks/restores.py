@@ -75,7 +75,7 @@ class RestoreService:
             acc = self._accounts
             self._aws[account] = RestoreAws(
                 acc.dynamodb(account), acc.backup(account), acc.ssm(account),
-                restore_role_arn=self._cfg.restore_role_arn)
+                restore_role_arn=self._cfg.restore_role_arn, account=account, home=acc.home)
         return self._aws[account]
 
     async def on_backup(self, item: BackupCompleted) -> None:
