@@ -217,6 +217,11 @@ class ExportService:
             except AccountUnavailable as exc:
                 log.warning("export.slot_skipped", rule=rule.name, account=account,
                             reason=str(exc))
+            except Exception as exc:
+                if account is None:
+                    raise
+                log.warning("export.slot_skipped", rule=rule.name, account=account,
+                            reason=f"{type(exc).__name__}: {exc}")
         return [p for p in found if p is not None]
 
     def _next_wake(self) -> datetime:

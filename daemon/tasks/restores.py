@@ -10,8 +10,9 @@ trigger never became a restore (the newest per source, when no copy of it exists
 
 A backup of a member account's table is restored, validated, published and rotated in that
 account, through its role (`accounts.py`); the rescan covers the own account and every
-member account a rule lists or a completion came from since the start, the catch-up the
-own account only (it lists the own account's completed backups).
+member account a rule lists or a completion came from since the start; the catch-up acts in
+each account the rescan read (the completed backups of members are listed with an
+Organization's cross-account monitoring: `completed.py`).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from daemon.core.tasks.restore_triggers import (
 from daemon.core.tasks.rotation import RestoredCopy, newest_done
 from daemon.kernel.bus import BackupCompleted
 from daemon.obs.metrics_tasks import TaskMetrics
-from daemon.tasks.accounts import AccountUnavailable, Place, TaskAccounts
+from daemon.tasks.accounts import AccountUnavailable, TaskAccounts
 from daemon.tasks.completed import CompletedBackups
 from daemon.tasks.restore_aws import RestoreAws
 from daemon.tasks.restore_run import RestoreRun
@@ -130,16 +131,18 @@ class RestoreService:
         """Queue every unfinished restore found in AWS (the own account, then each member
         account rescanned), then those of completed backups that left no copy; returns how
         many were queued."""
-        copies: list[RestoredCopy] = []
+        copies: dict[str | None, list[RestoredCopy]] = {}  # per account rescanned in full
         queued = await self._rescan(None, copies)
-        own = list(copies)
         for account in await self._member_accounts():
-            try:
+            try:  # one member's failure (its role, a call it may not make) holds up no other
                 queued += await self._rescan(account, copies)
             except AccountUnavailable as exc:
                 log.warning("restore.rescan_skipped", account=account, reason=str(exc))
-        self._copy_ages(copies)
-        queued += await self._completed.catch_up("restore", lambda: self._catch_up(own))
+            except Exception as exc:
+                log.warning("restore.rescan_skipped", account=account,
+                            reason=f"{type(exc).__name__}: {exc}")
+        self._copy_ages([copy for found in copies.values() for copy in found])
+        queued += await self._completed.catch_up("restore", lambda: self._catch_up(copies))
         if queued:
             log.info("restore.rescan", queued=queued)
         return queued
@@ -153,20 +156,23 @@ class RestoreService:
         home = await self._accounts.home() if listed else None
         return sorted(listed - {home} if home else listed)
 
-    async def _rescan(self, account: str | None, copies: list[RestoredCopy]) -> int:
-        """Restores left unfinished in one account; its copies are added to `copies`."""
-        aws, queued = self.aws(account), 0
+    async def _rescan(self, account: str | None,
+                      copies: dict[str | None, list[RestoredCopy]]) -> int:
+        """Restores left unfinished in one account; its copies go to `copies[account]` once
+        all are read."""
+        aws, queued, found = self.aws(account), 0, []
         async for name in aws.table_names():
             if not looks_restored(name):
                 continue
             copy = await aws.copy(name)
             if copy is None:
                 continue
-            copies.append(copy)
+            found.append(copy)
             plan = self._leftover(copy)
             if plan is not None:
                 queued += self.consider(RestoreDecision("resume", plan.rule, "rescan", plan),
                                         account=account)
+        copies[account] = found
         return queued + await self._open_jobs(account)
 
     def _leftover(self, copy: RestoredCopy) -> RestorePlan | None:
@@ -194,39 +200,49 @@ class RestoreService:
                                             job_id=job["RestoreJobId"])
         return queued
 
-    async def _catch_up(self, copies: list[RestoredCopy]) -> int:
-        """Start the restores of completed backups that left no copy (each once per run):
-        those of the own account (`copies` are its copies)."""
-        recent = [item for item in await self._completed.recent()
-                  if await self._own(item)]
+    async def _catch_up(self, copies: dict[str | None, list[RestoredCopy]]) -> int:
+        """Start the restores of completed backups that left no copy (each once per run), in
+        each account whose copies this rescan read (`copies`); a member account not read yet
+        is rescanned from the next pass on, and caught up then."""
+        recent = await self._completed.recent()
         if not recent:
             return 0
         oldest = min(item.created for item in recent)
         self._caught = {k: t for k, t in self._caught.items() if t >= oldest}
-        decisions: list[RestoreDecision] = []
-        for rule in self._rules.values():  # per rule: each covers its own vaults, accounts
-            found = [(table, item.recovery_point_arn, item.created) for item in recent
-                     if rule in self._rules_for(item)
-                     and (table := arns.table_name(item.resource_arn)) is not None]
-            decisions += missed_restores(found, copies, [rule])
+        by_account: defaultdict[str | None, list[BackupCompleted]] = defaultdict(list)
+        for item in recent:
+            place = await self._accounts.place(item.resource_arn, item.recovery_point_arn)
+            table = arns.table_name(item.resource_arn)
+            if place.skipped is not None or table is None:
+                continue
+            if place.account not in copies:
+                if place.account is not None and plan_restores(
+                        table, item.recovery_point_arn, item.created, self._rules_for(item)):
+                    self._seen.add(place.account)
+                continue
+            by_account[place.account].append(item)
+        decisions: list[tuple[str | None, RestoreDecision]] = []
+        for account, items in by_account.items():
+            for rule in self._rules.values():  # per rule: each covers its own vaults, accounts
+                found = [(table, item.recovery_point_arn, item.created) for item in items
+                         if rule in self._rules_for(item)
+                         and (table := arns.table_name(item.resource_arn)) is not None]
+                decisions += [(account, d) for d in missed_restores(found, copies[account],
+                                                                    [rule])]
         queued = 0
-        for decision in decisions:
+        for account, decision in decisions:
             plan = decision.plan
             assert plan is not None
             key = (plan.rule, plan.source_backup)
-            if key in self._caught or not self.consider(decision):
+            if key in self._caught or not self.consider(decision, account=account):
                 continue
             self._caught[key] = plan.backup_time
             queued += 1
             self._metrics.caught_up("restore")
             log.warning("restore.caught_up", rule=plan.rule, table=plan.source_table,
                         target=plan.target, source_backup=plan.source_backup,
-                        reason=decision.reason)
+                        account=account, reason=decision.reason)
         return queued
-
-    async def _own(self, item: BackupCompleted) -> bool:
-        place: Place = await self._accounts.place(item.resource_arn, item.recovery_point_arn)
-        return place.account is None and place.skipped is None
 
     def _copy_ages(self, copies: list[RestoredCopy]) -> None:
         for name in self._rules:

@@ -46,7 +46,8 @@ def wire(settings: Settings, aws: AwsClients, kernel: Kernel) -> Tasks:
     completed = CompletedBackups(aws.backup, aws.dynamodb, throttle, settings.schedules,
                                  prefix=settings.scheduler.backup_name_prefix,
                                  catchup_seconds=cfg.catchup_seconds, region=settings.region,
-                                 clock=kernel.clock, metrics=metrics)
+                                 clock=kernel.clock, metrics=metrics,
+                                 accounts=cross_account(settings))
     accounts = TaskAccounts(aws, kernel.members,
                             retry_seconds=settings.organization.role_retry_seconds)
     leader: list[Component] = [runner]
@@ -67,3 +68,14 @@ def wire(settings: Settings, aws: AwsClients, kernel: Kernel) -> Tasks:
         kernel.bus.subscribe(exports.on_backup)
         leader.append(exports)
     return Tasks(leader=tuple(leader), runner=runner, restores=restores, exports=exports)
+
+
+def cross_account(settings: Settings) -> list[str]:
+    """The accounts whose completed backups the catch-up lists besides the own: with an
+    Organization (`organization.enabled`) whose members are reached through roles, those
+    served (`accounts:`), else every member (`*`); none otherwise (a member's backup could
+    not be acted on)."""
+    org = settings.organization
+    if not org.enabled or org.role_arn_template is None:
+        return []
+    return list(settings.accounts) or ["*"]

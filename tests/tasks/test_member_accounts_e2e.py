@@ -264,3 +264,23 @@ async def test_a_scheduled_export_listing_a_member_account_exports_its_tables_th
     await instance.settle()
     assert len(member.list_exports(TableArn=theirs)["ExportSummaries"]) == 1
     assert own.list_exports(TableArn=ours)["ExportSummaries"] == [], "not listed: not exported"
+
+
+async def test_an_organizations_member_backup_that_completed_unheard_is_exported_there(
+        daemon: Any, fresh_standin: Any, backup_fake: Any) -> None:
+    """With an Organization the catch-up lists the members' completed jobs too (ByAccountId
+    through cross-account monitoring), and the export runs in the member through its role."""
+    boto3_client(fresh_standin, "s3").create_bucket(Bucket=BUCKET)
+    member = in_account(fresh_standin, A, "dynamodb")
+    table = source_table(member, "orders", pitr=True)
+    pitr_for_a_day(fresh_standin, A, "orders")
+    job = backup_fake.inject_job(table, "ops", state="COMPLETED")
+    assert job.recovery_point_arn.split(":")[4] == A
+    instance = await daemon(org(
+        organization={"enabled": True}, tasks={"catchup_seconds": 3600},
+        exports=[{"name": "orders-to-s3", "source_pattern": "^orders$", "bucket": BUCKET}]))
+    assert await wait_until(lambda: instance.tasks_total("export", "succeeded"))
+    [summary] = member.list_exports(TableArn=table)["ExportSummaries"]
+    assert summary["ExportStatus"] == "COMPLETED"
+    assert instance.kernel.metrics.registry.get_sample_value(
+        "backupd_tasks_caught_up_total", {"kind": "export"}) == 1
