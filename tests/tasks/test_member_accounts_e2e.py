@@ -7,6 +7,7 @@ is skipped with a reason, never attempted in the daemon's own account."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,6 +17,7 @@ from moto.core.utils import unix_time
 from moto.dynamodb.models import dynamodb_backends
 from structlog.testing import capture_logs
 
+from daemon.app import Daemon, run_daemon
 from daemon.aws.session import AwsClients
 from daemon.kernel.bus import BackupCompleted
 from tests.fixtures.roles import RefusingSts
@@ -284,3 +286,40 @@ async def test_an_organizations_member_backup_that_completed_unheard_is_exported
     assert summary["ExportStatus"] == "COMPLETED"
     assert instance.kernel.metrics.registry.get_sample_value(
         "backupd_tasks_caught_up_total", {"kind": "export"}) == 1
+
+
+async def test_a_members_completed_job_on_the_central_queue_is_exported_in_the_member(
+        aws_env: dict[str, str], fresh_standin: Any, backup_fake: Any, make_queue: Any) -> None:
+    """The whole daemon, as `ddb-backupd run` starts it: a member account's AWS Backup job
+    completes, its events reach the central queue, and the export runs in the member through
+    its role, into the daemon's bucket."""
+    s3 = boto3_client(fresh_standin, "s3")
+    s3.create_bucket(Bucket=BUCKET)
+    member = in_account(fresh_standin, A, "dynamodb")
+    table = source_table(member, "orders", pitr=True)
+    pitr_for_a_day(fresh_standin, A, "orders")
+    queue = make_queue()
+    backup_fake.set_event_target(queue)
+    settings = org(queue_url=queue, queue={"wait_seconds": 1}, reconcile_seconds=3600,
+                   aws={"endpoint_url": aws_env["AWS_ENDPOINT_URL"], "max_attempts": 2},
+                   exports=[{"name": "orders-to-s3", "source_pattern": "^orders$",
+                             "bucket": BUCKET}])
+    ready: asyncio.Future[Daemon] = asyncio.get_running_loop().create_future()
+    stop = asyncio.Event()
+
+    async def on_ready(wired: Daemon) -> None:
+        ready.set_result(wired)
+
+    daemon = asyncio.create_task(run_daemon(settings, stop=stop, on_ready=on_ready))
+    try:
+        wired = await ready
+        backup_fake.inject_job(table, "ops", duration=0.2)
+        assert await wait_until(lambda: wired.kernel.metrics.registry.get_sample_value(
+            "backupd_tasks_total", {"kind": "export", "outcome": "succeeded"}), tries=400)
+    finally:
+        stop.set()
+        assert await daemon == 0
+    [summary] = member.list_exports(TableArn=table)["ExportSummaries"]
+    assert summary["ExportStatus"] == "COMPLETED"
+    listed = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]]
+    assert any(k.startswith("exports/_backupd/orders-to-s3/done/") for k in listed)
