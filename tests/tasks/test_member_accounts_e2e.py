@@ -1,9 +1,11 @@
 """Restores and exports in member accounts, end to end on the stand-in: a member account's
-completed backup is restored, published and rotated in that account through its role (moto
-derives the account from the assumed-role credentials), its table exported from there into
-the daemon's bucket; a member whose role is refused fails its task naming the account, is
-retried, and holds up no own-account restore; without a role template a member's completion
-is skipped with a reason, never attempted in the daemon's own account."""
+completed backup (on the bus, or as its job's events on the central queue) is restored,
+published and rotated in that account through its role (moto derives the account from the
+assumed-role credentials), its table exported from there into the daemon's bucket; the
+rescan and the catch-up reach members too; a member whose role is refused fails its task
+naming the account, is retried, and holds up no own-account restore; without a role
+template a member's completion is skipped with a reason, never attempted in the daemon's
+own account."""
 
 from __future__ import annotations
 
