@@ -5,8 +5,8 @@ role the daemon assumes in each member account, with `organization.external_id` 
 role's trust policy requires one. A session is made on first use, through botocore's public
 credential resolver: its credentials are `AioRefreshableCredentials`, renewed by a new
 AssumeRole before they expire. One session per account, and one client per (account,
-service), is kept and counted like the shared ones (`dynamodb`, `backup`, `rds`: what the
-capabilities call in a member account).
+service), is kept and counted like the shared ones (`dynamodb`, `backup`, `rds`, `ssm`: what
+the capabilities call in a member account).
 The daemon's own account (STS GetCallerIdentity, asked once) is served by the shared
 clients.
 
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from types_aiobotocore_backup.client import BackupClient
     from types_aiobotocore_dynamodb.client import DynamoDBClient
     from types_aiobotocore_rds.client import RDSClient
+    from types_aiobotocore_ssm.client import SSMClient
 
 log = structlog.get_logger(__name__)
 Report = Callable[[str, str | None], None]  # (account, error or None when the role works)
@@ -106,6 +107,12 @@ class MemberSessions:
         if account == await self.home():
             return await self._aws.rds()
         return cast("RDSClient | None", await self._client(account, "rds"))
+
+    async def ssm(self, account: str) -> SSMClient | None:
+        """SSM in `account` (a restored copy's parameter), as `dynamodb`."""
+        if account == await self.home():
+            return await self._aws.ssm()
+        return cast("SSMClient | None", await self._client(account, "ssm"))
 
     async def _client(self, account: str, service: str) -> AioBaseClient | None:
         """The member's client of `service` (made once), None while its role fails."""

@@ -24,7 +24,8 @@ and rules choose and to the names its restore rules give their copies. Resources
 configured region and in --account (default: the role's own account,
 ${aws:PrincipalAccount}). config/iam/policy.json is the everything-on superset. With
 --member-role, the policy of the role assumed in member account --account instead (what
-the schedules listing that account do there, and DescribeTable for job sizes).
+the schedules listing that account do there, the restores and exports of the rules acting
+there, and DescribeTable for job sizes).
 
   BACKUPD_CONFIG_FILE=config.yaml ddb-backupd iam-policy --account 123456789012 > policy.json
   aws iam put-role-policy --role-name ddb-backupd --policy-name ddb-backupd \\

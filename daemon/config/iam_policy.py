@@ -172,16 +172,24 @@ def member_policy(settings: Settings, account: str) -> dict[str, Any]:
     schedules listing the account (their `{account}` role and
     vault made the member's), their discovery, native backups, AWS Backup jobs (passing the
     member's backup role), retention and freshness listings, scoped to the member's tables,
-    vaults and roles; and the backup plans listing the account, kept there."""
+    vaults and roles; the backup plans listing the account, kept there; and for the restore
+    and export rules acting there (those listing the account, or listing none), their
+    restores, SSM parameters and exports. All scoped to the member's resources; export
+    markers are not: the daemon writes them with its own role."""
     scope = Scope(partition(settings.region), settings.region, account)
     listed = [s.for_account(account).model_copy(update={"accounts": []})
               for s in settings.schedules if account in s.accounts]
     plans = [p.for_account(account) for p in settings.backup_plans if account in p.accounts]
-    here = settings.model_copy(update={"schedules": listed, "restores": [], "exports": [],
-                                       "backup_plans": plans})
+    restores = [r.model_copy(update={"accounts": []}) for r in settings.restores
+                if not r.accounts or account in r.accounts]
+    exports = [r.model_copy(update={"accounts": []}) for r in settings.exports
+               if not r.accounts or account in r.accounts]
+    here = settings.model_copy(update={"schedules": listed, "restores": restores,
+                                       "exports": exports, "backup_plans": plans})
     reconciled = not settings.organization.enabled and account in settings.accounts
     tracker = _tracker(scope) if reconciled else _tracker(scope)[1:]
-    out = [*tracker, *_discovery(here, scope), *_scheduler(here, scope), *_plans(here, scope)]
+    out = [*tracker, *_discovery(here, scope), *_scheduler(here, scope), *_plans(here, scope),
+           *_restores(here, scope, on_demand=False), *_exports(here, scope, markers=False)]
     if _active(here):  # freshness lists both kinds of backups, whatever the engine
         out.append(statement("MemberFreshnessListings",
                              ["backup:ListBackupJobs", "dynamodb:ListBackups"], ANY))
@@ -258,7 +266,9 @@ def _pass_role(sid: str, roles: Iterable[str], service: str) -> Statement:
 
 
 # -- restores -----------------------------------------------------------------------------
-def _restores(settings: Settings, scope: Scope) -> list[Statement]:
+def _restores(settings: Settings, scope: Scope, *, on_demand: bool = True) -> list[Statement]:
+    """Restores in `scope`'s account; `on_demand`: `ddb-backupd restore`'s lookups too (by
+    hand, in the daemon's own account only)."""
     rules = settings.restores
     if not rules:
         return []
@@ -275,13 +285,14 @@ def _restores(settings: Settings, scope: Scope) -> list[Statement]:
                   {"StringEquals": {f"aws:ResourceTag/{TAG_MANAGED}": MANAGED}}),
         statement("RestoresAwsBackupJobStatus",
                   ["backup:DescribeRestoreJob", "backup:ListRestoreJobs"], ANY),
-        # `ddb-backupd restore` (by hand, in the same role): find a table's recovery points
-        statement("RestoresOnDemandFindRecoveryPoints",
-                  ["backup:ListBackupVaults", "backup:ListRecoveryPointsByResource"], ANY),
-        statement("RestoresOnDemandDescribeRecoveryPoint", ["backup:DescribeRecoveryPoint"],
-                  [scope.arn("backup", "recovery-point:*")]),
     ]
-    roles = sorted({scope.role(role) for r in rules
+    if on_demand:  # `ddb-backupd restore` (by hand, in the same role): a table's recovery points
+        out += [statement("RestoresOnDemandFindRecoveryPoints",
+                          ["backup:ListBackupVaults", "backup:ListRecoveryPointsByResource"], ANY),
+                statement("RestoresOnDemandDescribeRecoveryPoint",
+                          ["backup:DescribeRecoveryPoint"],
+                          [scope.arn("backup", "recovery-point:*")])]
+    roles = sorted({scope.role(role.replace("{account}", scope.account)) for r in rules
                     if (role := r.iam_role_arn or settings.tasks.restore_role_arn)})
     if roles:  # without a role a recovery point is not restored (the task fails first)
         out += [statement("RestoresAwsBackupJobs", ["backup:StartRestoreJob"],
@@ -301,7 +312,8 @@ def marker_base(rule: ExportRule) -> str:
     return "/".join(p for p in (rule.prefix, "_backupd", rule.name) if p)
 
 
-def _exports(settings: Settings, scope: Scope) -> list[Statement]:
+def _exports(settings: Settings, scope: Scope, *, markers: bool = True) -> list[Statement]:
+    """Exports in `scope`'s account; `markers`: the daemon's markers too (its own role)."""
     rules = settings.exports
     if not rules:
         return []
@@ -310,7 +322,7 @@ def _exports(settings: Settings, scope: Scope) -> list[Statement]:
            statement("ExportsListBucketMarkers", ["s3:ListBucket"],
                      [scope.bucket(r.bucket) for r in rules],
                      {"StringLike": {"s3:prefix": sorted({f"{marker_base(r)}/open/*"
-                                                          for r in rules})}})]
+                                                          for r in rules})}})] if markers else []
     out += _dynamodb_exports([r for r in rules if r.kind == "dynamodb"], scope)
     out += _rds_exports([r for r in rules if r.kind == "rds"], scope)
     if any(r.delete_source_on_success for r in rules):
@@ -347,10 +359,10 @@ def _rds_exports(rules: list[ExportRule], scope: Scope) -> list[Statement]:
     return [statement("ExportsRdsSnapshots",
                       ["rds:DescribeDBClusterSnapshots", "rds:DescribeDBSnapshots",
                        "rds:DescribeExportTasks", "rds:StartExportTask"], ANY),
-            _pass_role("ExportsRdsPassExportRole", [scope.role(str(r.iam_role_arn))
-                                                    for r in rules],
+            _pass_role("ExportsRdsPassExportRole",
+                       [scope.role(r.rds_access(scope.account)[0]) for r in rules],
                        "export.rds.amazonaws.com"),
-            *_kms(sorted({str(r.kms_key_id) for r in rules}), scope)]
+            *_kms(sorted({r.rds_access(scope.account)[1] for r in rules}), scope)]
 
 
 def _kms(keys: list[str], scope: Scope) -> list[Statement]:

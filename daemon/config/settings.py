@@ -246,6 +246,21 @@ class Settings(BaseSettings):
                              "organization.role_arn_template (the role assumed in each)")
         return self
 
+    @model_validator(mode="after")
+    def _task_accounts_have_roles(self) -> Self:
+        """Restores and exports act in the backup's own account: another than the daemon's
+        only through its role. Without the template a rule listing two or more accounts
+        names at least one the daemon cannot act in (one account is allowed: check-config
+        does not ask AWS which account is the daemon's own, and a single account is how a
+        rule is pinned to it; a completion of any other account is skipped at run time)."""
+        rules: list[RestoreRule | ExportRule] = [*self.restores, *self.exports]
+        listed = [r.name for r in rules if len(r.accounts) > 1]
+        if listed and self.organization.role_arn_template is None:
+            raise ValueError(f"restore/export rules {', '.join(listed)} list several accounts: "
+                             "set organization.role_arn_template (the role assumed in each "
+                             "member account), or list only the daemon's own account")
+        return self
+
     def scheduling_enabled(self) -> bool:
         """The scheduler is on and at least one schedule is enabled."""
         return self.scheduler.enabled and any(s.enabled for s in self.schedules)

@@ -88,7 +88,8 @@ class TaskSettings(Section):
     recent_limit: int = Field(50, ge=0, le=1000, description="Finished tasks kept on /status.")
     restore_role_arn: str | None = Field(
         None, description="IAM role AWS Backup assumes for StartRestoreJob (AWS Backup recovery "
-        "points); rules may override it.")
+        "points); rules may override it. '{account}' is replaced with the account the restore "
+        "runs in (a member account's restores pass a role of that account).")
 
 
 class RestoreValidation(Section):
@@ -162,7 +163,8 @@ class RestoreRule(Section):
         None, alias="validate", description="Checks before the SSM parameter moves.")
     table_settings: TableSettings | None = Field(None, description="Overrides for the restore.")
     iam_role_arn: str | None = Field(
-        None, description="Role for StartRestoreJob; default tasks.restore_role_arn.")
+        None, description="Role for StartRestoreJob; default tasks.restore_role_arn; "
+        "'{account}': the account the restore runs in.")
     vaults: list[Vault] = _vaults_field()
     accounts: list[Account] = _accounts_field()
 
@@ -203,10 +205,12 @@ class ExportRule(Section):
         "instead of the preset: {prefix} {name} {account} {region} {job_id} {yyyy} {mm} {dd} "
         "({job_id}: the backup job, else the export's token).")
     bucket_owner: str | None = Field(
-        None, pattern=r"^[0-9]{12}$", description="Account owning the bucket (dynamodb).")
+        None, pattern=r"^[0-9]{12}$", description="Account owning the bucket (dynamodb); "
+        "unset: a member account's exports name the daemon's own account.")
     kms_key_id: str | None = Field(
         None, validate_default=True,
-        description="KMS key for the exported objects (required for rds).")
+        description="KMS key for the exported objects (required for rds); '{account}' as in "
+        "iam_role_arn.")
     format: Literal["DYNAMODB_JSON", "ION"] = Field("DYNAMODB_JSON", description="dynamodb only.")
     export_type: Literal["full", "incremental"] = Field(
         "full", description="dynamodb: full table, or the changes since the previous export.")
@@ -216,7 +220,8 @@ class ExportRule(Section):
         24 * HOUR, ge=900, le=24 * HOUR, description="Window of the first incremental export "
         "(later ones continue from the previous); AWS allows 15 min to 24 h.")
     iam_role_arn: str | None = Field(
-        None, validate_default=True, description="Role RDS assumes to write to S3 (rds).")
+        None, validate_default=True, description="Role RDS assumes to write to S3 (rds); "
+        "'{account}': the account the export runs in (a member's snapshots: its own role).")
     export_only: list[str] = Field(
         default_factory=list,
         description="rds: databases, schemas or tables to export (ExportOnly).")
@@ -279,10 +284,14 @@ class ExportRule(Section):
             raise ValueError("rds exports need kms_key_id (StartExportTask requires a KMS key)")
         return value
 
-    def rds_access(self) -> tuple[str, str]:
+    def rds_access(self, account: str | None = None) -> tuple[str, str]:
         """rds: the role RDS assumes to write to S3 and the export's KMS key (both required
-        for rds, so present once the settings loaded)."""
+        for rds, so present once the settings loaded), `{account}` in them replaced with the
+        account the export runs in (a member account's own role and key)."""
         if self.iam_role_arn is None or self.kms_key_id is None:
             raise ValueError(f"export rule {self.name}: rds exports need iam_role_arn and "
                              "kms_key_id")
-        return self.iam_role_arn, self.kms_key_id
+        if account is None:
+            return self.iam_role_arn, self.kms_key_id
+        return (self.iam_role_arn.replace("{account}", account),
+                self.kms_key_id.replace("{account}", account))

@@ -7,6 +7,11 @@ in: every rescan lists what completed in the last `tasks.catchup_seconds` (ListB
 COMPLETED, and the scheduler's own AVAILABLE native backups from ListBackups) as the same
 `BackupCompleted` items the bus carries, with the same times, so they map to the same
 restore names and export tokens and a trigger already acted on is recognised as such.
+
+With `accounts` (an Organization whose member accounts are reached through roles: the
+cross-account monitoring selectors, each served account or `*`), the listing of backup jobs
+covers those accounts too (`ListBackupJobs` with `ByAccountId`, from the management or
+delegated administrator account); native backups are listed in the own account only.
 """
 
 from __future__ import annotations
@@ -44,7 +49,7 @@ class CompletedBackups:
     def __init__(self, backup: Connect[BackupClient], dynamodb: Connect[DynamoDBClient],
                  throttle: Throttle, schedules: Sequence[ScheduleSpec], *, prefix: str,
                  catchup_seconds: float, region: str, clock: Clock,
-                 metrics: TaskMetrics) -> None:
+                 metrics: TaskMetrics, accounts: Sequence[str] = ()) -> None:
         self._backup = backup
         self._dynamodb = dynamodb
         self._throttle = throttle  # of native listings: a bucket of its own (see wire.py)
@@ -55,6 +60,7 @@ class CompletedBackups:
         self._region = region
         self._clock = clock
         self._metrics = metrics
+        self._accounts = list(accounts)
         self._lock = asyncio.Lock()
         self._listed: tuple[datetime, list[BackupCompleted]] | None = None
 
@@ -93,13 +99,20 @@ class CompletedBackups:
         return queued
 
     async def _backup_jobs(self, since: datetime) -> list[BackupCompleted]:
-        """AWS Backup jobs COMPLETED since `since` (any vault, any resource type)."""
+        """AWS Backup jobs COMPLETED since `since` (any vault, any resource type), of the own
+        account and of each of `accounts` (each job once)."""
         backup = await self._backup()
         paginator = backup.get_paginator("list_backup_jobs")
-        out: list[BackupCompleted] = []
-        async for page in paginator.paginate(ByState="COMPLETED", ByCreatedAfter=since):
-            out.extend(from_backup_jobs(page.get("BackupJobs", []), self._region))
-        return out
+        jobs: dict[str, BackupJobTypeDef] = {}
+        for account in [None, *self._accounts]:
+            pages = (paginator.paginate(ByState="COMPLETED", ByCreatedAfter=since)
+                     if account is None else
+                     paginator.paginate(ByState="COMPLETED", ByCreatedAfter=since,
+                                        ByAccountId=account))
+            async for page in pages:
+                jobs |= {job.get("BackupJobId") or str(len(jobs)): job
+                         for job in page.get("BackupJobs", [])}
+        return from_backup_jobs(jobs.values(), self._region)
 
     async def _native(self, since: datetime) -> list[BackupCompleted]:
         """The scheduler's native backups (named by it) that are AVAILABLE."""

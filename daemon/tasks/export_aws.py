@@ -2,11 +2,15 @@
 
 Statuses come back normalised to upper case (moto says `complete`, RDS `COMPLETE`,
 DynamoDB `COMPLETED`); the caller compares against `core.exports.TERMINAL`/`SUCCEEDED`.
+
+One `ExportAws` acts in one account: a member account's exports start there, through its
+role, and write to the rule's bucket, by default the daemon's own account's
+(`S3BucketOwner`, unless the rule names the bucket's owner).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -35,13 +39,25 @@ if TYPE_CHECKING:
 
 
 class ExportAws:
-    """The calls one export makes, on the shared clients."""
+    """The calls one export makes, in one account: `account` (None: the daemon's own, which
+    `home` answers). A member account's DynamoDB exports name the daemon's own account as
+    the bucket's owner unless the rule names one; `{account}` in an RDS rule's role and key
+    is the account the export runs in."""
 
     def __init__(self, dynamodb: Connect[DynamoDBClient], rds: Connect[RDSClient],
-                 backup: Connect[BackupClient]) -> None:
+                 backup: Connect[BackupClient], *, account: str | None = None,
+                 home: Callable[[], Awaitable[str]] | None = None) -> None:
         self._dynamodb = dynamodb
         self._rds = rds
         self._backup = backup
+        self._account = account
+        self._home = home
+
+    async def _bucket_owner(self, rule: ExportRule) -> str | None:
+        if rule.bucket_owner or self._account is None or self._home is None:
+            return rule.bucket_owner
+        home = await self._home()
+        return home if home != self._account else None
 
     async def pitr(self, table: str) -> Pitr:
         ddb = await self._dynamodb()
@@ -57,8 +73,8 @@ class ExportAws:
         kwargs: ExportTableToPointInTimeInputTypeDef = {
             "TableArn": plan.resource_arn, "S3Bucket": rule.bucket, "ClientToken": plan.token,
             "S3Prefix": plan.key_prefix.rstrip("/"), "ExportFormat": rule.format}
-        if rule.bucket_owner:
-            kwargs["S3BucketOwner"] = rule.bucket_owner
+        if owner := await self._bucket_owner(rule):
+            kwargs["S3BucketOwner"] = owner
         if rule.kms_key_id:
             kwargs["S3SseAlgorithm"], kwargs["S3SseKmsKeyId"] = "KMS", rule.kms_key_id
         if window is None:
@@ -101,7 +117,8 @@ class ExportAws:
         ident = rds_task_identifier(plan.rule, plan.token)
         if plan.source is None:
             raise PermanentError(f"RDS export {plan.name}: no snapshot to export")
-        role, key = rule.rds_access()
+        account = self._account or (await self._home() if self._home else None)
+        role, key = rule.rds_access(account)
         kwargs: StartExportTaskMessageTypeDef = {
             "ExportTaskIdentifier": ident, "SourceArn": plan.source,
             "S3BucketName": rule.bucket, "S3Prefix": plan.key_prefix.rstrip("/"),

@@ -6,6 +6,11 @@ expression (the latest slot is caught up once after downtime; markers make a slo
 once across restarts). `rescan` (at start, then every `tasks.rescan_seconds`) resumes the
 exports a previous run left open in its markers, and starts those of recently completed
 backups that have no marker at all (a trigger lost to a crash or a full queue).
+
+An export runs in the account of the resource it exports (its plan's ARN says which, so a
+marker resumed after a restart knows too): a member account's through its role, writing to
+the rule's bucket, whose markers the daemon keeps with its own credentials. A scheduled rule
+that lists member accounts lists the tables and snapshots of each of them.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from datetime import datetime, timedelta
 import structlog
 
 from daemon.config.tasks import ExportRule, TaskSettings
+from daemon.core import arns
 from daemon.core.clock import Clock
 from daemon.core.scheduling.schedule import next_runs, parse_expression, slot_at_or_before
 from daemon.core.tasks.exports import ExportPlan, plan, plans_for_backup
@@ -24,6 +30,7 @@ from daemon.core.tasks.naming import compile_pattern
 from daemon.kernel.bus import BackupCompleted
 from daemon.kernel.supervisor import backoff_delay
 from daemon.obs.metrics_tasks import TaskMetrics
+from daemon.tasks.accounts import AccountUnavailable, TaskAccounts
 from daemon.tasks.completed import CompletedBackups
 from daemon.tasks.export_aws import ExportAws
 from daemon.tasks.export_markers import MarkerStore
@@ -40,11 +47,12 @@ class ExportService:
 
     name = "exports"
 
-    def __init__(self, rules: Iterable[ExportRule], runner: TaskRunner, aws: ExportAws,
+    def __init__(self, rules: Iterable[ExportRule], runner: TaskRunner, accounts: TaskAccounts,
                  markers: MarkerStore, completed: CompletedBackups, *, cfg: TaskSettings,
                  metrics: TaskMetrics, clock: Clock) -> None:
         self._runner = runner
-        self._aws = aws
+        self._accounts = accounts
+        self._aws: dict[str | None, ExportAws] = {}  # per account (None: the own)
         self._markers = markers
         self._completed = completed
         self._cfg = cfg
@@ -56,21 +64,48 @@ class ExportService:
         self._next_rescan: datetime | None = None
         self._rescan_failures = 0
 
+    def aws(self, account: str | None) -> ExportAws:
+        """The export calls in `account` (None: the daemon's own), made once."""
+        if account not in self._aws:
+            acc = self._accounts
+            self._aws[account] = ExportAws(acc.dynamodb(account), acc.rds(account),
+                                           acc.backup(account), account=account, home=acc.home)
+        return self._aws[account]
+
+    def _account_of(self, found: ExportPlan) -> str | None:
+        """The account an export acts in: its resource's when member accounts are reached
+        through roles (the own one's calls go to the shared clients), else the own (None)."""
+        parsed = arns.parse(found.resource_arn) if self._accounts.roles else None
+        return parsed.account if parsed is not None and parsed.account else None
+
     async def on_backup(self, item: BackupCompleted) -> None:
         """Queue the exports a completed backup triggers (only while this replica leads)."""
         if not self._rules or not self._runner.accepting:
             return
-        for found in plans_for_backup(item.resource_arn, item.recovery_point_arn, item.created,
-                                      item.vault, self._rules_for(item), job_id=item.job_id):
+        plans = plans_for_backup(item.resource_arn, item.recovery_point_arn, item.created,
+                                 item.vault, self._rules_for(item), job_id=item.job_id)
+        if not plans:
+            return
+        place = await self._accounts.place(item.resource_arn, item.recovery_point_arn)
+        if place.skipped is not None:
+            for found in plans:
+                log.warning("export.skipped", rule=found.rule, name=found.name,
+                            account=place.account, source=found.source, reason=place.skipped)
+            return
+        for found in plans:
             self.consider(found)
 
     def _rules_for(self, item: BackupCompleted) -> list[ExportRule]:
         return rules_for(self._rules.values(), item)
 
     def consider(self, found: ExportPlan) -> bool:
-        run = ExportRun(self._runner, self._aws, self._markers, rule=self._rules[found.rule],
-                        plan=found, timeout_seconds=self._cfg.export_timeout_seconds)
-        return self._runner.submit(found.token, "export", found.rule, found.name, run)
+        account = self._account_of(found)
+        run = ExportRun(self._runner, self.aws(account), self._markers,
+                        rule=self._rules[found.rule], plan=found,
+                        timeout_seconds=self._cfg.export_timeout_seconds)
+        member = account is not None and account != self._accounts.cached_home
+        subject = f"{found.name}@{account}" if member else found.name
+        return self._runner.submit(found.token, "export", found.rule, subject, run)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Rescan and fire due slots whenever something is due, until stopped."""
@@ -124,6 +159,9 @@ class ExportService:
         self._known = {k: t for k, t in self._known.items() if t >= oldest}
         queued = 0
         for item in recent:
+            if (await self._accounts.place(item.resource_arn,
+                                           item.recovery_point_arn)).skipped is not None:
+                continue
             for found in plans_for_backup(item.resource_arn, item.recovery_point_arn,
                                           item.created, item.vault, self._rules_for(item),
                                           job_id=item.job_id):
@@ -156,19 +194,34 @@ class ExportService:
         return queued
 
     async def _slot_plans(self, rule: ExportRule, slot: datetime) -> list[ExportPlan]:
-        """Tables to export at `slot` (dynamodb), or the newest snapshot of each DB (rds)."""
+        """Tables to export at `slot` (dynamodb), or the newest snapshot of each DB (rds), in
+        the own account or, with roles, in each account the rule lists (one whose role
+        fails is skipped, logged: the others go on)."""
         pattern = compile_pattern(rule.source_pattern)
 
         def matches(name: str) -> bool:
             return pattern.search(name) is not None
 
         found: list[ExportPlan | None] = []
-        if rule.kind == "dynamodb":
-            found = [plan(rule, arn, None, slot, trigger="schedule")
-                     for arn in await self._aws.table_arns(matches)]
-        else:
-            found = [plan(rule, db, snapshot, when, trigger="schedule")
-                     for db, snapshot, when in await self._aws.newest_snapshots(matches)]
+        places: list[str | None] = list(rule.accounts) if self._accounts.roles and \
+            rule.accounts else [None]
+        for account in places:
+            aws = self.aws(account)
+            try:
+                if rule.kind == "dynamodb":
+                    found += [plan(rule, arn, None, slot, trigger="schedule")
+                              for arn in await aws.table_arns(matches)]
+                else:
+                    found += [plan(rule, db, snapshot, when, trigger="schedule")
+                              for db, snapshot, when in await aws.newest_snapshots(matches)]
+            except AccountUnavailable as exc:
+                log.warning("export.slot_skipped", rule=rule.name, account=account,
+                            reason=str(exc))
+            except Exception as exc:
+                if account is None:
+                    raise
+                log.warning("export.slot_skipped", rule=rule.name, account=account,
+                            reason=f"{type(exc).__name__}: {exc}")
         return [p for p in found if p is not None]
 
     def _next_wake(self) -> datetime:

@@ -1,13 +1,14 @@
 """Thin DynamoDB / AWS Backup / SSM calls of restores: every read turns AWS into core data.
 
 Nothing here decides anything: it reads tables into `RestoredCopy`, starts restores,
-tags, reads back items, moves the SSM parameter and deletes tables it is told to.
+tags, reads back items, moves the SSM parameter and deletes tables it is told to. One
+`RestoreAws` acts in one account (a member account's clients reach it through its role).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
@@ -40,14 +41,19 @@ if TYPE_CHECKING:
 
 
 class RestoreAws:
-    """The calls one restore makes, on the shared clients."""
+    """The calls one restore makes, in one account: `account` (None: the daemon's own,
+    which `home` answers; `{account}` in a StartRestoreJob role is the account's id)."""
 
     def __init__(self, dynamodb: Connect[DynamoDBClient], backup: Connect[BackupClient],
-                 ssm: Connect[SSMClient], *, restore_role_arn: str | None) -> None:
+                 ssm: Connect[SSMClient], *, restore_role_arn: str | None,
+                 account: str | None = None,
+                 home: Callable[[], Awaitable[str]] | None = None) -> None:
         self._dynamodb = dynamodb
         self._backup = backup
         self._ssm = ssm
         self._restore_role_arn = restore_role_arn
+        self._account = account
+        self._home = home
 
     async def describe(self, name: str) -> TableDescriptionTypeDef | None:
         """DescribeTable, or None when there is no such table."""
@@ -116,6 +122,12 @@ class RestoreAws:
             raise PermanentError(f"rule {rule.name}: restoring AWS Backup recovery point "
                                  f"{plan.source_backup} needs a role for StartRestoreJob: set "
                                  "tasks.restore_role_arn or the rule's iam_role_arn")
+        if "{account}" in role:
+            account = self._account or (await self._home() if self._home else None)
+            if account is None:
+                raise PermanentError(f"rule {rule.name}: the restore role {role} names "
+                                     "{account}, but the account is unknown")
+            role = role.replace("{account}", account)
         token = hashlib.sha256(f"{plan.rule}|{plan.source_backup}|{plan.target}".encode())
         resp = await backup.start_restore_job(
             RecoveryPointArn=plan.source_backup, ResourceType="DynamoDB", IamRoleArn=role,

@@ -4,6 +4,10 @@ Every step is safe to run again, because a restarted daemon resumes a restore by
 it from the top: the first step reads what AWS already has under the target name and
 `dedupe` says whether to start, resume, adopt or stop. The tags say `restoring` until the
 SSM parameter has moved, then `done` (or `failed`, which rotation later cleans up).
+
+Every call goes to the account the restore acts in (`aws` is that account's: a member
+account's through its role), the SSM parameter included: the restored copy lives there, and
+so, usually, do the readers of the parameter.
 """
 
 from __future__ import annotations
@@ -39,10 +43,12 @@ class RestoreRun:
 
     def __init__(self, runner: TaskRunner, aws: RestoreAws, rule: RestoreRule,
                  plan: RestorePlan, *, metrics: TaskMetrics, timeout_seconds: float,
-                 job_id: str | None = None, publishing: asyncio.Lock | None = None) -> None:
+                 job_id: str | None = None, publishing: asyncio.Lock | None = None,
+                 account: str | None = None) -> None:
         self._runner, self._aws = runner, aws
         self._metrics, self._timeout_seconds = metrics, timeout_seconds
         self._rule, self._plan, self._job_id = rule, plan, job_id
+        self._where = {} if account is None else {"account": account}
         self._publishing = publishing or asyncio.Lock()
         self._task: Task | None = None
         self._claimed = False
@@ -66,7 +72,8 @@ class RestoreRun:
     async def _start(self) -> RestoredCopy | None:
         """Start the restore, or pick up the one already there; None when nothing is left."""
         plan = self._plan
-        self._phase("starting", target=plan.target, source_backup=plan.source_backup)
+        self._phase("starting", target=plan.target, source_backup=plan.source_backup,
+                    **self._where)
         decision = await self._decide()
         if decision.action == "skip":
             self._phase("skipped", detail=decision.reason)

@@ -7,6 +7,12 @@ rule; the restore task itself reads AWS first, so a duplicate event ends as `ski
 crash left behind: copies tagged `restoring`, untagged tables a rule made from a backup
 just before a crash, AWS Backup restore jobs still running, and completed backups whose
 trigger never became a restore (the newest per source, when no copy of it exists).
+
+A backup of a member account's table is restored, validated, published and rotated in that
+account, through its role (`accounts.py`); the rescan covers the own account and every
+member account a rule lists or a completion came from since the start; the catch-up acts in
+each account the rescan read (the completed backups of members are listed with an
+Organization's cross-account monitoring: `completed.py`).
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from daemon.core.tasks.restore_triggers import (
 from daemon.core.tasks.rotation import RestoredCopy, newest_done
 from daemon.kernel.bus import BackupCompleted
 from daemon.obs.metrics_tasks import TaskMetrics
+from daemon.tasks.accounts import AccountUnavailable, TaskAccounts
 from daemon.tasks.completed import CompletedBackups
 from daemon.tasks.restore_aws import RestoreAws
 from daemon.tasks.restore_run import RestoreRun
@@ -47,42 +54,71 @@ class RestoreService:
 
     name = "restores"
 
-    def __init__(self, rules: Iterable[RestoreRule], runner: TaskRunner, aws: RestoreAws,
+    def __init__(self, rules: Iterable[RestoreRule], runner: TaskRunner, accounts: TaskAccounts,
                  completed: CompletedBackups, cfg: TaskSettings, *,
                  metrics: TaskMetrics) -> None:
         self._runner = runner
-        self._aws = aws
+        self._accounts = accounts
+        self._aws: dict[str | None, RestoreAws] = {}  # per account (None: the own)
+        self._seen: set[str] = set()  # member accounts completions came from (rescanned)
         self._completed = completed
         self._cfg = cfg
         self._metrics = metrics
         self._rules = {rule.name: rule for rule in rules}
         self._caught: dict[tuple[str, str], datetime] = {}  # (rule, backup) caught up
-        # one publish-and-rotate at a time per (rule, source table): see RestoreRun._finish
-        self._publishing: defaultdict[tuple[str, str], asyncio.Lock] = defaultdict(asyncio.Lock)
+        # one publish-and-rotate at a time per (rule, account, source table): RestoreRun._finish
+        self._publishing: defaultdict[tuple[str, str, str], asyncio.Lock] = \
+            defaultdict(asyncio.Lock)
+
+    def aws(self, account: str | None) -> RestoreAws:
+        """The restore calls in `account` (None: the daemon's own), made once."""
+        if account not in self._aws:
+            acc = self._accounts
+            self._aws[account] = RestoreAws(
+                acc.dynamodb(account), acc.backup(account), acc.ssm(account),
+                restore_role_arn=self._cfg.restore_role_arn, account=account, home=acc.home)
+        return self._aws[account]
 
     async def on_backup(self, item: BackupCompleted) -> None:
         """Queue the restores a completed backup triggers (only while this replica leads)."""
         table = arns.table_name(item.resource_arn)
         if table is None or not self._rules or not self._runner.accepting:
             return
-        for decision in plan_restores(table, item.recovery_point_arn, item.created,
-                                      self._rules_for(item)):
-            self.consider(decision)
+        decisions = plan_restores(table, item.recovery_point_arn, item.created,
+                                  self._rules_for(item))
+        if not decisions:
+            return
+        place = await self._accounts.place(item.resource_arn, item.recovery_point_arn)
+        if place.skipped is not None:
+            for decision in decisions:
+                log.warning("restore.skipped", rule=decision.rule, table=table,
+                            account=place.account, source_backup=item.recovery_point_arn,
+                            reason=place.skipped)
+            return
+        if place.account is not None:
+            self._seen.add(place.account)
+        for decision in decisions:
+            self.consider(decision, account=place.account)
 
     def _rules_for(self, item: BackupCompleted) -> list[RestoreRule]:
         return rules_for(self._rules.values(), item)
 
-    def consider(self, decision: RestoreDecision, *, job_id: str | None = None) -> bool:
-        """Queue one decision as a task; an unnameable restore becomes a failed task (alert)."""
+    def consider(self, decision: RestoreDecision, *, account: str | None = None,
+                 job_id: str | None = None) -> bool:
+        """Queue one decision as a task in `account` (None: the daemon's own); an unnameable
+        restore becomes a failed task (alert)."""
         plan = decision.plan
         if plan is None:
             return self._runner.submit(f"invalid:{decision.rule}:{decision.reason}", "restore",
                                        decision.rule, "?", _Fail(decision.reason))
-        run = RestoreRun(self._runner, self._aws, self._rules[plan.rule], plan,
+        run = RestoreRun(self._runner, self.aws(account), self._rules[plan.rule], plan,
                          metrics=self._metrics, timeout_seconds=self._cfg.restore_timeout_seconds,
-                         job_id=job_id,
-                         publishing=self._publishing[(plan.rule, plan.source_table)])
-        return self._runner.submit(plan.target, "restore", plan.rule, plan.source_table, run)
+                         job_id=job_id, account=account,
+                         publishing=self._publishing[(plan.rule, account or "",
+                                                      plan.source_table)])
+        at = "" if account is None else f"@{account}"
+        return self._runner.submit(plan.target + at, "restore", plan.rule,
+                                   plan.source_table + at, run)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Rescan at start (once the runner accepts tasks), then every rescan interval."""
@@ -92,26 +128,52 @@ class RestoreService:
             outcome=lambda ok: self._metrics.rescanned("restore", "resume", ok=ok))
 
     async def run_once(self) -> int:
-        """Queue every unfinished restore found in AWS, then those of completed backups that
-        left no copy; returns how many were queued."""
-        queued = 0
-        copies: list[RestoredCopy] = []
-        async for name in self._aws.table_names():
-            if not looks_restored(name):
-                continue
-            copy = await self._aws.copy(name)
-            if copy is None:
-                continue
-            copies.append(copy)
-            plan = self._leftover(copy)
-            if plan is not None:
-                queued += self.consider(RestoreDecision("resume", plan.rule, "rescan", plan))
-        queued += await self._open_jobs()
-        self._copy_ages(copies)
+        """Queue every unfinished restore found in AWS (the own account, then each member
+        account rescanned), then those of completed backups that left no copy; returns how
+        many were queued."""
+        copies: dict[str | None, list[RestoredCopy]] = {}  # per account rescanned in full
+        queued = await self._rescan(None, copies)
+        for account in await self._member_accounts():
+            try:  # one member's failure (its role, a call it may not make) holds up no other
+                queued += await self._rescan(account, copies)
+            except AccountUnavailable as exc:
+                log.warning("restore.rescan_skipped", account=account, reason=str(exc))
+            except Exception as exc:
+                log.warning("restore.rescan_skipped", account=account,
+                            reason=f"{type(exc).__name__}: {exc}")
+        self._copy_ages([copy for found in copies.values() for copy in found])
         queued += await self._completed.catch_up("restore", lambda: self._catch_up(copies))
         if queued:
             log.info("restore.rescan", queued=queued)
         return queued
+
+    async def _member_accounts(self) -> list[str]:
+        """The member accounts the rescan covers: those the rules list and those completions
+        came from (none without roles)."""
+        if not self._accounts.roles:
+            return []
+        listed = {a for rule in self._rules.values() for a in rule.accounts} | self._seen
+        home = await self._accounts.home() if listed else None
+        return sorted(listed - {home} if home else listed)
+
+    async def _rescan(self, account: str | None,
+                      copies: dict[str | None, list[RestoredCopy]]) -> int:
+        """Restores left unfinished in one account; its copies go to `copies[account]` once
+        all are read."""
+        aws, queued, found = self.aws(account), 0, []
+        async for name in aws.table_names():
+            if not looks_restored(name):
+                continue
+            copy = await aws.copy(name)
+            if copy is None:
+                continue
+            found.append(copy)
+            plan = self._leftover(copy)
+            if plan is not None:
+                queued += self.consider(RestoreDecision("resume", plan.rule, "rescan", plan),
+                                        account=account)
+        copies[account] = found
+        return queued + await self._open_jobs(account)
 
     def _leftover(self, copy: RestoredCopy) -> RestorePlan | None:
         """The plan of a copy still `restoring`, or of an untagged table a rule made."""
@@ -122,10 +184,10 @@ class RestoreService:
         source = arns.table_name(copy.restored_from) or ""
         return adoptable(copy, source, self._rules.values()) if source else None
 
-    async def _open_jobs(self) -> int:
+    async def _open_jobs(self, account: str | None) -> int:
         """AWS Backup restore jobs still running whose target a rule would have named."""
-        queued = 0
-        for job in await self._aws.open_restore_jobs():
+        queued, aws = 0, self.aws(account)
+        for job in await aws.open_restore_jobs():
             table = arns.table_name(job.get("SourceResourceArn") or "")
             created = job.get("RecoveryPointCreationDate")
             if table is None or not isinstance(created, datetime):
@@ -133,36 +195,53 @@ class RestoreService:
             for decision in plan_restores(table, job["RecoveryPointArn"], created,
                                           self._rules.values()):
                 if decision.plan is not None and \
-                        await self._aws.describe(decision.plan.target) is None:
-                    queued += self.consider(decision, job_id=job["RestoreJobId"])
+                        await aws.describe(decision.plan.target) is None:
+                    queued += self.consider(decision, account=account,
+                                            job_id=job["RestoreJobId"])
         return queued
 
-    async def _catch_up(self, copies: list[RestoredCopy]) -> int:
-        """Start the restores of completed backups that left no copy (each once per run)."""
+    async def _catch_up(self, copies: dict[str | None, list[RestoredCopy]]) -> int:
+        """Start the restores of completed backups that left no copy (each once per run), in
+        each account whose copies this rescan read (`copies`); a member account not read yet
+        is rescanned from the next pass on, and caught up then."""
         recent = await self._completed.recent()
         if not recent:
             return 0
         oldest = min(item.created for item in recent)
         self._caught = {k: t for k, t in self._caught.items() if t >= oldest}
-        decisions: list[RestoreDecision] = []
-        for rule in self._rules.values():  # per rule: each covers its own vaults, accounts
-            found = [(table, item.recovery_point_arn, item.created) for item in recent
-                     if rule in self._rules_for(item)
-                     and (table := arns.table_name(item.resource_arn)) is not None]
-            decisions += missed_restores(found, copies, [rule])
+        by_account: defaultdict[str | None, list[BackupCompleted]] = defaultdict(list)
+        for item in recent:
+            place = await self._accounts.place(item.resource_arn, item.recovery_point_arn)
+            table = arns.table_name(item.resource_arn)
+            if place.skipped is not None or table is None:
+                continue
+            if place.account not in copies:
+                if place.account is not None and plan_restores(
+                        table, item.recovery_point_arn, item.created, self._rules_for(item)):
+                    self._seen.add(place.account)
+                continue
+            by_account[place.account].append(item)
+        decisions: list[tuple[str | None, RestoreDecision]] = []
+        for account, items in by_account.items():
+            for rule in self._rules.values():  # per rule: each covers its own vaults, accounts
+                found = [(table, item.recovery_point_arn, item.created) for item in items
+                         if rule in self._rules_for(item)
+                         and (table := arns.table_name(item.resource_arn)) is not None]
+                decisions += [(account, d) for d in missed_restores(found, copies[account],
+                                                                    [rule])]
         queued = 0
-        for decision in decisions:
+        for account, decision in decisions:
             plan = decision.plan
             assert plan is not None
             key = (plan.rule, plan.source_backup)
-            if key in self._caught or not self.consider(decision):
+            if key in self._caught or not self.consider(decision, account=account):
                 continue
             self._caught[key] = plan.backup_time
             queued += 1
             self._metrics.caught_up("restore")
             log.warning("restore.caught_up", rule=plan.rule, table=plan.source_table,
                         target=plan.target, source_backup=plan.source_backup,
-                        reason=decision.reason)
+                        account=account, reason=decision.reason)
         return queued
 
     def _copy_ages(self, copies: list[RestoredCopy]) -> None:

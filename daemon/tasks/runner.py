@@ -40,6 +40,16 @@ class Stopping(Exception):  # noqa: N818 - a signal, not an error
     """The runner is shutting down; the task ends here and is rediscovered from AWS later."""
 
 
+class RetryLater(Exception):  # noqa: N818 - a signal, not an error
+    """The task cannot run now for a reason reported elsewhere (a member account whose role
+    cannot be assumed: the sessions alert once): it ends `failed` with this message, without
+    an alert of its own, and is queued again after `seconds`."""
+
+    def __init__(self, message: str, seconds: float) -> None:
+        super().__init__(message)
+        self.seconds = seconds
+
+
 @dataclass
 class Task:
     """One task as /status shows it. `phase` is set by the task body as it goes."""
@@ -85,6 +95,7 @@ class TaskRunner:
         self.stop = asyncio.Event()
         self._accepting = asyncio.Event()
         self.listeners: list[Callable[[Task], None]] = []
+        self._retries: set[asyncio.TimerHandle] = set()
 
     def submit(self, key: str, kind: Kind, rule: str, subject: str, body: Body) -> bool:
         """Queue a task unless one with this key is active; False when not accepted."""
@@ -170,6 +181,9 @@ class TaskRunner:
         """Stop intake, cancel every task, and log one summary line."""
         self._accepting.clear()
         self.stop.set()
+        for handle in self._retries:
+            handle.cancel()
+        self._retries.clear()
         left = [runner for _, runner in self._active.values()]
         for runner in left:
             runner.cancel()
@@ -195,6 +209,7 @@ class TaskRunner:
         loop = asyncio.get_running_loop()
         started = loop.time()
         outcome: State = "failed"
+        retry: float | None = None
         try:
             async with self._limits[task.kind]:
                 started = loop.time()
@@ -205,10 +220,26 @@ class TaskRunner:
                     outcome = await body(task)
         except (asyncio.CancelledError, Stopping):
             outcome = "cancelled"
+        except RetryLater as exc:
+            task.detail, retry = str(exc), exc.seconds
+            log.warning("task.retrying", kind=task.kind, rule=task.rule, subject=task.subject,
+                        error=task.detail, retry_seconds=retry)
         except Exception as exc:
             self._failed(task, exc)
         finally:
             self._finish(task, outcome, loop.time() - started)
+        if retry is not None and self.accepting:
+            self._retry_after(retry, task, body)
+
+    def _retry_after(self, seconds: float, task: Task, body: Body) -> None:
+        """Queue the same task body again in `seconds` (unless the runner stopped by then)."""
+
+        def again() -> None:
+            self._retries.discard(handle)
+            self.submit(task.key, task.kind, task.rule, task.subject, body)
+
+        handle = asyncio.get_running_loop().call_later(seconds, again)
+        self._retries.add(handle)
 
     def _failed(self, task: Task, exc: Exception) -> None:
         task.detail = str(exc) or type(exc).__name__

@@ -202,3 +202,26 @@ def test_aws_backup_schedules_in_members_pass_the_members_backup_role_into_its_v
     assert {"backup:ListBackupJobs", "backup:ListRecoveryPointsByBackupVault",
             "backup:ListTags", "backup:DeleteRecoveryPoint"} <= iam.granted_actions(role)
     assert "backup:StartBackupJob" not in iam.granted_actions(policy_for(settings, ACCOUNT))
+def test_restores_and_exports_acting_in_a_member_are_granted_in_its_role_only_there() -> None:
+    """A rule listing the member (or no account) restores and exports there through the
+    member's role, with its own account's restore role and SSM parameter; a rule listing
+    another account grants nothing in this one; markers stay the daemon's own."""
+    member, other = "222222222222", "444444444444"
+    settings = Settings(region="eu-west-1", organization={
+        "role_arn_template": "arn:aws:iam::{account}:role/ddb-backupd-member"},
+        tasks={"restore_role_arn": "arn:aws:iam::{account}:role/restore"},
+        restores=[{"name": "qa", "source_pattern": "-prod$", "replacement": "-qa",
+                   "ssm_parameter": "/qa/{table}", "accounts": [member]}],
+        exports=[{"name": "any", "source_pattern": "^orders$", "bucket": "central"}])
+    role = member_policy(settings, member)
+    assert resources(role, "RestoresPassRestoreRole") == [f"arn:aws:iam::{member}:role/restore"]
+    assert resources(role, "RestoresPublishArnToSsm") == [
+        f"arn:aws:ssm:eu-west-1:{member}:parameter/qa/*"]
+    assert resources(role, "ExportsDynamoDbToS3") == [
+        f"arn:aws:dynamodb:eu-west-1:{member}:table/orders"]
+    assert "ExportsMarkers" not in {s["Sid"] for s in iam.statements(role)}
+    elsewhere = iam.granted_actions(member_policy(settings, other))
+    assert "dynamodb:ExportTableToPointInTime" in elsewhere, "a rule listing no account"
+    assert "dynamodb:RestoreTableFromBackup" not in elsewhere
+    own = policy_for(settings, ACCOUNT)
+    assert resources(own, "RestoresPassRestoreRole") == [f"arn:aws:iam::{ACCOUNT}:role/restore"]

@@ -48,6 +48,12 @@ def test_the_central_bus_takes_events_of_the_organization_where_the_queues_rule_
     assert "EventBusName" not in queue_rule, "the prerequisites' rule reads the default bus"
 
 
+def granted_if(statements: list[dict[str, Any]], *conditions: str) -> set[str]:
+    """The actions of the role's statements that apply under one of `conditions`."""
+    return {a for s in statements if "Fn::If" in s and s["Fn::If"][0] in conditions
+            for a in iam.as_list(s["Fn::If"][1]["Action"])}
+
+
 def test_the_member_role_is_one_the_daemons_policy_may_assume_with_the_external_id() -> None:
     role = resource(MEMBER, "MemberRole")["Properties"]
     name = role["RoleName"]
@@ -66,8 +72,7 @@ def test_the_member_role_is_one_the_daemons_policy_may_assume_with_the_external_
     assert always == iam.granted_actions(member_policy(reconciled, member)) == {
         "dynamodb:DescribeTable", "backup:ListBackupJobs", "backup:DescribeBackupJob"}, \
         "what the daemon calls in a member account"
-    scheduled = {a for s in statements if "Fn::If" in s
-                 for a in iam.as_list(s["Fn::If"][1]["Action"])}
+    scheduled = granted_if(statements, "Scheduled", "Plans")
     settings = Settings(organization=template,
                         schedules=[{"name": "m", "expression": "rate(1 hour)", "tags": {"a": "b"},
                                     "accounts": [member], "retention": {"keep_last": 1}},
@@ -84,3 +89,32 @@ def test_the_member_role_is_one_the_daemons_policy_may_assume_with_the_external_
     needed = iam.granted_actions(member_policy(settings, member))
     assert needed <= always | scheduled, "the conditions grant what schedules and plans do"
     assert "backup:CreateBackupPlan" in needed
+
+
+def test_restores_and_exports_in_a_member_are_granted_by_its_role_with_restores_and_exports(
+        ) -> None:
+    """RestoresAndExports=true (and ExportBucket) grants what the restore and export rules
+    acting in the member account call there: restore, publish, rotate, export, delete the
+    source; the markers stay the daemon's own role's."""
+    statements = resource(MEMBER, "MemberRole")["Properties"]["Policies"][0][
+        "PolicyDocument"]["Statement"]
+    member = "222222222222"
+    settings = Settings(
+        organization={"role_arn_template": "arn:aws:iam::{account}:role/ddb-backupd-target"},
+        tasks={"restore_role_arn": "arn:aws:iam::{account}:role/restore"},
+        restores=[{"name": "qa", "source_pattern": "-prod$", "replacement": "-qa",
+                   "ssm_parameter": "/qa/{table}", "accounts": [member],
+                   "table_settings": {"billing_mode": "PAY_PER_REQUEST"}}],
+        exports=[{"name": "ddb", "source_pattern": "^orders$", "bucket": "central",
+                  "vaults": ["ops"], "delete_source_on_success": True,
+                  "schedule": "rate(1 hour)"},
+                 {"name": "rds", "kind": "rds", "source_pattern": "^billing$",
+                  "bucket": "central", "iam_role_arn": "arn:aws:iam::{account}:role/export",
+                  "kms_key_id": "arn:aws:kms:us-east-1:{account}:key/k"}])
+    needed = iam.granted_actions(member_policy(settings, member))
+    assert {"dynamodb:RestoreTableFromBackup", "ssm:PutParameter", "dynamodb:DeleteTable",
+            "dynamodb:ExportTableToPointInTime", "rds:StartExportTask",
+            "s3:PutObject"} <= needed
+    assert not needed & {"s3:GetObject", "s3:ListBucket", "s3:DeleteObject"}, "markers"
+    always = {a for s in statements if "Fn::If" not in s for a in iam.as_list(s["Action"])}
+    assert needed <= always | granted_if(statements, "Tasks", "TasksWriteBucket")

@@ -132,3 +132,18 @@ def test_an_export_key_template_is_checked_and_the_hive_preset_named() -> None:
     hive = ExportRule.model_validate({**rule, "s3_key_preset": "hive"})
     assert hive.key_template == "{prefix}/table={name}/year={yyyy}/month={mm}/day={dd}/job={job_id}/"
     assert ExportRule.model_validate(rule).key_template == "{prefix}/{name}/{yyyy}/{mm}/{dd}/"
+
+
+@pytest.mark.parametrize("kind", ["restores", "exports"])
+def test_a_rule_listing_several_accounts_needs_the_member_role_template(kind: str) -> None:
+    """Without roles the daemon acts in its own account only: of two accounts, at least one
+    is another; one account may be the own one (check-config does not ask AWS which)."""
+    rule = {"name": "r", "source_pattern": "-prod$",
+            **({"replacement": "-qa"} if kind == "restores" else {"bucket": "bkt"})}
+    two = {**rule, "accounts": ["111122223333", "444455556666"]}
+    with pytest.raises(ValidationError) as info:
+        Settings(**{kind: [two]})
+    assert "rules r list several accounts: set organization.role_arn_template" in str(info.value)
+    assert Settings(**{kind: [{**rule, "accounts": ["111122223333"]}]})
+    assert Settings(**{kind: [two]}, organization={
+        "role_arn_template": "arn:aws:iam::{account}:role/ddb-backupd-target"})

@@ -15,7 +15,7 @@ from daemon.core.clock import FakeClock
 from daemon.core.errors import PermanentError
 from daemon.kernel.outbox import AlertOutbox
 from daemon.obs.metrics import Metrics
-from daemon.tasks.runner import State, Task, TaskRunner
+from daemon.tasks.runner import RetryLater, State, Task, TaskRunner
 
 
 @dataclass
@@ -104,6 +104,54 @@ async def test_a_failed_task_raises_an_alert_and_is_listed_with_its_phase(starte
         "failed", "validating", "validation: 0 items", "orders-staging-1")
     assert env.alerts.pending() == 1
     assert gauge(env, "backupd_tasks_total", kind="restore", outcome="failed") == 1
+
+
+async def test_a_task_that_must_wait_fails_without_an_alert_and_runs_again_later(
+        started: Any) -> None:
+    """RetryLater (a member account's role refused, reported elsewhere): the task ends
+    failed with the reason, no alert, and the same body is queued again after its delay;
+    a stopped runner queues nothing more."""
+    runner, env, stop = started
+    attempts: list[str] = []
+
+    async def body(task: Task) -> State:
+        attempts.append(task.key)
+        if len(attempts) == 1:
+            raise RetryLater("account 222222222222: its role cannot be assumed now", 0.05)
+        return "succeeded"
+
+    runner.submit("k", "restore", "staging", "orders@222222222222", body)
+    await runner.drain()
+    [failed] = runner.status()["recent"]
+    assert (failed["state"], failed["detail"]) == (
+        "failed", "account 222222222222: its role cannot be assumed now")
+    assert env.alerts.pending() == 0
+    for _ in range(100):
+        if len(attempts) == 2:
+            break
+        await asyncio.sleep(0.01)
+    await runner.drain()
+    assert attempts == ["k", "k"]
+    assert [t["state"] for t in runner.status()["recent"]] == ["succeeded", "failed"]
+    assert gauge(env, "backupd_tasks_total", kind="restore", outcome="failed") == 1
+
+    later = AlwaysLater()
+    runner.submit("later", "restore", "staging", "x", later)
+    await runner.drain()
+    stop.set()
+    await asyncio.sleep(0.1)
+    assert later.calls == 1, "no retry once the runner stopped"
+
+
+class AlwaysLater:
+    """A task body that is never ready (counts its calls)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def __call__(self, task: Task) -> State:
+        self.calls += 1
+        raise RetryLater("not now", 0.05)
 
 
 async def test_shutdown_cancels_running_and_queued_tasks_and_stops_intake() -> None:
