@@ -325,3 +325,46 @@ async def test_a_members_completed_job_on_the_central_queue_is_exported_in_the_m
     assert summary["ExportStatus"] == "COMPLETED"
     listed = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]]
     assert any(k.startswith("exports/_backupd/orders-to-s3/done/") for k in listed)
+
+
+async def test_a_members_scheduled_backup_is_restored_in_the_member_by_the_whole_daemon(
+        aws_env: dict[str, str], fresh_standin: Any) -> None:
+    """Scheduling and tasks composed, as `ddb-backupd run` wires them: a schedule listing a
+    member backs its table up there through the member's role, publishes the completion
+    with the member's table ARN, and the restore rule restores it in the member (validated,
+    published to the member's SSM parameter), never in the daemon's own account."""
+    member = {s: in_account(fresh_standin, A, s) for s in ("dynamodb", "ssm")}
+    own = {s: boto3_client(fresh_standin, s) for s in ("dynamodb", "ssm")}
+    source_table(member["dynamodb"], "orders-production")
+    settings = org(
+        aws={"endpoint_url": aws_env["AWS_ENDPOINT_URL"], "max_attempts": 2},
+        reconcile_seconds=3600,
+        scheduler={"tick_seconds": 1, "spread_seconds": 0, "api_calls_per_second": 100},
+        schedules=[{"name": "members", "expression": "rate(1 minute)",
+                    "tables": ["orders-*"], "accounts": [A]}],
+        restores=[rule()])
+    ready: asyncio.Future[Daemon] = asyncio.get_running_loop().create_future()
+    stop = asyncio.Event()
+
+    async def on_ready(wired: Daemon) -> None:
+        ready.set_result(wired)
+
+    daemon = asyncio.create_task(run_daemon(settings, stop=stop, on_ready=on_ready))
+    parameter = SSM.format(table="orders-production")
+    try:
+        await ready
+        assert await wait_until(lambda: not no_parameter(member["ssm"], parameter), tries=1200)
+    finally:
+        stop.set()
+        assert await daemon == 0
+    (copy,) = staging(member["dynamodb"])
+    restored = member["dynamodb"].describe_table(TableName=copy)["Table"]
+    assert restored["TableStatus"] == "ACTIVE"
+    value = member["ssm"].get_parameter(Name=parameter)["Parameter"]["Value"]
+    assert value == restored["TableArn"]
+    assert value.split(":")[4] == A
+    (backup,) = member["dynamodb"].list_backups(BackupType="USER")["BackupSummaries"]
+    assert backup["BackupName"].startswith("backupd-members-")
+    assert not staging(own["dynamodb"])
+    assert no_parameter(own["ssm"], parameter)
+    assert own["dynamodb"].list_backups(BackupType="USER")["BackupSummaries"] == []
