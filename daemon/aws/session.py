@@ -31,6 +31,7 @@ from aiobotocore.session import AioSession, get_session
 from botocore.credentials import CredentialProvider
 
 from daemon.aws.botodata import LeanLoader
+from daemon.aws.calls import operations
 from daemon.aws.errors import THROTTLING_CODES
 from daemon.aws.tls import SharedTlsSession
 from daemon.config.settings import AwsSettings
@@ -76,10 +77,11 @@ def classify(status: int, code: str | None) -> str:
 
 
 def lean_botocore_session() -> AioSession:
-    """A botocore session whose data loader knows only the daemon's services (botodata)."""
+    """A botocore session whose data loader knows only the daemon's services and the
+    operations it calls (botodata, calls.py)."""
     session = get_session()
     session.register_component("data_loader", LeanLoader(
-        ENDPOINT_PREFIXES, session.get_component("data_loader").search_paths))
+        ENDPOINT_PREFIXES, session.get_component("data_loader").search_paths, operations))
     return session
 
 

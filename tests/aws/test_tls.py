@@ -32,8 +32,8 @@ async def test_clients_load_the_ca_bundle_once(aws_env: dict[str, str],
     async with AwsClients(AwsSettings(endpoint_url=aws_env["AWS_ENDPOINT_URL"]),
                           aws_env["AWS_REGION"], Metrics(CollectorRegistry())) as aws:
         await (await aws.dynamodb()).list_tables()
-        await (await aws.sqs()).list_queues()
-        await (await aws.sns()).list_topics()
+        await (await aws.sts()).get_caller_identity()
+        await (await aws.backup()).list_backup_vaults()
     assert len(loads) == 1
 
 

@@ -383,6 +383,6 @@ async def test_a_network_error_is_counted_with_its_operation(aws_env: dict[str, 
     async with context(s) as (env, _):
         sqs = await env.aws.sqs()
         with pytest.raises(Exception, match="Could not connect"):
-            await sqs.list_queues()
+            await sqs.get_queue_attributes(QueueUrl="http://127.0.0.1:9/1/q")
         assert env.metrics.registry.get_sample_value("backupd_aws_api_calls_total", {
-            "service": "sqs", "operation": "ListQueues", "outcome": "network_error"}) == 1
+            "service": "sqs", "operation": "GetQueueAttributes", "outcome": "network_error"}) == 1
