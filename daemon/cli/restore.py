@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import sys
 from datetime import UTC, datetime
 from typing import Any, NoReturn
@@ -26,11 +27,14 @@ ACTIVE and write its ARN to an SSM parameter. The source is a backup or recovery
 or the newest AVAILABLE backup of a table (native backups and AWS Backup recovery points).
 The new table is --target, else the name the first matching restore rule of the
 configuration gives the backup, else <table>-restored-YYYYMMDD-HH-mm-ss (the backup's
-creation time, UTC); the `target` line says which. Progress is one JSON object per line on
+creation time, UTC); the `target` line says which. A member account's backup is restored
+in that account through its role (organization.role_arn_template): --account, or the account
+a --recovery-point ARN names; the `found` line carries `account`. Progress is one JSON object per line on
 stdout: {"phase": "found" | "target" | "restoring" | "restore_job" | "waiting_active" |
 "active" | "ssm" | "started" | "done" | "error", ...}.
 
   ddb-backupd restore --table orders --latest --wait
+  ddb-backupd restore --table orders --latest --account 222233334444 --wait
   ddb-backupd restore --recovery-point arn:aws:dynamodb:...:table/orders/backup/0169... \\
     --target orders-copy --ssm-parameter /staging/orders-table-arn"""
 
@@ -46,6 +50,9 @@ EXIT_CODES = {
        "reason is on stderr.",
     5: "Timed out: the table was not ACTIVE within --timeout (the restore goes on in AWS).",
 }
+
+
+ACCOUNT = re.compile(r"[0-9]{12}")
 
 
 class Exit(Exception):  # noqa: N818 - an outcome, not an error: it carries the exit code
@@ -67,6 +74,10 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
                         help="DynamoDB backup ARN or AWS Backup recovery point ARN.")
     source.add_argument("--table", metavar="NAME",
                         help="Source table; with --latest, its newest AVAILABLE backup.")
+    parser.add_argument("--account", metavar="ID",
+                        help="Restore in this AWS account (12 digits) through its role "
+                        "(organization.role_arn_template); default: the account a "
+                        "--recovery-point ARN names, else the daemon's own.")
     parser.add_argument("--latest", action="store_true",
                         help="With --table: take the newest AVAILABLE backup (required).")
     parser.add_argument("--target", metavar="NAME", help="Name of the new table (default: "
@@ -83,20 +94,19 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Restore, print the phases; the exit code."""
-    if args.table is not None and not args.latest:
-        print("--table needs --latest (the newest AVAILABLE backup of the table)",
-              file=sys.stderr)
-        return 2
-    if args.timeout is not None and args.timeout <= 0:
-        print("--timeout must be positive", file=sys.stderr)
+    problem = option_problem(args)
+    if problem is not None:
+        print(problem, file=sys.stderr)
         return 2
     settings = settings_or_report()
     if settings is None:
         return 2
     from daemon.cli.restore_flow import restore  # noqa: PLC0415 - aioboto3 only when needed
+    from daemon.obs.logging import logs_on_stderr  # noqa: PLC0415
 
     try:
-        asyncio.run(restore(settings, args, emit))
+        with logs_on_stderr():  # stdout carries the progress lines only
+            asyncio.run(restore(settings, args, emit))
     except Exit as exc:
         emit("error", exit=exc.code, reason=str(exc))
         print(f"ddb-backupd restore: {exc}", file=sys.stderr)
@@ -106,6 +116,17 @@ def run(args: argparse.Namespace) -> int:
         print(f"ddb-backupd restore: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def option_problem(args: argparse.Namespace) -> str | None:
+    """What is wrong with the options, checked before any configuration or AWS call."""
+    if args.table is not None and not args.latest:
+        return "--table needs --latest (the newest AVAILABLE backup of the table)"
+    if args.account is not None and not ACCOUNT.fullmatch(args.account):
+        return f"--account {args.account!r} is not a 12-digit AWS account id"
+    if args.timeout is not None and args.timeout <= 0:
+        return "--timeout must be positive"
+    return None
 
 
 def emit(phase: str, /, **facts: Any) -> None:

@@ -4,6 +4,12 @@ Split from restore.py so `restore --help` and the option checks never import aio
 calls are the daemon's (`RestoreAws`, `RestoreSources`); only the order and the exit codes
 are this command's. Running it again with the same source resumes: a target table restored
 from the same backup is waited on, not refused.
+
+Where: the daemon's own account, or a member account (`--account`, or the account a
+`--recovery-point` ARN names) through its assumed role, with the clients the daemon's
+restores use there (`TaskAccounts`): the backup is found, restored, waited on and its SSM
+parameter written in that account. A member whose role cannot be assumed ends the command
+with exit 4 and AWS's reason.
 """
 
 from __future__ import annotations
@@ -15,15 +21,18 @@ from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from daemon.aws.accounts import MemberSessions
 from daemon.aws.errors import error_code
 from daemon.aws.session import AwsClients
 from daemon.cli.restore import fail
 from daemon.config.settings import Settings
 from daemon.config.tasks import RestoreRule
+from daemon.core import arns
 from daemon.core.errors import PermanentError
 from daemon.core.tasks.on_demand import Source, Target, choose_target, newest_usable
 from daemon.core.tasks.restore_triggers import RestorePlan, recovery_point_kind
 from daemon.obs.metrics import Metrics
+from daemon.tasks.accounts import AccountUnavailable, TaskAccounts
 from daemon.tasks.restore_aws import RestoreAws
 from daemon.tasks.restore_run import JOB_FAILED, ssm_name
 from daemon.tasks.restore_sources import NOT_FOUND, RestoreSources
@@ -39,8 +48,12 @@ class Emit(Protocol):
 async def restore(settings: Settings, args: argparse.Namespace, emit: Emit) -> None:
     """The whole command; raises `Exit` with the code of any outcome but success."""
     async with AwsClients(settings.aws, settings.region, Metrics()) as clients:
+        refused: dict[str, str] = {}  # account -> why its role could not be assumed
         try:
-            await _restore(settings, clients, args, emit)
+            await _restore(settings, clients, args, emit, refused)
+        except AccountUnavailable as exc:
+            account = next(iter(refused), "")
+            fail(4, f"{exc}: {refused[account]}" if account else str(exc))
         except ClientError as exc:
             code = 3 if error_code(exc) in NOT_FOUND else 4
             fail(code, f"{error_code(exc)}: {exc}")
@@ -51,15 +64,22 @@ async def restore(settings: Settings, args: argparse.Namespace, emit: Emit) -> N
 
 
 async def _restore(settings: Settings, clients: AwsClients, args: argparse.Namespace,
-                   emit: Emit) -> None:
-    source = await _find(RestoreSources(clients, settings.region), args)
+                   emit: Emit, refused: dict[str, str]) -> None:
+    accounts = TaskAccounts(clients, _members(settings, clients, refused),
+                            retry_seconds=settings.organization.role_retry_seconds)
+    account = await _account(accounts, args)
+    sources = RestoreSources(accounts.dynamodb(account), accounts.backup(account),
+                             settings.region)
+    source = await _find(sources, args)
     emit("found", source=source.arn, table=source.table, created=source.created,
-         engine=source.engine, vault=source.vault)
+         engine=source.engine, vault=source.vault,
+         **({"account": account} if account is not None else {}))
     target = choose_target(source, settings.restores, args.target)
     emit("target", target=target.name, naming=target.naming)
     rule = next((r for r in settings.restores if target.naming == f"rule {r.name}"), ON_DEMAND)
-    aws = RestoreAws(clients.dynamodb, clients.backup, clients.ssm,
-                     restore_role_arn=settings.tasks.restore_role_arn)
+    aws = RestoreAws(accounts.dynamodb(account), accounts.backup(account), accounts.ssm(account),
+                     restore_role_arn=settings.tasks.restore_role_arn, account=account,
+                     home=accounts.home)
     assert source.engine is not None  # _find only returns restorable sources
     plan = RestorePlan(rule.name, source.table, source.arn, source.created, target.name,
                        source.engine)
@@ -77,6 +97,42 @@ async def _restore(settings: Settings, clients: AwsClients, args: argparse.Names
         await aws.put_ssm(name, arn)
         emit("ssm", parameter=name, value=arn)
     emit("done", target=target.name, table_arn=arn, seconds=round(poll.elapsed(), 3))
+
+
+def _members(settings: Settings, clients: AwsClients,
+             refused: dict[str, str]) -> MemberSessions | None:
+    """Member accounts' sessions when a role template is configured; a role refused is
+    recorded in `refused` (the command's exit names it)."""
+    org = settings.organization
+    if org.role_arn_template is None:
+        return None
+
+    def report(account: str, error: str | None) -> None:
+        if error is not None:
+            refused[account] = error
+
+    return MemberSessions(
+        clients, role_arn_template=org.role_arn_template,
+        external_id=org.external_id.get_secret_value() if org.external_id else None,
+        session_name=settings.aws.role_session_name, on_change=report, retry_seconds=1.0)
+
+
+async def _account(accounts: TaskAccounts, args: argparse.Namespace) -> str | None:
+    """The member account to restore in (None: the daemon's own): --account, else the one a
+    --recovery-point ARN names when member roles are configured; refused (exit 2) when they
+    differ, or when --account is not the own account and no role template is set."""
+    parsed = arns.parse(args.recovery_point) if args.recovery_point else None
+    named = parsed.account if parsed is not None and parsed.account else None
+    if args.account is not None and named is not None and named != args.account:
+        fail(2, f"--recovery-point {args.recovery_point} is in account {named}, not in "
+             f"--account {args.account}")
+    wanted = args.account or (named if accounts.roles else None)
+    if wanted is None:  # the own account: asked of no one (no STS call)
+        return None
+    place = await accounts.place(f"arn:aws:iam::{wanted}:root")
+    if place.skipped is not None:
+        fail(2, place.skipped)
+    return place.account
 
 
 async def _find(sources: RestoreSources, args: argparse.Namespace) -> Source:

@@ -189,7 +189,7 @@ def member_policy(settings: Settings, account: str) -> dict[str, Any]:
     reconciled = not settings.organization.enabled and account in settings.accounts
     tracker = _tracker(scope) if reconciled else _tracker(scope)[1:]
     out = [*tracker, *_discovery(here, scope), *_scheduler(here, scope), *_plans(here, scope),
-           *_restores(here, scope, on_demand=False), *_exports(here, scope, markers=False)]
+           *_restores(here, scope), *_exports(here, scope, markers=False)]
     if _active(here):  # freshness lists both kinds of backups, whatever the engine
         out.append(statement("MemberFreshnessListings",
                              ["backup:ListBackupJobs", "dynamodb:ListBackups"], ANY))
@@ -266,9 +266,9 @@ def _pass_role(sid: str, roles: Iterable[str], service: str) -> Statement:
 
 
 # -- restores -----------------------------------------------------------------------------
-def _restores(settings: Settings, scope: Scope, *, on_demand: bool = True) -> list[Statement]:
-    """Restores in `scope`'s account; `on_demand`: `ddb-backupd restore`'s lookups too (by
-    hand, in the daemon's own account only)."""
+def _restores(settings: Settings, scope: Scope) -> list[Statement]:
+    """Restores in `scope`'s account, with `ddb-backupd restore`'s lookups (by hand, in the
+    daemon's own account or, `--account`, a member's through its role)."""
     rules = settings.restores
     if not rules:
         return []
@@ -286,12 +286,11 @@ def _restores(settings: Settings, scope: Scope, *, on_demand: bool = True) -> li
         statement("RestoresAwsBackupJobStatus",
                   ["backup:DescribeRestoreJob", "backup:ListRestoreJobs"], ANY),
     ]
-    if on_demand:  # `ddb-backupd restore` (by hand, in the same role): a table's recovery points
-        out += [statement("RestoresOnDemandFindRecoveryPoints",
-                          ["backup:ListBackupVaults", "backup:ListRecoveryPointsByResource"], ANY),
-                statement("RestoresOnDemandDescribeRecoveryPoint",
-                          ["backup:DescribeRecoveryPoint"],
-                          [scope.arn("backup", "recovery-point:*")])]
+    # `ddb-backupd restore` (by hand, in the same role): a table's recovery points
+    out += [statement("RestoresOnDemandFindRecoveryPoints",
+                      ["backup:ListBackupVaults", "backup:ListRecoveryPointsByResource"], ANY),
+            statement("RestoresOnDemandDescribeRecoveryPoint", ["backup:DescribeRecoveryPoint"],
+                      [scope.arn("backup", "recovery-point:*")])]
     roles = sorted({scope.role(role.replace("{account}", scope.account)) for r in rules
                     if (role := r.iam_role_arn or settings.tasks.restore_role_arn)})
     if roles:  # without a role a recovery point is not restored (the task fails first)

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, TextIO
 
 import structlog
@@ -85,3 +87,31 @@ def configure_logging(level: str = "info", *, json: bool | None = None,
     for noisy in NOISY:
         logging.getLogger(noisy).setLevel(logging.ERROR)
     logging.captureWarnings(True)  # warnings.warn() -> logger "py.warnings" -> one JSON line
+
+
+class _Stderr:
+    """Whatever `sys.stderr` is when a line is written (a test may swap it)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+@contextmanager
+def logs_on_stderr() -> Iterator[None]:
+    """For a command whose stdout is its output (`ddb-backupd restore`'s JSON lines): while
+    it runs, the daemon's log lines go to stderr, one JSON object each; the configuration
+    before it is restored after."""
+    before = structlog.get_config()
+    structlog.configure(
+        processors=[structlog.contextvars.merge_contextvars, structlog.processors.add_log_level,
+                    structlog.processors.TimeStamper(fmt="iso", utc=True), add_service,
+                    structlog.processors.JSONRenderer()],
+        logger_factory=structlog.PrintLoggerFactory(_Stderr()),  # type: ignore[arg-type]
+        cache_logger_on_first_use=False)
+    try:
+        yield
+    finally:
+        structlog.configure(**before)

@@ -6,29 +6,36 @@ an exception. Nothing here decides which one to take.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from daemon.aws.errors import error_code
-from daemon.aws.session import AwsClients
 from daemon.core import arns
 from daemon.core.clock import aware_time
 from daemon.core.tasks.on_demand import Source
+
+if TYPE_CHECKING:
+    from types_aiobotocore_backup.client import BackupClient
+    from types_aiobotocore_dynamodb.client import DynamoDBClient
+
+    from daemon.aws.session import Connect
 
 NOT_FOUND = frozenset({"ResourceNotFoundException", "BackupNotFoundException",
                        "TableNotFoundException"})
 
 
 class RestoreSources:
-    """Lookups of backups by ARN and by table, on the shared clients."""
+    """Lookups of backups by ARN and by table, in the account of the clients given (the
+    daemon's own, or a member's through its role)."""
 
-    def __init__(self, clients: AwsClients, region: str) -> None:
-        self._clients, self._region = clients, region
+    def __init__(self, dynamodb: Connect[DynamoDBClient], backup: Connect[BackupClient],
+                 region: str) -> None:
+        self._dynamodb, self._backup, self._region = dynamodb, backup, region
 
     async def native(self, arn: str) -> Source | None:
         """DescribeBackup of a DynamoDB backup ARN, or None."""
-        ddb = await self._clients.dynamodb()
+        ddb = await self._dynamodb()
         try:
             resp = await ddb.describe_backup(BackupArn=arn)
         except ClientError as exc:
@@ -42,7 +49,7 @@ class RestoreSources:
 
     async def recovery_point(self, arn: str) -> Source | None:
         """DescribeRecoveryPoint in whichever vault holds it (the ARN does not say), or None."""
-        backup = await self._clients.backup()
+        backup = await self._backup()
         for vault in await self._vaults():
             try:
                 point = await backup.describe_recovery_point(BackupVaultName=vault,
@@ -56,7 +63,7 @@ class RestoreSources:
 
     async def of_table(self, table: str) -> list[Source]:
         """Every native backup and recovery point of `table` (the table may be gone)."""
-        ddb = await self._clients.dynamodb()
+        ddb = await self._dynamodb()
         found: list[Source] = []
         kwargs: dict[str, Any] = {"TableName": table}
         while True:
@@ -72,7 +79,7 @@ class RestoreSources:
         return found + (await self._points_of(table_arn) if table_arn else [])
 
     async def _points_of(self, table_arn: str) -> list[Source]:
-        backup = await self._clients.backup()
+        backup = await self._backup()
         table = arns.table_name(table_arn) or table_arn
         found: list[Source] = []
         kwargs: dict[str, Any] = {"ResourceArn": table_arn}
@@ -89,13 +96,13 @@ class RestoreSources:
         """The table's ARN; when the table is gone (a restore after a deletion is what this
         command is for), built from the account of any vault: None without a vault, where no
         recovery point can be either."""
-        ddb = await self._clients.dynamodb()
+        ddb = await self._dynamodb()
         try:
             return str((await ddb.describe_table(TableName=table))["Table"]["TableArn"])
         except ClientError as exc:
             if error_code(exc) not in NOT_FOUND:
                 raise
-        backup = await self._clients.backup()
+        backup = await self._backup()
         vaults = (await backup.list_backup_vaults(MaxResults=1)).get("BackupVaultList", [])
         parsed = arns.parse(vaults[0]["BackupVaultArn"]) if vaults else None
         if parsed is None:
@@ -103,7 +110,7 @@ class RestoreSources:
         return f"arn:aws:dynamodb:{self._region}:{parsed.account}:table/{table}"
 
     async def _vaults(self) -> list[str]:
-        backup = await self._clients.backup()
+        backup = await self._backup()
         names: list[str] = []
         kwargs: dict[str, Any] = {}
         while True:
