@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from daemon.aws.session import AwsClients
-from tests.cli.test_restore_e2e import ITEMS, cli, phase  # noqa: F401 - the fixture
+from tests.cli.test_restore_e2e import phase
 from tests.fixtures.roles import RefusingSts
 from tests.fixtures.standin import boto3_client
 from tests.tasks.test_member_accounts_e2e import in_account, source_table
