@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 import pytest
 from structlog.testing import capture_logs
 
 from daemon.events.wire import wire
 from tests.fixtures.roles import RefusingSts
-from tests.fixtures.standin import boto3_client
+from tests.fixtures.standin import member_client
 from tests.pipeline.helpers import backup_event, context, settings
 
 pytestmark = pytest.mark.e2e
@@ -22,12 +21,7 @@ TEMPLATE = "arn:aws:iam::{account}:role/ddb-backupd-member"
 
 def member_table(standin: Any, name: str) -> None:
     """A table in the member account, made with that account's assumed-role credentials."""
-    creds = boto3_client(standin, "sts").assume_role(
-        RoleArn=TEMPLATE.format(account=MEMBER), RoleSessionName="setup")["Credentials"]
-    ddb = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=standin.endpoint_url,
-                       aws_access_key_id=creds["AccessKeyId"],
-                       aws_secret_access_key=creds["SecretAccessKey"],
-                       aws_session_token=creds["SessionToken"])
+    ddb = member_client(standin, "dynamodb", MEMBER, role_arn_template=TEMPLATE)
     ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
                      KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
                      AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])

@@ -11,7 +11,6 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 from structlog.testing import capture_logs
@@ -20,7 +19,7 @@ from daemon.aws.session import AwsClients
 from daemon.events.listers import Lister
 from daemon.events.wire import wire
 from tests.fixtures.roles import RefusingSts
-from tests.fixtures.standin import boto3_client
+from tests.fixtures.standin import member_client
 from tests.pipeline.helpers import backup_event, context, settings
 from tests.pipeline.test_daemon import get, running, until
 
@@ -35,12 +34,7 @@ HOLD = float("inf")
 
 def member_table(standin: Any, fake: Any, account: str, name: str, size: int) -> str:
     """A table of `size` bytes made in `account` with its assumed role's credentials."""
-    creds = boto3_client(standin, "sts").assume_role(
-        RoleArn=TEMPLATE.format(account=account), RoleSessionName="setup")["Credentials"]
-    ddb = boto3.client("dynamodb", region_name=REGION, endpoint_url=standin.endpoint_url,
-                       aws_access_key_id=creds["AccessKeyId"],
-                       aws_secret_access_key=creds["SecretAccessKey"],
-                       aws_session_token=creds["SessionToken"])
+    ddb = member_client(standin, "dynamodb", account, role_arn_template=TEMPLATE)
     table = ddb.create_table(
         TableName=name, BillingMode="PAY_PER_REQUEST",
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],

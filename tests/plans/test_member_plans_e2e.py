@@ -10,7 +10,6 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 import pytest
 from prometheus_client import CollectorRegistry
 
@@ -24,7 +23,7 @@ from daemon.obs.metrics import Metrics
 from daemon.plans.reconciler import PlanReconciler
 from daemon.plans.wire import reconcilers_of
 from tests.fixtures.roles import RefusingSts
-from tests.fixtures.standin import boto3_client
+from tests.fixtures.standin import member_client
 from tests.plans.conftest import edit_plan, plan_named, selections_of
 from tests.plans.specs import plan_spec
 
@@ -36,15 +35,7 @@ MEMBER_ROLE = "arn:aws:iam::{account}:role/ddb-backupd-backup"
 
 def backup_in(standin: Any, account: str | None) -> Any:
     """AWS Backup of `account` through its assumed role (None: the daemon's own)."""
-    if account is None:
-        return boto3_client(standin, "backup")
-    creds = boto3_client(standin, "sts").assume_role(
-        RoleArn=TEMPLATE.format(account=account), RoleSessionName="test")["Credentials"]
-    return boto3.client("backup", region_name=standin.region,
-                        endpoint_url=standin.endpoint_url,
-                        aws_access_key_id=creds["AccessKeyId"],
-                        aws_secret_access_key=creds["SecretAccessKey"],
-                        aws_session_token=creds["SessionToken"])
+    return member_client(standin, "backup", account, role_arn_template=TEMPLATE)
 
 
 @dataclass

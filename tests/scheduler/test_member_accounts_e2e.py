@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import pytest
 import structlog
 from botocore.exceptions import ClientError
@@ -32,7 +31,7 @@ from daemon.obs.metrics import Metrics
 from daemon.scheduling.engines import NativeEngine
 from daemon.scheduling.wire import Scheduling, wire
 from tests.fixtures.roles import RefusingSts
-from tests.fixtures.standin import boto3_client
+from tests.fixtures.standin import member_client
 from tests.scheduler.conftest import settings_for
 
 pytestmark = pytest.mark.e2e
@@ -46,15 +45,8 @@ HOURLY = {"name": "hourly", "expression": "rate(1 hour)", "tables": ["orders-*"]
 
 def in_account(standin: Any, account: str) -> Any:
     """DynamoDB in `account`, with its assumed-role credentials (the daemon's own: plain)."""
-    if account == "own":
-        return boto3_client(standin, "dynamodb")
-    creds = boto3_client(standin, "sts").assume_role(
-        RoleArn=TEMPLATE.format(account=account), RoleSessionName="test")["Credentials"]
-    return boto3.client("dynamodb", region_name=standin.region,
-                        endpoint_url=standin.endpoint_url,
-                        aws_access_key_id=creds["AccessKeyId"],
-                        aws_secret_access_key=creds["SecretAccessKey"],
-                        aws_session_token=creds["SessionToken"])
+    return member_client(standin, "dynamodb", None if account == "own" else account,
+                         role_arn_template=TEMPLATE)
 
 
 def tables(ddb: Any, *names: str) -> None:

@@ -10,7 +10,6 @@ from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import pytest
 from prometheus_client import CollectorRegistry
 
@@ -22,7 +21,7 @@ from daemon.kernel.member_clients import AccountUnavailableError
 from daemon.obs.metrics import Metrics
 from daemon.scheduling.wire import Scheduling, wire
 from tests.fixtures.roles import RefusingSts
-from tests.fixtures.standin import boto3_client
+from tests.fixtures.standin import member_client
 from tests.scheduler.conftest import settings_for
 
 pytestmark = pytest.mark.e2e
@@ -35,14 +34,7 @@ OLD_DAYS = [datetime(2026, 11, d, 5, tzinfo=UTC) for d in (20, 21, 22)]
 
 def client(standin: Any, service: str, account: str | None) -> Any:
     """A client of `account` through its assumed role (None: the daemon's own)."""
-    if account is None:
-        return boto3_client(standin, service)
-    creds = boto3_client(standin, "sts").assume_role(
-        RoleArn=TEMPLATE.format(account=account), RoleSessionName="test")["Credentials"]
-    return boto3.client(service, region_name=standin.region, endpoint_url=standin.endpoint_url,
-                        aws_access_key_id=creds["AccessKeyId"],
-                        aws_secret_access_key=creds["SecretAccessKey"],
-                        aws_session_token=creds["SessionToken"])
+    return member_client(standin, service, account, role_arn_template=TEMPLATE)
 
 
 def recent_slot() -> tuple[str, datetime]:

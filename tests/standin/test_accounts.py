@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import time
 
-import boto3
 import pytest
 
-from tests.fixtures.standin import boto3_client
+from tests.fixtures.standin import boto3_client, member_client
 from tests.standin.conftest import drain
 
 pytestmark = pytest.mark.e2e
@@ -55,13 +54,7 @@ async def test_a_member_accounts_job_is_not_described_from_the_callers_account(
 
 def member_backup(standin, account):
     """AWS Backup with the credentials of a role assumed in `account` (moto's STS)."""
-    creds = boto3_client(standin, "sts").assume_role(
-        RoleArn=f"arn:aws:iam::{account}:role/ddb-backupd-member",
-        RoleSessionName="test")["Credentials"]
-    return boto3.client("backup", region_name=standin.region, endpoint_url=standin.endpoint_url,
-                        aws_access_key_id=creds["AccessKeyId"],
-                        aws_secret_access_key=creds["SecretAccessKey"],
-                        aws_session_token=creds["SessionToken"])
+    return member_client(standin, "backup", account)
 
 
 def test_in_a_member_account_its_own_jobs_are_listed_described_and_stopped(
@@ -107,13 +100,8 @@ async def test_a_member_accounts_events_name_its_account(aws, make_queue, backup
 
 def as_member(standin, service: str, account: str = MEMBER):
     """A boto3 client with credentials of a role assumed in `account` (moto's STS)."""
-    creds = boto3_client(standin, "sts").assume_role(
-        RoleArn=f"arn:aws:iam::{account}:role/ddb-backupd-target",
-        RoleSessionName="test")["Credentials"]
-    return boto3.client(service, region_name=standin.region, endpoint_url=standin.endpoint_url,
-                        aws_access_key_id=creds["AccessKeyId"],
-                        aws_secret_access_key=creds["SecretAccessKey"],
-                        aws_session_token=creds["SessionToken"])
+    return member_client(standin, service, account,
+                         role_arn_template="arn:aws:iam::{account}:role/ddb-backupd-target")
 
 
 def test_calls_through_an_assumed_role_act_in_the_roles_account(fresh_standin):

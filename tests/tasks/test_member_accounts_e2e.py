@@ -13,7 +13,6 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import pytest
 from moto.core.utils import unix_time
 from moto.dynamodb.models import dynamodb_backends
@@ -23,7 +22,7 @@ from daemon.app import Daemon, run_daemon
 from daemon.aws.session import AwsClients
 from daemon.kernel.bus import BackupCompleted
 from tests.fixtures.roles import RefusingSts
-from tests.fixtures.standin import boto3_client
+from tests.fixtures.standin import boto3_client, member_client
 from tests.tasks.conftest import halt, settings_with, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -36,12 +35,7 @@ BUCKET = "central-exports"
 
 def in_account(standin: Any, account: str, service: str) -> Any:
     """A client of `service` in member `account`, with its assumed-role credentials."""
-    creds = boto3_client(standin, "sts").assume_role(
-        RoleArn=TEMPLATE.format(account=account), RoleSessionName="setup")["Credentials"]
-    return boto3.client(service, region_name=standin.region, endpoint_url=standin.endpoint_url,
-                        aws_access_key_id=creds["AccessKeyId"],
-                        aws_secret_access_key=creds["SecretAccessKey"],
-                        aws_session_token=creds["SessionToken"])
+    return member_client(standin, service, account, role_arn_template=TEMPLATE)
 
 
 def source_table(ddb: Any, name: str, *, pitr: bool = False) -> str:
