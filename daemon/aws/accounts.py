@@ -73,21 +73,13 @@ class MemberSessions:
         self._clients: dict[tuple[str, str], AioBaseClient] = {}  # (account, service)
         self._failed: dict[str, float] = {}  # account -> monotonic time of the next try
         self._locks: dict[str, asyncio.Lock] = {}
-        self._home: str | None = None
-        self._home_lock = asyncio.Lock()  # accounts asked side by side: one GetCallerIdentity
 
     def role_arn(self, account: str) -> str:
         return self._template.format(account=account)
 
     async def home(self) -> str:
-        """The daemon's own account (asked of STS once)."""
-        if self._home is not None:
-            return self._home
-        async with self._home_lock:
-            if self._home is None:
-                sts = await self._aws.sts()
-                self._home = (await sts.get_caller_identity())["Account"]
-        return self._home
+        """The daemon's own account (asked of STS once, by the shared clients)."""
+        return await self._aws.identity.account()
 
     async def dynamodb(self, account: str) -> DynamoDBClient | None:
         """DynamoDB in `account` (the shared client for the daemon's own), else None while

@@ -85,6 +85,24 @@ def lean_botocore_session() -> AioSession:
     return session
 
 
+class CallerAccount:
+    """The account of the daemon's credentials: STS GetCallerIdentity, asked once (and once
+    when asked side by side), by whichever capability needs it first."""
+
+    def __init__(self, sts: Callable[[], Awaitable[STSClient]]) -> None:
+        self._sts = sts
+        self.known: str | None = None
+        self._asking = asyncio.Lock()
+
+    async def account(self) -> str:
+        if self.known is None:
+            async with self._asking:
+                if self.known is None:
+                    sts = await self._sts()
+                    self.known = (await sts.get_caller_identity())["Account"]
+        return self.known
+
+
 class AwsClients:
     """Clients for every service the daemon uses, opened once and closed on exit."""
 
@@ -96,6 +114,7 @@ class AwsClients:
         self._clients: dict[str, object] = {}
         self._opening = asyncio.Lock()
         self._session: aioboto3.Session | None = None
+        self.identity = CallerAccount(self.sts)
 
     def config(self) -> AioConfig:
         s = self._settings

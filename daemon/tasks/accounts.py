@@ -56,7 +56,6 @@ class TaskAccounts:
         self._aws = aws
         self._members = members
         self._retry = retry_seconds
-        self._home: str | None = None
 
     @property
     def roles(self) -> bool:
@@ -66,17 +65,12 @@ class TaskAccounts:
     @property
     def cached_home(self) -> str | None:
         """The daemon's own account once `home` has been asked, else None."""
-        return self._home
+        return self._aws.identity.known
 
     async def home(self) -> str:
-        """The daemon's own account (STS GetCallerIdentity, asked once)."""
-        if self._home is None:
-            if self._members is not None:
-                self._home = await self._members.home()
-            else:
-                sts = await self._aws.sts()
-                self._home = (await sts.get_caller_identity())["Account"]
-        return self._home
+        """The daemon's own account (STS GetCallerIdentity, asked once by the shared
+        clients)."""
+        return await self._aws.identity.account()
 
     async def place(self, arn: str | None, *fallbacks: str | None) -> Place:
         """Where a backup of the resource `arn` (else the first ARN of `fallbacks` naming an

@@ -10,7 +10,7 @@ from typing import Any, cast
 import pytest
 
 from daemon.aws.accounts import MemberSessions
-from daemon.aws.session import AwsClients
+from daemon.aws.session import AwsClients, CallerAccount
 from daemon.config.tasks import ExportRule, RestoreRule
 from daemon.core.tasks.restore_triggers import RestorePlan
 from daemon.tasks.accounts import AccountUnavailable, Place, TaskAccounts
@@ -35,6 +35,7 @@ class Clients:
 
     def __init__(self) -> None:
         self.sts_client = Sts()
+        self.identity = CallerAccount(self.sts)  # type: ignore[arg-type]
 
     async def sts(self) -> Sts:
         return self.sts_client
