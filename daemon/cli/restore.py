@@ -29,9 +29,9 @@ The new table is --target, else the name the first matching restore rule of the
 configuration gives the backup, else <table>-restored-YYYYMMDD-HH-mm-ss (the backup's
 creation time, UTC); the `target` line says which. A member account's backup is restored
 in that account through its role (organization.role_arn_template): --account, or the account
-a --recovery-point ARN names; the `found` line carries `account`. Progress is one JSON object per line on
-stdout: {"phase": "found" | "target" | "restoring" | "restore_job" | "waiting_active" |
-"active" | "ssm" | "started" | "done" | "error", ...}.
+a --recovery-point ARN names; the `found` line carries `account`. Progress is one JSON
+object per line on stdout: {"phase": "found" | "target" | "restoring" | "restore_job" |
+"waiting_active" | "active" | "ssm" | "started" | "done" | "error", ...}.
 
   ddb-backupd restore --table orders --latest --wait
   ddb-backupd restore --table orders --latest --account 222233334444 --wait
